@@ -308,8 +308,9 @@ pub fn verify_inclusion(
 /// (`new_size`, `new_root`) (RFC 9162 §2.1.4.2).
 ///
 /// Edge cases: `old_size == 0` holds iff the proof is empty and `old_root` is
-/// [`EMPTY_ROOT`] (custody's choice, as c2sp.org/tlog-witness); `old_size == new_size`
-/// holds iff the proof is empty and the roots are equal.
+/// [`EMPTY_ROOT`] (custody's choice, as c2sp.org/tlog-witness; transparency-dev/merkle
+/// rejects every size-0 proof); `old_size == new_size` holds iff the proof is empty and
+/// the roots are equal (so 0 -> 0 also needs `new_root` == [`EMPTY_ROOT`]).
 ///
 /// # Errors
 /// [`MerkleError::ProofTooLong`], [`MerkleError::OldLargerThanNew`],
@@ -348,7 +349,10 @@ pub fn verify_consistency(
         new: new_size,
     };
     if old_size == 0 {
-        return if old_root == EMPTY_ROOT {
+        // The empty tree is a prefix of every tree; its root is fixed. For 0 -> 0 the
+        // equal-sizes rule also applies: both roots must be the empty root.
+        let new_ok = new_size != 0 || new_root == EMPTY_ROOT;
+        return if old_root == EMPTY_ROOT && new_ok {
             Ok(())
         } else {
             Err(mismatch)

@@ -630,3 +630,293 @@ pub fn parse_tlog_proof(text: &[u8]) -> Result<TlogProof, CheckpointError> {
         checkpoint_note: rest.to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The worked example in docs/CHECKPOINTS.md. The test below checks that the code
+    // produces it and that the document quotes it verbatim.
+    const EXAMPLE_SEED_TEXT: &str = "custody CHECKPOINTS.md example key v1";
+    const EXAMPLE_SEED_HEX: &str =
+        "22a85b953322866a3dd4a0bbc265d086c75f8a4a916a95b7f33f2992b5651a9a";
+    const EXAMPLE_PUBLIC_HEX: &str =
+        "10d638664b86d22cff6f5c08ad6d6ab7108f662dc82f325a2b5a253de8eb6e98";
+    const EXAMPLE_ORIGIN: &str = "example.org/custody-example";
+    const EXAMPLE_ROOT_HEX: &str =
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328";
+    const EXAMPLE_VKEY: &str =
+        "example.org/custody-example+257d4fba+ARDWOGZLhtIs/29cCK1tarcQj2YtyC8yWitaJT3o626Y";
+    const EXAMPLE_BODY: &str = "example.org/custody-example\n\
+                                8\n\
+                                XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n";
+    const EXAMPLE_SIG_LINE: &str = "— example.org/custody-example \
+        JX1PunSdIl69UrcSCkdF4pAZjeXPSFU9/J+pdl+xdCvsUrbjdmjvakzX7Sor/QVvME1ZEQ62R5L7Xhcw6i/LbEXXBQ4=";
+    const EXAMPLE_PROOF: [&str; 3] = [
+        "vBoGQ7EuTS18d5GPROD095qDi2z57FtcKD4fTYhZnms=",
+        "yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA=",
+        "037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc=",
+    ];
+    const DOC: &str = include_str!("../docs/CHECKPOINTS.md");
+
+    fn example_key() -> SigningKey {
+        SigningKey::from_bytes(&Digest::of(EXAMPLE_SEED_TEXT.as_bytes()).0)
+    }
+
+    fn example_root() -> Digest {
+        Digest::from_hex(EXAMPLE_ROOT_HEX).unwrap()
+    }
+
+    fn example_note() -> String {
+        format!("{EXAMPLE_BODY}\n{EXAMPLE_SIG_LINE}\n")
+    }
+
+    #[test]
+    fn doc_example_is_what_the_code_produces() {
+        let sk = example_key();
+        assert_eq!(hex::encode(sk.to_bytes()), EXAMPLE_SEED_HEX);
+        assert_eq!(
+            hex::encode(sk.verifying_key().as_bytes()),
+            EXAMPLE_PUBLIC_HEX
+        );
+        assert_eq!(
+            vkey(EXAMPLE_ORIGIN, &sk.verifying_key()).unwrap(),
+            EXAMPLE_VKEY
+        );
+        let note = sign(EXAMPLE_ORIGIN, 8, example_root(), &sk).unwrap();
+        assert_eq!(note, example_note());
+
+        // The 8-leaf tree of the shared RFC 6962 vectors, leaf 5 = 0x40414243.
+        let leaves: Vec<Digest> = [
+            "",
+            "00",
+            "10",
+            "2021",
+            "3031",
+            "40414243",
+            "5051525354555657",
+            "606162636465666768696a6b6c6d6e6f",
+        ]
+        .iter()
+        .map(|h| Digest::leaf(&hex::decode(h).unwrap()))
+        .collect();
+        assert_eq!(merkle::root_of_leaves(&leaves), example_root());
+        let mem = merkle::MemoryHashes::from_leaves(&leaves);
+        let proof = merkle::prove_inclusion(5, 8, &mem).unwrap();
+        let b64: Vec<String> = proof.iter().map(|d| B64.encode(d.0)).collect();
+        assert_eq!(b64, EXAMPLE_PROOF);
+        let tlog_proof = format_tlog_proof(5, &proof, &note);
+
+        let ver = parse_vkey(EXAMPLE_VKEY).unwrap();
+        let cp = parse_tlog_proof(tlog_proof.as_bytes())
+            .unwrap()
+            .verify(leaves[5], &ver)
+            .unwrap();
+        assert_eq!(
+            (cp.origin(), cp.size(), cp.root()),
+            (EXAMPLE_ORIGIN, 8, example_root())
+        );
+
+        // The document quotes every value verbatim.
+        assert!(DOC.starts_with("# custody checkpoints, version 1\n"));
+        for needle in [
+            EXAMPLE_SEED_TEXT,
+            EXAMPLE_SEED_HEX,
+            EXAMPLE_PUBLIC_HEX,
+            EXAMPLE_VKEY,
+            EXAMPLE_ROOT_HEX,
+            &note,
+            &tlog_proof,
+        ] {
+            assert!(DOC.contains(needle), "docs/CHECKPOINTS.md lacks {needle:?}");
+        }
+    }
+
+    #[test]
+    fn our_checkpoints_verify_with_signed_notes_standard_verifier() {
+        let sk = example_key();
+        let note = sign(EXAMPLE_ORIGIN, 8, example_root(), &sk).unwrap();
+        let standard = signed_note::StandardVerifier::new(EXAMPLE_VKEY).unwrap();
+        let list = signed_note::VerifierList::new(vec![Box::new(standard)]);
+        let parsed = Note::from_bytes(note.as_bytes()).unwrap();
+        let (verified, unverified) = parsed.verify(&list).unwrap();
+        assert_eq!((verified.len(), unverified.len()), (1, 0));
+        assert_eq!(parsed.text(), EXAMPLE_BODY.as_bytes());
+        let ours = parse_vkey(EXAMPLE_VKEY).unwrap();
+        assert!(open(note.as_bytes(), &ours).is_ok());
+        // And signed_note's text-secret signer produces the same bytes as ours.
+        let skey = format!(
+            "PRIVATE+KEY+{EXAMPLE_ORIGIN}+{:08x}+{}",
+            ours.key_id(),
+            B64.encode([&[SIG_TYPE_ED25519][..], &sk.to_bytes()].concat())
+        );
+        let theirs = signed_note::StandardSigner::new(&skey).unwrap();
+        let mut n = Note::new(EXAMPLE_BODY.as_bytes(), &[]).unwrap();
+        n.add_sigs(&[&theirs]).unwrap();
+        assert_eq!(n.to_bytes(), note.as_bytes());
+    }
+
+    #[test]
+    fn weak_keys_are_refused_where_the_standard_verifier_accepts_a_forgery() {
+        // The identity point: a small-order key. With R = identity and s = 0 the
+        // cofactorless equation [s]B = R + [k]A holds for every message.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = VerifyingKey::from_bytes(&identity).unwrap();
+        let name = "weak.example";
+        let vk = signed_note::new_ed25519_verifier_key(name, &weak);
+        let mut sig = [0u8; 64];
+        sig[0] = 1;
+        let id = key_id(name, &weak);
+        let forged = format!(
+            "weak.example\n1\n{}\n\n— {name} {}\n",
+            B64.encode([7u8; 32]),
+            B64.encode([&id.to_be_bytes()[..], &sig].concat())
+        );
+        let standard = signed_note::StandardVerifier::new(&vk).unwrap();
+        let list = signed_note::VerifierList::new(vec![Box::new(standard)]);
+        assert!(Note::from_bytes(forged.as_bytes())
+            .unwrap()
+            .verify(&list)
+            .is_ok());
+        assert!(matches!(
+            parse_vkey(&vk),
+            Err(CheckpointError::WeakKey { .. })
+        ));
+        assert!(matches!(
+            StrictVerifier::new(name, weak),
+            Err(CheckpointError::WeakKey { .. })
+        ));
+    }
+
+    #[test]
+    fn open_refuses_wrong_key_origin_and_oversize() {
+        let sk = example_key();
+        let ver = parse_vkey(EXAMPLE_VKEY).unwrap();
+        // Signed by the right key but naming another origin.
+        let signer = NoteSigner::new(EXAMPLE_ORIGIN, &sk).unwrap();
+        let body = format!("other.example\n8\n{}\n", B64.encode(example_root().0));
+        let mut n = Note::new(body.as_bytes(), &[]).unwrap();
+        n.add_sigs(&[&signer]).unwrap();
+        assert!(matches!(
+            open(&n.to_bytes(), &ver),
+            Err(CheckpointError::OriginMismatch { .. })
+        ));
+        // Signed by another key.
+        let other = SigningKey::from_bytes(&[9u8; 32]);
+        let note = sign(EXAMPLE_ORIGIN, 8, example_root(), &other).unwrap();
+        assert!(matches!(
+            open(note.as_bytes(), &ver),
+            Err(CheckpointError::NotSignedByKey { .. })
+        ));
+        // Too large.
+        let big = vec![b'a'; MAX_NOTE_BYTES + 1];
+        assert!(matches!(
+            open(&big, &ver),
+            Err(CheckpointError::TooLarge { .. })
+        ));
+        // Extension lines are kept.
+        let body = format!(
+            "{EXAMPLE_ORIGIN}\n8\n{}\next one\n",
+            B64.encode(example_root().0)
+        );
+        let mut n = Note::new(body.as_bytes(), &[]).unwrap();
+        n.add_sigs(&[&signer]).unwrap();
+        assert_eq!(open(&n.to_bytes(), &ver).unwrap().extension(), "ext one\n");
+    }
+
+    #[test]
+    fn origins() {
+        assert!(valid_origin("example.org/log"));
+        assert!(valid_origin(&"a".repeat(255)));
+        for bad in [
+            "",
+            "a b",
+            "a+b",
+            "a\tb",
+            "a\u{0}b",
+            "a\u{85}b",
+            "a\u{2003}b",
+        ] {
+            assert!(!valid_origin(bad), "{bad:?}");
+        }
+        assert!(!valid_origin(&"a".repeat(256)));
+        assert!(matches!(
+            sign("bad origin", 1, Digest::ZERO, &example_key()),
+            Err(CheckpointError::InvalidOrigin { .. })
+        ));
+    }
+
+    #[test]
+    fn vkeys_are_parsed_strictly() {
+        assert!(parse_vkey(EXAMPLE_VKEY).is_ok());
+        let upper = EXAMPLE_VKEY.replace("257d4fba", "257D4FBA");
+        let wrong_id = EXAMPLE_VKEY.replace("257d4fba", "257d4fbb");
+        let plus_id = EXAMPLE_VKEY.replace("257d4fba", "+57d4fba");
+        for (bad, why) in [
+            (upper.as_str(), "uppercase id"),
+            (plus_id.as_str(), "signed id"),
+            ("nokey", "no separators"),
+            ("a+b", "one separator"),
+            ("a+257d4fba+", "empty key"),
+        ] {
+            assert!(parse_vkey(bad).is_err(), "{why}");
+        }
+        assert!(matches!(
+            parse_vkey(&wrong_id),
+            Err(CheckpointError::KeyIdMismatch { .. })
+        ));
+        assert!(matches!(
+            parse_vkey(&"a".repeat(2000)),
+            Err(CheckpointError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn tlog_proofs_are_parsed_strictly() {
+        let note = example_note();
+        let h = EXAMPLE_PROOF.join("\n");
+        let ok = format!("{TLOG_PROOF_HEADER}\nindex 5\n{h}\n\n{note}");
+        assert!(parse_tlog_proof(ok.as_bytes()).is_ok());
+
+        let with_extra = TlogProof {
+            extra: Some(b"opaque".to_vec()),
+            index: 0,
+            proof: vec![],
+            checkpoint_note: note.clone(),
+        };
+        let text = with_extra.to_text();
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra b3BhcXVl\nindex 0\n\n"));
+        assert_eq!(parse_tlog_proof(text.as_bytes()).unwrap(), with_extra);
+
+        let short = B64.encode([1u8; 31]);
+        let many = vec![EXAMPLE_PROOF[0]; 65].join("\n");
+        let bad = [
+            format!("c2sp.org/tlog-proof@v2\nindex 5\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 05\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex +5\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex  5\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 18446744073709551616\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nextra !!\nindex 5\n{h}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 5\n{short}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 5\n{many}\n\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 5\n{h}\n{note}"),
+            format!("{TLOG_PROOF_HEADER}\nindex 5\n{h}\n\n"),
+            format!("{TLOG_PROOF_HEADER}\nindex 5\n{h}"),
+        ];
+        for (i, b) in bad.iter().enumerate() {
+            assert!(
+                matches!(
+                    parse_tlog_proof(b.as_bytes()),
+                    Err(CheckpointError::MalformedTlogProof { .. })
+                ),
+                "case {i}"
+            );
+        }
+        let big = vec![b'a'; MAX_TLOG_PROOF_BYTES + 1];
+        assert!(matches!(
+            parse_tlog_proof(&big),
+            Err(CheckpointError::TooLarge { .. })
+        ));
+    }
+}

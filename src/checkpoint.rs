@@ -186,7 +186,7 @@ fn decimal_strict(s: &str) -> Option<u64> {
 
 /// An Ed25519 signed-note verifier that uses `verify_strict` and refuses weak keys.
 ///
-/// signed_note's own `StandardVerifier` uses the permissive `verify`, which accepts
+/// `signed_note`'s own `StandardVerifier` uses the permissive `verify`, which accepts
 /// signatures a strict verifier refuses (non-canonical R, small-order components); a
 /// transparency log's signatures must mean the same thing to every verifier.
 #[derive(Clone, Debug)]
@@ -276,7 +276,7 @@ impl Verifiers for OnlyKey<'_> {
 }
 
 /// A signed-note signer that borrows an Ed25519 signing key, so the secret is never
-/// copied into a text string (as signed_note's `StandardSigner` would require).
+/// copied into a text string (as `signed_note`'s `StandardSigner` would require).
 pub struct NoteSigner<'a> {
     name: String,
     id: u32,
@@ -518,7 +518,9 @@ impl TlogProof {
             s.push_str(&B64.encode(extra));
             s.push('\n');
         }
-        s.push_str(&format!("index {}\n", self.index));
+        s.push_str("index ");
+        s.push_str(&self.index.to_string());
+        s.push('\n');
         for h in &self.proof {
             s.push_str(&B64.encode(h.0));
             s.push('\n');

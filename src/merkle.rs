@@ -4,7 +4,7 @@
 //! This module owns the *wrapping* of `tlog_tiles` (Cloudflare's port of Go's
 //! `golang.org/x/mod/sumdb/tlog`): the proof algorithms themselves are tlog's, never
 //! re-implemented here. What this module adds is input validation in front of tlog, so
-//! that none of tlog's internal `assert!`s (index math, "bad read_hashes implementation")
+//! that none of tlog's internal `assert!`s (index math, "bad `read_hashes` implementation")
 //! can ever fire on caller input, plus typed errors and the custody conventions
 //! (size-0 consistency, proof order, proof length bound).
 //!
@@ -160,7 +160,7 @@ fn to_digests(hashes: Vec<Hash>) -> Vec<Digest> {
     hashes.into_iter().map(Digest::from).collect()
 }
 
-/// Wraps a caller's reader so that tlog's "bad read_hashes implementation" assertion can
+/// Wraps a caller's reader so that tlog's "bad `read_hashes` implementation" assertion can
 /// never fire: a reader that returns the wrong number of hashes becomes an error here.
 struct Checked<'a, R: HashReader>(&'a R);
 

@@ -110,13 +110,16 @@ mod tests {
     fn layout_is_fixed_width_little_endian() {
         let bytes = encode(&sample()).unwrap();
         let want = hex::decode(concat!(
-            "01",                                 // u8
-            "02000000",                           // u32 LE
-            "0300000000000000",                   // u64 LE
-            "0200000000000000", "6869",           // String: u64 length, UTF-8
-            "01", "0500000000000000",             // Option: tag 1, value
-            "0100000000000000", "0700000000000000", // Vec: u64 count, items
-            "01",                                 // bool
+            "01",               // u8
+            "02000000",         // u32 LE
+            "0300000000000000", // u64 LE
+            "0200000000000000",
+            "6869", // String: u64 length, UTF-8
+            "01",
+            "0500000000000000", // Option: tag 1, value
+            "0100000000000000",
+            "0700000000000000", // Vec: u64 count, items
+            "01",               // bool
         ))
         .unwrap();
         assert_eq!(bytes, want);
@@ -129,7 +132,10 @@ mod tests {
         bytes.push(0);
         assert_eq!(decode::<Sample>(&bytes), Err(CodecError::TrailingBytes(1)));
         bytes.truncate(bytes.len() - 3);
-        assert!(matches!(decode::<Sample>(&bytes), Err(CodecError::Malformed(_))));
+        assert!(matches!(
+            decode::<Sample>(&bytes),
+            Err(CodecError::Malformed(_))
+        ));
         // A bool of 2 or an Option tag of 2 is not an encoding of anything.
         let mut bad = encode(&sample()).unwrap();
         let last = bad.len() - 1;

@@ -60,6 +60,8 @@ impl fmt::Debug for Sig {
 
 /// A role granted by the operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names apply to JSON only; the binary encoding uses the variant's position.
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Signs sources, informants, claims, figures and their corrections.
     Researcher,
@@ -83,6 +85,8 @@ impl Role {
 
 /// What kind of document a source is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names apply to JSON only; the binary encoding uses the variant's position.
+#[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     /// A report by a non-governmental organisation.
     NgoReport,
@@ -124,6 +128,8 @@ impl SourceKind {
 
 /// How a figure's value relates to the truth it estimates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Names apply to JSON only; the binary encoding uses the variant's position.
+#[serde(rename_all = "kebab-case")]
 pub enum Qualifier {
     /// A lower bound: "at least".
     AtLeast,

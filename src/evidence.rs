@@ -350,7 +350,12 @@ impl LogState {
         }
     }
 
-    fn admit_evidence(&self, index: u64, body: &Body, log: &dyn EntryLookup) -> Result<(), RuleError> {
+    fn admit_evidence(
+        &self,
+        index: u64,
+        body: &Body,
+        log: &dyn EntryLookup,
+    ) -> Result<(), RuleError> {
         let earlier = |i: u64, what: &str| -> Result<Entry, RuleError> {
             if i >= index {
                 return fail(format!("{what} {i} is not an earlier entry"));
@@ -484,7 +489,10 @@ impl LogState {
                 let e = earlier(*target, "retracted entry")?;
                 if !matches!(
                     e.content.body,
-                    Body::Claim { .. } | Body::Source { .. } | Body::Informant { .. } | Body::Figure { .. }
+                    Body::Claim { .. }
+                        | Body::Source { .. }
+                        | Body::Informant { .. }
+                        | Body::Figure { .. }
                 ) {
                     return fail(format!(
                         "entry {target} is a {}, which cannot be retracted",
@@ -552,7 +560,10 @@ impl LogState {
             }
             Body::Source { .. } | Body::Informant { .. } | Body::Claim { .. } => {}
         }
-        *self.kinds.entry(content.body.kind().to_string()).or_default() += 1;
+        *self
+            .kinds
+            .entry(content.body.kind().to_string())
+            .or_default() += 1;
         self.size += 1;
         self.head = leaf;
     }
@@ -569,11 +580,24 @@ mod tests {
 
     #[test]
     fn partial_dates_and_periods() {
-        for ok in ["2024", "2024-01", "2024-02-29", "2023..2024-06", "2025-10-15"] {
+        for ok in [
+            "2024",
+            "2024-01",
+            "2024-02-29",
+            "2023..2024-06",
+            "2025-10-15",
+        ] {
             assert!(valid_period(ok), "{ok}");
         }
         for bad in [
-            "", "24", "2024-13", "2023-02-29", "2024-1", "2024..2023", "2024-01-32", "x..y",
+            "",
+            "24",
+            "2024-13",
+            "2023-02-29",
+            "2024-1",
+            "2024..2023",
+            "2024-01-32",
+            "x..y",
         ] {
             assert!(!valid_period(bad), "{bad}");
         }

@@ -144,16 +144,20 @@ fn to_body(line: Line) -> Result<Body, String> {
 pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
     let batch = batch.clamp(1, 65_536);
     let key = load_key(key)?;
-    let input = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut lines = BufReader::with_capacity(1 << 20, input).lines();
-    let mut l = Ledger::open(ledger, Access::Write).with_context(|| format!("cannot open ledger {}", ledger.display()))?;
+    let mut l = Ledger::open(ledger, Access::Write)
+        .with_context(|| format!("cannot open ledger {}", ledger.display()))?;
     let origin = l.state().origin.clone();
     let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
-            indicatif::ProgressStyle::with_template("importing {bar:40} {bytes}/{total_bytes} {per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "importing {bar:40} {bytes}/{total_bytes} {per_sec} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     } else {
@@ -182,7 +186,10 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Line>(&line).map_err(|e| e.to_string()).and_then(to_body) {
+            match serde_json::from_str::<Line>(&line)
+                .map_err(|e| e.to_string())
+                .and_then(to_body)
+            {
                 Ok(b) => {
                     bodies.push(b);
                     numbers.push(line_no);
@@ -234,7 +241,12 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     match first {
-        Some(f) => writeln!(out, "imported {done} entries ({f}..{}); the ledger holds {} entries", f + done - 1, l.size())?,
+        Some(f) => writeln!(
+            out,
+            "imported {done} entries ({f}..{}); the ledger holds {} entries",
+            f + done - 1,
+            l.size()
+        )?,
         None => writeln!(out, "nothing to import")?,
     }
     Ok(())

@@ -85,7 +85,12 @@ pub struct SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretKey({}, id {}, secret hidden)", self.name, self.id())
+        write!(
+            f,
+            "SecretKey({}, id {}, secret hidden)",
+            self.name,
+            self.id()
+        )
     }
 }
 
@@ -196,9 +201,10 @@ impl SecretKey {
         } else {
             return Err(KeyError::Format("unknown secret key type".into()));
         };
-        let seed: &[u8; 32] = seed.as_slice().try_into().map_err(|_| {
-            KeyError::Format("secret key must be 32 bytes".into())
-        })?;
+        let seed: &[u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::Format("secret key must be 32 bytes".into()))?;
         Ok(SecretKey {
             name,
             key: SigningKey::from_bytes(seed),
@@ -385,7 +391,10 @@ pub fn check_private_mode(path: &Path) -> Result<(), KeyError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(path).map_err(|e| io_err(path, e))?.permissions().mode();
+        let mode = fs::metadata(path)
+            .map_err(|e| io_err(path, e))?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
             return Err(KeyError::Permissions {
                 path: path.display().to_string(),
@@ -473,9 +482,8 @@ mod tests {
             .to_file_text(Some(SecretString::from("right".to_string())), Some(2))
             .unwrap();
         assert!(!text.contains(&B64.encode([1u8; 32])));
-        let ok =
-            SecretKey::from_file_text(&text, || Ok(SecretString::from("right".to_string())))
-                .unwrap();
+        let ok = SecretKey::from_file_text(&text, || Ok(SecretString::from("right".to_string())))
+            .unwrap();
         assert_eq!(ok.id(), k.id());
         let bad = SecretKey::from_file_text(&text, || Ok(SecretString::from("wrong".to_string())));
         assert!(matches!(bad, Err(KeyError::WrongPassphrase)));

@@ -107,7 +107,8 @@ impl Opening {
         let identity_b64 = Zeroizing::new(get("identity")?);
         let commitment = get("commitment")?;
         let mut salt = [0u8; 32];
-        hex::decode_to_slice(salt_hex.as_str(), &mut salt).map_err(|_| bad("salt is not 64 hex digits"))?;
+        hex::decode_to_slice(salt_hex.as_str(), &mut salt)
+            .map_err(|_| bad("salt is not 64 hex digits"))?;
         let identity = B64
             .decode(identity_b64.as_bytes())
             .map_err(|_| bad("identity is not base64"))?;
@@ -120,7 +121,9 @@ impl Opening {
             identity,
         };
         if o.commitment().to_hex() != commitment {
-            return Err(bad("its commitment line does not match its salt and identity"));
+            return Err(bad(
+                "its commitment line does not match its salt and identity",
+            ));
         }
         Ok(o)
     }

@@ -164,10 +164,16 @@ fn signer_key(state: &LogState, content: &Content) -> Result<VerifyingKey, Strin
     } else {
         state
             .key(&content.signer)
-            .ok_or_else(|| format!("signer {} is not a key of this ledger", content.signer.short()))?
+            .ok_or_else(|| {
+                format!(
+                    "signer {} is not a key of this ledger",
+                    content.signer.short()
+                )
+            })?
             .public
     };
-    let key = VerifyingKey::from_bytes(&public).map_err(|_| "signer key is not a valid point".to_string())?;
+    let key = VerifyingKey::from_bytes(&public)
+        .map_err(|_| "signer key is not a valid point".to_string())?;
     if key.is_weak() {
         return Err("signer key is a weak (small-order) point".into());
     }
@@ -191,10 +197,9 @@ impl Reader<'_> {
             return;
         }
         let mut b = [0u8; 8];
-        let agrees = self
-            .index
-            .as_ref()
-            .is_some_and(|f| f.read_exact_at(&mut b, i * 8).is_ok() && u64::from_le_bytes(b) == offset);
+        let agrees = self.index.as_ref().is_some_and(|f| {
+            f.read_exact_at(&mut b, i * 8).is_ok() && u64::from_le_bytes(b) == offset
+        });
         if agrees {
             self.trusted = i + 1;
         } else {
@@ -205,7 +210,11 @@ impl Reader<'_> {
                 let off = self
                     .index
                     .as_ref()
-                    .and_then(|f| f.read_exact_at(&mut b, k * 8).ok().map(|()| u64::from_le_bytes(b)))
+                    .and_then(|f| {
+                        f.read_exact_at(&mut b, k * 8)
+                            .ok()
+                            .map(|()| u64::from_le_bytes(b))
+                    })
                     .unwrap_or(0);
                 mem.push(off);
             }
@@ -263,16 +272,28 @@ fn verify_chunk(chunk: &[Pending]) -> Option<u64> {
 ///
 /// # Errors
 /// The first failure, naming the entry where there is one.
-pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Result<Report, Failure> {
-    let plain = |reason: String| Failure { entry: None, reason };
+pub fn verify_ledger(
+    dir: &Path,
+    opts: &Options,
+    progress: &dyn Fn(u64),
+) -> Result<Report, Failure> {
+    let plain = |reason: String| Failure {
+        entry: None,
+        reason,
+    };
     let path = dir.join(store::ENTRIES);
     if !path.is_file() {
-        return Err(plain(format!("{} is not a custody ledger (no entries file)", dir.display())));
+        return Err(plain(format!(
+            "{} is not a custody ledger (no entries file)",
+            dir.display()
+        )));
     }
     let file = File::open(&path).map_err(|e| plain(format!("{}: {e}", path.display())))?;
     let mut magic = [0u8; 16];
     if file.read_exact_at(&mut magic, 0).is_err() || &magic != frames::FILE_MAGIC {
-        return Err(plain("entries file does not start with the custody-log-v1 magic".into()));
+        return Err(plain(
+            "entries file does not start with the custody-log-v1 magic".into(),
+        ));
     }
     // Checkpoints to check, by size, so the replay can note the root as it passes each size.
     let mut notes: Vec<(PathBuf, Vec<u8>, bool)> = store::list_checkpoints(dir)
@@ -283,7 +304,9 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
     notes.extend(opts.since.iter().map(|(p, b)| (p.clone(), b.clone(), true)));
 
     let mut stream = file.try_clone().map_err(|e| plain(e.to_string()))?;
-    stream.seek(SeekFrom::Start(16)).map_err(|e| plain(e.to_string()))?;
+    stream
+        .seek(SeekFrom::Start(16))
+        .map_err(|e| plain(e.to_string()))?;
     let mut frames_in = frames::FrameReader::new(BufReader::with_capacity(1 << 20, stream), 16);
     let mut reader = Reader {
         file: &file,
@@ -316,7 +339,9 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
     };
 
     loop {
-        let next = frames_in.next_frame().map_err(|e| plain(format!("reading entries: {e}")))?;
+        let next = frames_in
+            .next_frame()
+            .map_err(|e| plain(format!("reading entries: {e}")))?;
         let i = state.size;
         let failure = match next {
             frames::Next::End => break,
@@ -335,7 +360,9 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
                 match replay_one(&frame, &mut state, &mut reader, &mut chunk, &mut counts) {
                     Ok(()) => {
                         // The stored hashes are not needed here, only the running root.
-                        let _ = frontier.push(frame.stored_leaf);
+                        if let Err(e) = frontier.push(frame.stored_leaf) {
+                            return Err(Failure { entry: Some(i), reason: e.to_string() });
+                        }
                         if wanted.contains(&state.size) {
                             roots.insert(state.size, frontier.root());
                         }
@@ -370,7 +397,8 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
         .operator()
         .ok_or_else(|| plain("no operator key".into()))?
         .clone();
-    let op_key = VerifyingKey::from_bytes(&operator.public).map_err(|_| plain("operator key invalid".into()))?;
+    let op_key = VerifyingKey::from_bytes(&operator.public)
+        .map_err(|_| plain("operator key invalid".into()))?;
     let vkey = checkpoint::vkey(&state.origin, &op_key).map_err(|e| plain(e.to_string()))?;
     let verifier = checkpoint::parse_vkey(&vkey).map_err(|e| plain(e.to_string()))?;
 
@@ -381,33 +409,36 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
         let name = p.display().to_string();
         let cp = checkpoint::open(bytes, &verifier)
             .map_err(|e| plain(format!("checkpoint {name}: {e}")))?;
-        if let Some((other_root, other)) = by_size.get(&cp.size) {
-            if *other_root != cp.root {
+        if let Some((other_root, other)) = by_size.get(&cp.size()) {
+            if *other_root != cp.root() {
                 return Err(plain(format!(
                     "split view: checkpoints {other} and {name} both sign tree size {} with different roots",
-                    cp.size
+                    cp.size()
                 )));
             }
         }
-        by_size.insert(cp.size, (cp.root, name.clone()));
-        if cp.size > state.size {
+        by_size.insert(cp.size(), (cp.root(), name.clone()));
+        if cp.size() > state.size {
             return Err(plain(format!(
                 "checkpoint {name} signs tree size {} but the log now holds only {} entries: the log was truncated or rewritten",
-                cp.size, state.size
+                cp.size(), state.size
             )));
         }
-        let replayed = roots.get(&cp.size).copied().ok_or_else(|| plain("internal: root not noted".into()))?;
-        if replayed != cp.root {
+        let replayed = roots
+            .get(&cp.size())
+            .copied()
+            .ok_or_else(|| plain("internal: root not noted".into()))?;
+        if replayed != cp.root() {
             return Err(plain(format!(
                 "checkpoint {name} (tree size {}) contradicts the log: its root is {}, the replayed log's is {}; the log was rewritten after that checkpoint",
-                cp.size, cp.root, replayed
+                cp.size(), cp.root(), replayed
             )));
         }
         let _ = since;
         cps.push(CheckpointReport {
             file: name,
-            size: cp.size,
-            root: cp.root.to_hex(),
+            size: cp.size(),
+            root: cp.root().to_hex(),
         });
     }
 
@@ -423,23 +454,45 @@ pub fn verify_ledger(dir: &Path, opts: &Options, progress: &dyn Fn(u64)) -> Resu
     // Figures: as published, and on today's log.
     let mut figures = Vec::new();
     for &f in &state.figures {
-        let e = reader.entry(f).map_err(|e| Failure { entry: Some(f), reason: e })?;
-        let Body::Figure { label, value, qualifier, unit, terms } = e.content.body else {
+        let e = reader.entry(f).map_err(|e| Failure {
+            entry: Some(f),
+            reason: e,
+        })?;
+        let Body::Figure {
+            label,
+            value,
+            qualifier,
+            unit,
+            terms,
+        } = e.content.body
+        else {
             continue;
         };
         let mut term_reports = Vec::new();
         for t in &terms {
             let v = state
                 .value_at(*t, f, u64::MAX, &reader)
-                .map_err(|e| Failure { entry: Some(f), reason: e.0 })?;
-            term_reports.push(TermReport { entry: *t, value: v.value });
+                .map_err(|e| Failure {
+                    entry: Some(f),
+                    reason: e.0,
+                })?;
+            term_reports.push(TermReport {
+                entry: *t,
+                value: v.value,
+            });
         }
         let now = state
             .value_at(f, state.size, f, &reader)
-            .map_err(|e| Failure { entry: Some(f), reason: e.0 })?;
+            .map_err(|e| Failure {
+                entry: Some(f),
+                reason: e.0,
+            })?;
         let retracted = state
             .retracted_before(f, state.size, &reader)
-            .map_err(|e| Failure { entry: Some(f), reason: e.0 })?
+            .map_err(|e| Failure {
+                entry: Some(f),
+                reason: e.0,
+            })?
             .is_some();
         if opts.strict && (now.value != value || !now.changed_by.is_empty()) {
             return Err(Failure {
@@ -527,7 +580,11 @@ fn replay_one(
     Ok(())
 }
 
-fn check_documents(dir: &Path, state: &LogState, log: &dyn EntryLookup) -> Result<Vec<DocumentReport>, Failure> {
+fn check_documents(
+    dir: &Path,
+    state: &LogState,
+    log: &dyn EntryLookup,
+) -> Result<Vec<DocumentReport>, Failure> {
     // Sources are found through the documents folder and the amendments, not by another replay.
     let mut out = Vec::new();
     let docs = dir.join(store::DOCUMENTS);
@@ -541,22 +598,36 @@ fn check_documents(dir: &Path, state: &LogState, log: &dyn EntryLookup) -> Resul
     }
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..state.size {
-        let e = log.entry(i).map_err(|r| Failure { entry: Some(i), reason: r })?;
-        let Body::Source { sha256, .. } = e.content.body else { continue };
+        let e = log.entry(i).map_err(|r| Failure {
+            entry: Some(i),
+            reason: r,
+        })?;
+        let Body::Source { sha256, .. } = e.content.body else {
+            continue;
+        };
         let redacted = state.amendments.get(&i).into_iter().flatten().find(|&&a| {
-            matches!(log.entry(a).map(|x| x.content.body), Ok(Body::Redaction { .. }))
+            matches!(
+                log.entry(a).map(|x| x.content.body),
+                Ok(Body::Redaction { .. })
+            )
         });
         let hexname = sha256.to_hex();
         let status = match (stored.get(&hexname), redacted) {
             (Some(p), Some(r)) => {
                 return Err(Failure {
                     entry: Some(i),
-                    reason: format!("document {} is still stored although entry {r} redacted it", p.display()),
+                    reason: format!(
+                        "document {} is still stored although entry {r} redacted it",
+                        p.display()
+                    ),
                 })
             }
             (None, Some(r)) => format!("withheld (redacted at entry {r})"),
             (Some(p), None) => {
-                let (h, _) = store::hash_file(p).map_err(|e| Failure { entry: Some(i), reason: e.to_string() })?;
+                let (h, _) = store::hash_file(p).map_err(|e| Failure {
+                    entry: Some(i),
+                    reason: e.to_string(),
+                })?;
                 if h != sha256 {
                     return Err(Failure {
                         entry: Some(i),

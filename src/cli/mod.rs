@@ -14,9 +14,9 @@ macro_rules! out {
 pub mod args;
 mod show;
 
+use age::secrecy::SecretString;
 use anyhow::{anyhow, bail, Context, Result};
 use args::{AddCommand, Cli, Command, KeyCommand, ProveCommand, SignCommand};
-use age::secrecy::SecretString;
 use custody::entry::{Body, Content, Qualifier, Role, SourceKind, Submission};
 use custody::keys::{self, KeyError, SecretKey};
 use custody::seal::{Opening, SEALED_MAGIC};
@@ -43,7 +43,11 @@ impl std::error::Error for Failed {}
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Key(k) => key_command(k),
-        Command::Init { ledger, origin, key } => init(&ledger, &origin, &key),
+        Command::Init {
+            ledger,
+            origin,
+            key,
+        } => init(&ledger, &origin, &key),
         Command::Add(a) => add(a),
         Command::Sign(s) => sign(s),
         Command::Append { ledger, files } => append(&ledger, &files),
@@ -154,12 +158,14 @@ pub fn make_submission(key: &SecretKey, origin: &str, body: Body) -> Result<Subm
 }
 
 fn open_writer(ledger: &Path) -> Result<Ledger> {
-    Ledger::open(ledger, Access::Write).with_context(|| format!("cannot open ledger {}", ledger.display()))
+    Ledger::open(ledger, Access::Write)
+        .with_context(|| format!("cannot open ledger {}", ledger.display()))
 }
 
 /// Opens a ledger for reading.
 pub fn open_reader(ledger: &Path) -> Result<Ledger> {
-    Ledger::open(ledger, Access::Read).with_context(|| format!("cannot open ledger {}", ledger.display()))
+    Ledger::open(ledger, Access::Read)
+        .with_context(|| format!("cannot open ledger {}", ledger.display()))
 }
 
 fn sign_and_add(ledger: &Path, key: &Path, body: Body) -> Result<()> {
@@ -177,11 +183,15 @@ fn key_command(k: KeyCommand) -> Result<()> {
     match k {
         KeyCommand::New { name, dir, encrypt } => {
             let key = SecretKey::generate(&name)?;
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             let sec = dir.join(format!("{name}.key"));
             let pubp = dir.join(format!("{name}.pub"));
             if pubp.exists() {
-                bail!("{} already exists; custody never overwrites a key (move it away first)", pubp.display());
+                bail!(
+                    "{} already exists; custody never overwrites a key (move it away first)",
+                    pubp.display()
+                );
             }
             let pass = if encrypt {
                 Some(passphrase("New passphrase: ")?)
@@ -192,7 +202,15 @@ fn key_command(k: KeyCommand) -> Result<()> {
             keys::write_private_file(&sec, text.as_bytes())?;
             std::fs::write(&pubp, key.public().to_file_text())
                 .with_context(|| format!("cannot write {}", pubp.display()))?;
-            out!("secret key: {} (mode 0600{})", sec.display(), if encrypt { ", passphrase-protected" } else { "" });
+            out!(
+                "secret key: {} (mode 0600{})",
+                sec.display(),
+                if encrypt {
+                    ", passphrase-protected"
+                } else {
+                    ""
+                }
+            );
             out!("public key: {}", pubp.display());
             out!("key id:     {}", key.id());
             Ok(())
@@ -226,7 +244,14 @@ fn key_command(k: KeyCommand) -> Result<()> {
             reason,
         } => {
             let p = keys::load_public(&public)?;
-            sign_and_add(&ledger, &key, Body::KeyRevoke { key: p.id(), reason })
+            sign_and_add(
+                &ledger,
+                &key,
+                Body::KeyRevoke {
+                    key: p.id(),
+                    reason,
+                },
+            )
         }
         KeyCommand::Vkey { public, origin } => {
             let p = keys::load_public(&public)?;
@@ -320,9 +345,16 @@ fn informant_body(a: &args::InformantArgs) -> Result<(Body, Opening)> {
 fn write_seal(a: &args::InformantArgs, opening: &Opening) -> Result<()> {
     let text = opening.to_text();
     let out = if a.encrypt {
-        let ct = keys::encrypt_with_passphrase(text.as_bytes(), passphrase("Passphrase for the seal file: ")?, None)?;
+        let ct = keys::encrypt_with_passphrase(
+            text.as_bytes(),
+            passphrase("Passphrase for the seal file: ")?,
+            None,
+        )?;
         use base64::Engine as _;
-        format!("{SEALED_MAGIC}\n{}\n", base64::engine::general_purpose::STANDARD.encode(ct))
+        format!(
+            "{SEALED_MAGIC}\n{}\n",
+            base64::engine::general_purpose::STANDARD.encode(ct)
+        )
     } else {
         text.to_string()
     };
@@ -343,7 +375,9 @@ fn add(a: AddCommand) -> Result<()> {
             args,
         } => {
             let body = source_body(&args)?;
-            let Body::Source { sha256, .. } = &body else { unreachable!("source_body makes sources") };
+            let Body::Source { sha256, .. } = &body else {
+                unreachable!("source_body makes sources")
+            };
             let sha256 = *sha256;
             let key = load_key(&key)?;
             let mut l = open_writer(&ledger)?;
@@ -356,18 +390,25 @@ fn add(a: AddCommand) -> Result<()> {
                 let dest = l.document_path(&sha256);
                 if !dest.exists() {
                     let tmp = dest.with_extension("tmp");
-                    std::fs::copy(&args.file, &tmp).with_context(|| format!("cannot copy {}", args.file.display()))?;
+                    std::fs::copy(&args.file, &tmp)
+                        .with_context(|| format!("cannot copy {}", args.file.display()))?;
                     let (h, _) = store::hash_file(&tmp)?;
                     if h != sha256 {
                         std::fs::remove_file(&tmp).ok();
-                        bail!("{} changed while it was being stored; try again", args.file.display());
+                        bail!(
+                            "{} changed while it was being stored; try again",
+                            args.file.display()
+                        );
                     }
                     std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
                     std::fs::rename(&tmp, &dest)?;
                 }
             }
             let r = l.append(sub)?;
-            out!("entry {} (source) appended; document SHA-256 {sha256}", r.index);
+            out!(
+                "entry {} (source) appended; document SHA-256 {sha256}",
+                r.index
+            );
             if keep {
                 out!("stored copy: {}", l.document_path(&sha256).display());
             }
@@ -383,8 +424,16 @@ fn add(a: AddCommand) -> Result<()> {
             // The seal is written before the entry so an acknowledged entry always has its opening.
             write_seal(&args, &opening)?;
             let r = l.append(sub)?;
-            out!("entry {} (informant {:?}) appended; commitment {}", r.index, args.alias, opening.commitment());
-            out!("opening sealed in {} (mode 0600); keep it off this machine", args.seal.display());
+            out!(
+                "entry {} (informant {:?}) appended; commitment {}",
+                r.index,
+                args.alias,
+                opening.commitment()
+            );
+            out!(
+                "opening sealed in {} (mode 0600); keep it off this machine",
+                args.seal.display()
+            );
             Ok(())
         }
         AddCommand::Claim { ledger, key, args } => sign_and_add(&ledger, &key, claim_body(args)),
@@ -418,7 +467,12 @@ fn sign(s: SignCommand) -> Result<()> {
         .write(true)
         .create_new(true)
         .open(&offline.output)
-        .with_context(|| format!("cannot create {} (custody never overwrites a file)", offline.output.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create {} (custody never overwrites a file)",
+                offline.output.display()
+            )
+        })?;
     std::io::Write::write_all(&mut f, &bytes)?;
     f.sync_all()?;
     out!(
@@ -438,14 +492,22 @@ fn append(ledger: &Path, files: &[PathBuf]) -> Result<()> {
             bail!("{} is too large to be a submission", f.display());
         }
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let sub = Submission::from_file_bytes(&bytes).with_context(|| format!("{} is not a valid submission", f.display()))?;
+        let sub = Submission::from_file_bytes(&bytes)
+            .with_context(|| format!("{} is not a valid submission", f.display()))?;
         subs.push(sub);
     }
     let mut l = open_writer(ledger)?;
     for (f, sub) in files.iter().zip(subs) {
         let kind = sub.content.body.kind();
-        let a = l.append(sub).with_context(|| format!("{} refused", f.display()))?;
-        out!("{}: entry {} ({kind}) appended; leaf hash {}", f.display(), a.index, a.leaf);
+        let a = l
+            .append(sub)
+            .with_context(|| format!("{} refused", f.display()))?;
+        out!(
+            "{}: entry {} ({kind}) appended; leaf hash {}",
+            f.display(),
+            a.index,
+            a.leaf
+        );
     }
     Ok(())
 }
@@ -456,7 +518,10 @@ fn redact(ledger: &Path, key: &Path, target: u64, reason: String) -> Result<()> 
     let origin = l.state().origin.clone();
     let entry = l.entry(target)?;
     let Body::Source { sha256, .. } = entry.content.body else {
-        bail!("entry {target} is a {}, not a source", entry.content.body.kind());
+        bail!(
+            "entry {target} is a {}, not a source",
+            entry.content.body.kind()
+        );
     };
     let sub = make_submission(&key, &origin, Body::Redaction { target, reason })?;
     l.check(&sub)?;
@@ -465,16 +530,34 @@ fn redact(ledger: &Path, key: &Path, target: u64, reason: String) -> Result<()> 
     // The redaction is durable first; only then is the copy deleted, so a crash in between
     // leaves a copy that `verify --documents` names for deletion, never a silent loss.
     match std::fs::remove_file(&path) {
-        Ok(()) => out!("entry {} (redaction) appended; stored copy {} deleted", a.index, path.display()),
+        Ok(()) => out!(
+            "entry {} (redaction) appended; stored copy {} deleted",
+            a.index,
+            path.display()
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            out!("entry {} (redaction) appended; no stored copy was present", a.index);
+            out!(
+                "entry {} (redaction) appended; no stored copy was present",
+                a.index
+            );
         }
-        Err(e) => bail!("redaction recorded as entry {}, but deleting {} failed: {e}", a.index, path.display()),
+        Err(e) => bail!(
+            "redaction recorded as entry {}, but deleting {} failed: {e}",
+            a.index,
+            path.display()
+        ),
     }
     Ok(())
 }
 
-fn verify_cmd(ledger: &Path, since: &[PathBuf], documents: bool, strict: bool, jobs: Option<usize>, json: bool) -> Result<()> {
+fn verify_cmd(
+    ledger: &Path,
+    since: &[PathBuf],
+    documents: bool,
+    strict: bool,
+    jobs: Option<usize>,
+    json: bool,
+) -> Result<()> {
     if let Some(j) = jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(j.max(1))
@@ -483,7 +566,8 @@ fn verify_cmd(ledger: &Path, since: &[PathBuf], documents: bool, strict: bool, j
     }
     let mut notes = Vec::new();
     for p in since {
-        let meta = std::fs::metadata(p).with_context(|| format!("cannot read checkpoint {}", p.display()))?;
+        let meta = std::fs::metadata(p)
+            .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
         if meta.len() > 64 * 1024 {
             bail!("{} is too large to be a checkpoint", p.display());
         }
@@ -494,12 +578,16 @@ fn verify_cmd(ledger: &Path, since: &[PathBuf], documents: bool, strict: bool, j
         documents,
         strict,
     };
-    let total = std::fs::metadata(ledger.join(store::ENTRIES)).map(|m| m.len()).unwrap_or(0);
+    let total = std::fs::metadata(ledger.join(store::ENTRIES))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let bar = if std::io::stderr().is_terminal() && !json {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
-            indicatif::ProgressStyle::with_template("verifying {bar:40} {bytes}/{total_bytes} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "verifying {bar:40} {bytes}/{total_bytes} {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     } else {
@@ -536,12 +624,17 @@ fn read_seal(path: &Path) -> Result<Opening> {
         let ct = base64::engine::general_purpose::STANDARD
             .decode(rest.trim())
             .map_err(|_| anyhow!("{}: sealed opening is not valid base64", path.display()))?;
-        let pt = keys::decrypt_with_passphrase(&ct, passphrase(&format!("Passphrase for {}: ", path.display()))?)?;
-        zeroize::Zeroizing::new(String::from_utf8(pt.to_vec()).map_err(|_| anyhow!("decrypted seal is not text"))?)
+        let pt = keys::decrypt_with_passphrase(
+            &ct,
+            passphrase(&format!("Passphrase for {}: ", path.display()))?,
+        )?;
+        zeroize::Zeroizing::new(
+            String::from_utf8(pt.to_vec()).map_err(|_| anyhow!("decrypted seal is not text"))?,
+        )
     } else {
         text
     };
-    Ok(Opening::from_text(&opening_text).with_context(|| format!("{}", path.display()))?)
+    Opening::from_text(&opening_text).with_context(|| format!("{}", path.display()))
 }
 
 fn disclose(seal: &Path) -> Result<()> {
@@ -560,11 +653,20 @@ fn check_disclosure(ledger: &Path, index: u64, opening: &Path) -> Result<()> {
     let l = open_reader(ledger)?;
     let e = l.entry(index)?;
     let Body::Informant { alias, commitment } = e.content.body else {
-        bail!("entry {index} is a {}, not an informant", e.content.body.kind());
+        bail!(
+            "entry {index} is a {}, not an informant",
+            e.content.body.kind()
+        );
     };
     if o.opens(&commitment) {
-        out!("OK: the opening matches entry {index} (informant {alias:?}), commitment {commitment}");
-        out!("signed by key {} at claimed time {}", e.content.signer.short(), show::time(e.content.claimed_time));
+        out!(
+            "OK: the opening matches entry {index} (informant {alias:?}), commitment {commitment}"
+        );
+        out!(
+            "signed by key {} at claimed time {}",
+            e.content.signer.short(),
+            show::time(e.content.claimed_time)
+        );
         Ok(())
     } else {
         Err(Failed(format!(
@@ -577,9 +679,16 @@ fn check_disclosure(ledger: &Path, index: u64, opening: &Path) -> Result<()> {
 fn checkpoint_cmd(ledger: &Path, key: &Path) -> Result<()> {
     let key = load_key(key)?;
     let l = open_reader(ledger)?;
-    let op = l.state().operator().ok_or_else(|| anyhow!("ledger has no operator"))?;
+    let op = l
+        .state()
+        .operator()
+        .ok_or_else(|| anyhow!("ledger has no operator"))?;
     if op.public != key.public().bytes() {
-        bail!("{} is not the operator key of this ledger (operator key id {})", key.name(), op.id().short());
+        bail!(
+            "{} is not the operator key of this ledger (operator key id {})",
+            key.name(),
+            op.id().short()
+        );
     }
     let size = l.size();
     let root = l.root(size)?;
@@ -589,7 +698,7 @@ fn checkpoint_cmd(ledger: &Path, key: &Path) -> Result<()> {
         use std::io::Write as _;
         write!(std::io::stdout().lock(), "{note}")?;
     }
-    eout!("recorded as {}", path.display());
+    eprintln!("recorded as {}", path.display());
     Ok(())
 }
 
@@ -660,7 +769,10 @@ fn prove(p: ProveCommand) -> Result<()> {
 fn repair(ledger: &Path) -> Result<()> {
     let mut l = open_writer(ledger)?;
     match l.repair()? {
-        None => out!("nothing to repair: the entries file ends at entry {}", l.size().saturating_sub(1)),
+        None => out!(
+            "nothing to repair: the entries file ends at entry {}",
+            l.size().saturating_sub(1)
+        ),
         Some((side, bytes)) => out!(
             "cut {bytes} torn bytes after entry {}; they are kept in {}",
             l.size().saturating_sub(1),

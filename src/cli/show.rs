@@ -16,12 +16,20 @@ pub fn time(t: i64) -> String {
     u64::try_from(t)
         .ok()
         .and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
-        .map_or_else(|| t.to_string(), |st| humantime::format_rfc3339_seconds(st).to_string())
+        .map_or_else(
+            || t.to_string(),
+            |st| humantime::format_rfc3339_seconds(st).to_string(),
+        )
 }
 
 fn signer_label(state: &LogState, e: &Entry) -> String {
     match state.key(&e.content.signer) {
-        Some(k) => format!("{} ({}, {})", k.name, k.role_name(), e.content.signer.short()),
+        Some(k) => format!(
+            "{} ({}, {})",
+            k.name,
+            k.role_name(),
+            e.content.signer.short()
+        ),
         None => format!("unknown key {}", e.content.signer.short()),
     }
 }
@@ -36,20 +44,48 @@ pub fn summary(b: &Body) -> String {
             custody::entry::KeyId::of(key).short()
         ),
         Body::KeyRevoke { key, reason } => format!("revoke key {}: {reason}", key.short()),
-        Body::Source { title, publisher, date, kind, sha256, .. } => {
-            format!("{} {title:?} ({publisher}, {date}) sha256 {}", kind.name(), &sha256.to_hex()[..16])
+        Body::Source {
+            title,
+            publisher,
+            date,
+            kind,
+            sha256,
+            ..
+        } => {
+            format!(
+                "{} {title:?} ({publisher}, {date}) sha256 {}",
+                kind.name(),
+                &sha256.to_hex()[..16]
+            )
         }
         Body::Informant { alias, .. } => format!("informant {alias:?} (identity sealed)"),
-        Body::Claim { statement, count, unit, cites, .. } => {
+        Body::Claim {
+            statement,
+            count,
+            unit,
+            cites,
+            ..
+        } => {
             let c = count.map(|c| format!("[{c} {unit}] ")).unwrap_or_default();
             format!("{c}{statement} (cites {})", list(cites))
         }
-        Body::Figure { label, value, qualifier, terms, unit } => format!(
+        Body::Figure {
+            label,
+            value,
+            qualifier,
+            terms,
+            unit,
+        } => format!(
             "{label}: {} {value} {unit} = sum of {}",
             qualifier.name(),
             list(terms)
         ),
-        Body::Correction { target, count, statement, reason } => {
+        Body::Correction {
+            target,
+            count,
+            statement,
+            reason,
+        } => {
             let mut parts = Vec::new();
             if let Some(c) = count {
                 parts.push(format!("count -> {c}"));
@@ -65,7 +101,10 @@ pub fn summary(b: &Body) -> String {
 }
 
 fn list(v: &[u64]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn log(ledger: &Path, json_out: bool) -> Result<()> {
@@ -91,7 +130,9 @@ pub fn log(ledger: &Path, json_out: bool) -> Result<()> {
                 "{i:>6}  {:<10}  {}  {:<20}  {}",
                 e.content.body.kind(),
                 &time(e.content.claimed_time)[..10.min(time(e.content.claimed_time).len())],
-                state.key(&e.content.signer).map_or("?", |k| k.name.as_str()),
+                state
+                    .key(&e.content.signer)
+                    .map_or("?", |k| k.name.as_str()),
                 summary(&e.content.body)
             )?;
         }
@@ -129,8 +170,13 @@ fn entry_json(l: &Ledger, e: &Entry, leaf: &Digest) -> serde_json::Value {
 /// serde writes byte arrays as number lists; people and tools want hex.
 fn hexify(v: &mut serde_json::Value) {
     match v {
-        serde_json::Value::Array(a) if a.len() == 32 && a.iter().all(|x| x.as_u64().is_some_and(|n| n < 256)) => {
-            let bytes: Vec<u8> = a.iter().filter_map(|x| x.as_u64().and_then(|n| u8::try_from(n).ok())).collect();
+        serde_json::Value::Array(a)
+            if a.len() == 32 && a.iter().all(|x| x.as_u64().is_some_and(|n| n < 256)) =>
+        {
+            let bytes: Vec<u8> = a
+                .iter()
+                .filter_map(|x| x.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
             *v = serde_json::Value::String(hex::encode(bytes));
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(hexify),
@@ -191,22 +237,43 @@ impl Explainer<'_> {
         match &e.content.body {
             Body::Figure { label, terms, .. } => {
                 let v = st.value_at(index, at, u64::MAX, self.l)?;
-                self.out.push(format!("{pad}figure {index} {label:?} = {}  [signed by {who}; leaf {}]", v.value, &leaf.to_hex()[..16]));
+                self.out.push(format!(
+                    "{pad}figure {index} {label:?} = {}  [signed by {who}; leaf {}]",
+                    v.value,
+                    &leaf.to_hex()[..16]
+                ));
                 for &t in terms {
                     self.walk(t, at, depth + 1)?;
                 }
             }
-            Body::Claim { statement, cites, place, period, .. } => {
+            Body::Claim {
+                statement,
+                cites,
+                place,
+                period,
+                ..
+            } => {
                 let v = st.value_at(index, at, u64::MAX, self.l)?;
                 self.out.push(format!(
-                    "{pad}claim {index}: {} — {statement} ({place}, {period})  [signed by {who}; leaf {}]",
+                    "{pad}claim {index}: {} — {statement} ({})  [signed by {who}; leaf {}]",
                     v.value,
+                    if place.is_empty() {
+                        period.clone()
+                    } else {
+                        format!("{place}, {period}")
+                    },
                     &leaf.to_hex()[..16]
                 ));
                 for &c in cites {
                     let (ce, cleaf) = self.l.entry_with_leaf(c)?;
                     let line = match &ce.content.body {
-                        Body::Source { title, publisher, date, sha256, .. } => format!(
+                        Body::Source {
+                            title,
+                            publisher,
+                            date,
+                            sha256,
+                            ..
+                        } => format!(
                             "source {c}: {title:?}, {publisher}, {date}; document sha256 {sha256}"
                         ),
                         Body::Informant { alias, commitment } => {
@@ -214,7 +281,11 @@ impl Explainer<'_> {
                         }
                         other => format!("{} {c}", other.kind()),
                     };
-                    self.out.push(format!("{pad}  cites {line}  [signed by {}; leaf {}]", signer_label(st, &ce), &cleaf.to_hex()[..16]));
+                    self.out.push(format!(
+                        "{pad}  cites {line}  [signed by {}; leaf {}]",
+                        signer_label(st, &ce),
+                        &cleaf.to_hex()[..16]
+                    ));
                 }
             }
             other => bail!("entry {index} is a {}, not a claim or figure", other.kind()),
@@ -226,7 +297,14 @@ impl Explainer<'_> {
 pub fn figure(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let l = open_reader(ledger)?;
     let (e, leaf) = l.entry_with_leaf(index)?;
-    let Body::Figure { label, value, qualifier, unit, terms } = &e.content.body else {
+    let Body::Figure {
+        label,
+        value,
+        qualifier,
+        unit,
+        terms,
+    } = &e.content.body
+    else {
         bail!("entry {index} is a {}, not a figure", e.content.body.kind());
     };
     let st = l.state();
@@ -255,7 +333,12 @@ pub fn figure(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     }
     writeln!(out, "figure {index}: {label}")?;
     writeln!(out, "  published: {} {value} {unit} = {}  (checked: the terms summed to {value} when it was signed)", qualifier.name(), sum.join(" + "))?;
-    writeln!(out, "  signed by {} at claimed time {}", signer_label(st, &e), time(e.content.claimed_time))?;
+    writeln!(
+        out,
+        "  signed by {} at claimed time {}",
+        signer_label(st, &e),
+        time(e.content.claimed_time)
+    )?;
     writeln!(out, "  leaf hash {leaf}")?;
     if now.changed_by.is_empty() {
         writeln!(out, "  today: unchanged ({value}); no correction or retraction beneath it since publication")?;
@@ -269,7 +352,10 @@ pub fn figure(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
         )?;
     }
     writeln!(out, "  how it is built (values as at publication):")?;
-    let mut ex = Explainer { l: &l, out: Vec::new() };
+    let mut ex = Explainer {
+        l: &l,
+        out: Vec::new(),
+    };
     for &t in terms {
         ex.walk(t, index, 1)?;
     }
@@ -281,29 +367,68 @@ pub fn figure(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
 
 pub fn print_report(r: &Report) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "OK: ledger {} verified: {} entries, every hash, chain link, signature and grant checked", r.origin, r.entries)?;
+    writeln!(
+        out,
+        "OK: ledger {} verified: {} entries, every hash, chain link, signature and grant checked",
+        r.origin, r.entries
+    )?;
     let kinds: Vec<String> = r.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
     writeln!(out, "  kinds:   {}", kinds.join(", "))?;
-    writeln!(out, "  root:    {} (RFC 6962, tree size {})", r.root, r.entries)?;
+    writeln!(
+        out,
+        "  root:    {} (RFC 6962, tree size {})",
+        r.root, r.entries
+    )?;
     writeln!(out, "  signers:")?;
     for s in &r.signers {
-        let rev = s.revoked_at.map(|x| format!(", revoked at entry {x}")).unwrap_or_default();
-        writeln!(out, "    {:<12} {:<10} {}  {} entries (granted at entry {}{rev})", s.name, s.role, &s.key_id[..16], s.entries, s.granted_at)?;
+        let rev = s
+            .revoked_at
+            .map(|x| format!(", revoked at entry {x}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    {:<12} {:<10} {}  {} entries (granted at entry {}{rev})",
+            s.name,
+            s.role,
+            &s.key_id[..16],
+            s.entries,
+            s.granted_at
+        )?;
     }
     if !r.figures.is_empty() {
         writeln!(out, "  figures (recomputed from the signed claims):")?;
     }
     for f in &r.figures {
         let terms: Vec<String> = f.terms.iter().map(|t| t.value.to_string()).collect();
-        writeln!(out, "    {}: {} {} = {} (ok)  [entry {}]", f.label, f.qualifier, f.published, terms.join(" + "), f.entry)?;
+        writeln!(
+            out,
+            "    {}: {} {} = {} (ok)  [entry {}]",
+            f.label,
+            f.qualifier,
+            f.published,
+            terms.join(" + "),
+            f.entry
+        )?;
         if f.retracted {
             writeln!(out, "      RETRACTED after publication")?;
         } else if !f.changed_by.is_empty() {
-            writeln!(out, "      changed since publication: published {}, today {} (entries {})", f.published, f.current, list(&f.changed_by))?;
+            writeln!(
+                out,
+                "      changed since publication: published {}, today {} (entries {})",
+                f.published,
+                f.current,
+                list(&f.changed_by)
+            )?;
         }
     }
     for c in &r.checkpoints {
-        writeln!(out, "  checkpoint ok: tree size {} root {} ({})", c.size, &c.root[..16], c.file)?;
+        writeln!(
+            out,
+            "  checkpoint ok: tree size {} root {} ({})",
+            c.size,
+            &c.root[..16],
+            c.file
+        )?;
     }
     for d in &r.documents {
         writeln!(out, "  document of entry {}: {}", d.entry, d.status)?;

@@ -61,7 +61,11 @@ pub enum Next {
 pub fn encode_frame(entry_bytes: &[u8], leaf: &Digest) -> Vec<u8> {
     let mut out = Vec::with_capacity(entry_bytes.len() + FRAME_OVERHEAD as usize);
     // The caller keeps entries under MAX_RECORD_BYTES, far below u32::MAX.
-    out.extend_from_slice(&u32::try_from(entry_bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(entry_bytes.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(entry_bytes);
     out.extend_from_slice(&leaf.0);
     out
@@ -156,7 +160,9 @@ mod tests {
         let mut file = a.clone();
         file.extend_from_slice(&b);
         let mut r = FrameReader::new(&file[..], 0);
-        let Next::Frame(f) = r.next_frame().unwrap() else { panic!() };
+        let Next::Frame(f) = r.next_frame().unwrap() else {
+            panic!()
+        };
         assert_eq!(f.bytes, b"hello");
         assert_eq!(f.stored_leaf, Digest::leaf(b"hello"));
         assert!(matches!(r.next_frame().unwrap(), Next::Frame(_)));

@@ -300,9 +300,8 @@ impl Ledger {
         let mut resume = None;
         if let Some(st) = state {
             let n = st.size;
-            let consistent = n > 0
-                && index_len == n * 8
-                && hashes_len == tlog_tiles::stored_hash_count(n) * 32;
+            let consistent =
+                n > 0 && index_len == n * 8 && hashes_len == tlog_tiles::stored_hash_count(n) * 32;
             if consistent {
                 let last = self.offset_of(n - 1)?;
                 if let Ok(Some(frame)) = self.frame_at(last) {
@@ -342,7 +341,8 @@ impl Ledger {
     /// Scans frames from `self.end`, extending derived data; stops at a torn tail.
     fn catch_up(&mut self, writable: bool) -> Result<(), StoreError> {
         let mut f = self.entries.try_clone().map_err(io_at(&self.dir))?;
-        f.seek(SeekFrom::Start(self.end)).map_err(io_at(&self.dir))?;
+        f.seek(SeekFrom::Start(self.end))
+            .map_err(io_at(&self.dir))?;
         let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, f), self.end);
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
@@ -355,18 +355,18 @@ impl Ledger {
                     self.torn = Some((offset, bytes));
                     break;
                 }
-                Next::BadLength { length, .. } => {
-                    return Err(StoreError::Corrupt {
-                        entry: self.state.size,
-                        reason: format!("frame length {length} is not a valid entry length; run `custody verify`"),
-                    })
-                }
+                Next::BadLength { length, .. } => return Err(StoreError::Corrupt {
+                    entry: self.state.size,
+                    reason: format!(
+                        "frame length {length} is not a valid entry length; run `custody verify`"
+                    ),
+                }),
                 Next::Frame(frame) => {
                     let i = self.state.size;
                     let entry = check_frame(&frame, i, &self.state.head)?;
                     index_buf.extend_from_slice(&frame.offset.to_le_bytes());
                     mem_offsets.push(frame.offset);
-                    for h in self.frontier.push(frame.stored_leaf) {
+                    for h in self.frontier.push(frame.stored_leaf)? {
                         hash_buf.extend_from_slice(&h.0);
                     }
                     self.state.apply(&entry.content, frame.stored_leaf);
@@ -390,13 +390,21 @@ impl Ledger {
         Ok(())
     }
 
-    fn flush_derived(&mut self, index_buf: &mut Vec<u8>, hash_buf: &mut Vec<u8>) -> Result<(), StoreError> {
+    fn flush_derived(
+        &mut self,
+        index_buf: &mut Vec<u8>,
+        hash_buf: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         let ip = self.dir.join(INDEX);
         let hp = self.dir.join(HASHES);
         let ilen = self.index.metadata().map_err(io_at(&ip))?.len();
-        self.index.write_all_at(index_buf, ilen).map_err(io_at(&ip))?;
+        self.index
+            .write_all_at(index_buf, ilen)
+            .map_err(io_at(&ip))?;
         let hlen = self.hashes.metadata().map_err(io_at(&hp))?.len();
-        self.hashes.write_all_at(hash_buf, hlen).map_err(io_at(&hp))?;
+        self.hashes
+            .write_all_at(hash_buf, hlen)
+            .map_err(io_at(&hp))?;
         index_buf.clear();
         hash_buf.clear();
         Ok(())
@@ -405,8 +413,8 @@ impl Ledger {
     fn save_state(&self) -> Result<(), StoreError> {
         let path = self.dir.join(STATE);
         let tmp = self.dir.join("state.json.tmp");
-        let bytes = serde_json::to_vec(&self.state)
-            .map_err(|e| io_at(&path)(io::Error::other(e)))?;
+        let bytes =
+            serde_json::to_vec(&self.state).map_err(|e| io_at(&path)(io::Error::other(e)))?;
         fs::write(&tmp, bytes).map_err(io_at(&tmp))?;
         fs::rename(&tmp, &path).map_err(io_at(&path))?;
         Ok(())
@@ -415,14 +423,15 @@ impl Ledger {
     fn open_dedup(&mut self) -> Result<(), StoreError> {
         let path = self.dir.join(DEDUP);
         let file = open_rw(&path)?;
-        let existing = dedup::Dedup::open(file.try_clone().map_err(io_at(&path))?)
-            .map_err(io_at(&path))?;
+        let existing =
+            dedup::Dedup::open(file.try_clone().map_err(io_at(&path))?).map_err(io_at(&path))?;
         match existing {
             Some(d) if d.count() == self.state.size => self.dedup = Some(d),
             Some(mut d) if d.count() < self.state.size => {
                 for i in d.count()..self.state.size {
                     let e = self.entry(i)?;
-                    d.insert(dedup::key_of(&e.signature.0), i).map_err(io_at(&path))?;
+                    d.insert(dedup::key_of(&e.signature.0), i)
+                        .map_err(io_at(&path))?;
                 }
                 self.dedup = Some(d);
             }
@@ -498,7 +507,10 @@ impl Ledger {
         let f = self.entries.try_clone().map_err(io_at(&self.dir))?;
         let mut f = f;
         f.seek(SeekFrom::Start(offset)).map_err(io_at(&self.dir))?;
-        let mut r = FrameReader::new(BufReader::new(f.take(frames::FRAME_OVERHEAD + crate::codec::MAX_RECORD_BYTES as u64)), offset);
+        let mut r = FrameReader::new(
+            BufReader::new(f.take(frames::FRAME_OVERHEAD + crate::codec::MAX_RECORD_BYTES as u64)),
+            offset,
+        );
         match r.next_frame().map_err(io_at(&self.dir))? {
             Next::Frame(fr) => Ok(Some(fr)),
             _ => Ok(None),
@@ -529,7 +541,11 @@ impl Ledger {
             entry: i,
             reason: "frame is cut short".into(),
         })?;
-        let prev = if i == 0 { Digest::ZERO } else { self.stored_leaf(i - 1)? };
+        let prev = if i == 0 {
+            Digest::ZERO
+        } else {
+            self.stored_leaf(i - 1)?
+        };
         let entry = check_frame(&frame, i, &prev)?;
         Ok((entry, frame.stored_leaf))
     }
@@ -607,11 +623,18 @@ impl Ledger {
     ///
     /// # Errors
     /// As for `append_batch`.
-    pub fn append_batch_self_signed(&mut self, subs: Vec<Submission>) -> Result<Vec<Appended>, StoreError> {
+    pub fn append_batch_self_signed(
+        &mut self,
+        subs: Vec<Submission>,
+    ) -> Result<Vec<Appended>, StoreError> {
         self.append_batch_inner(subs, false)
     }
 
-    fn append_batch_inner(&mut self, subs: Vec<Submission>, verify_signatures: bool) -> Result<Vec<Appended>, StoreError> {
+    fn append_batch_inner(
+        &mut self,
+        subs: Vec<Submission>,
+        verify_signatures: bool,
+    ) -> Result<Vec<Appended>, StoreError> {
         if self._lock.is_none() {
             return Err(StoreError::Rejected("ledger opened read-only".into()));
         }
@@ -652,7 +675,7 @@ impl Ledger {
             index_buf.extend_from_slice(&end.to_le_bytes());
             end += frame.len() as u64;
             buf.extend_from_slice(&frame);
-            for h in self.frontier.push(leaf) {
+            for h in self.frontier.push(leaf)? {
                 hash_buf.extend_from_slice(&h.0);
             }
             pending.push((index, entry.signature.0));
@@ -663,7 +686,9 @@ impl Ledger {
             self.pending_frames.push((index, bytes));
         }
         let path = self.entries_path();
-        let write = (&self.entries).write_all(&buf).and_then(|()| self.entries.sync_data());
+        let write = (&self.entries)
+            .write_all(&buf)
+            .and_then(|()| self.entries.sync_data());
         self.pending_frames.clear();
         if let Err(e) = write {
             (self.state, self.frontier) = saved;
@@ -714,9 +739,16 @@ impl Ledger {
             .create_new(true)
             .open(&side)
             .map_err(io_at(&side))?;
-        f.write_all(&tail).and_then(|()| f.sync_all()).map_err(io_at(&side))?;
-        let w = OpenOptions::new().write(true).open(&path).map_err(io_at(&path))?;
-        w.set_len(offset).and_then(|()| w.sync_all()).map_err(io_at(&path))?;
+        f.write_all(&tail)
+            .and_then(|()| f.sync_all())
+            .map_err(io_at(&side))?;
+        let w = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_at(&path))?;
+        w.set_len(offset)
+            .and_then(|()| w.sync_all())
+            .map_err(io_at(&path))?;
         sync_dir(&self.dir)?;
         self.torn = None;
         Ok(Some((side, bytes)))
@@ -747,7 +779,11 @@ impl Ledger {
                 self.state.size
             )));
         }
-        Ok(merkle::prove_inclusion(index, size, &FileHashes(&self.hashes))?)
+        Ok(merkle::prove_inclusion(
+            index,
+            size,
+            &FileHashes(&self.hashes),
+        )?)
     }
 
     /// Consistency proof from `old` to `new` entries.
@@ -761,7 +797,11 @@ impl Ledger {
                 self.state.size
             )));
         }
-        Ok(merkle::prove_consistency(old, new, &FileHashes(&self.hashes))?)
+        Ok(merkle::prove_consistency(
+            old,
+            new,
+            &FileHashes(&self.hashes),
+        )?)
     }
 
     /// Leaf hash of entry `i` from the stored hashes.
@@ -782,7 +822,12 @@ impl Ledger {
     ///
     /// # Errors
     /// On I/O failure.
-    pub fn record_checkpoint(&self, size: u64, root: &Digest, note: &str) -> Result<PathBuf, StoreError> {
+    pub fn record_checkpoint(
+        &self,
+        size: u64,
+        root: &Digest,
+        note: &str,
+    ) -> Result<PathBuf, StoreError> {
         let dir = self.dir.join(CHECKPOINTS);
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         let path = dir.join(format!("{size:012}-{}.txt", &root.to_hex()[..16]));
@@ -791,7 +836,9 @@ impl Ledger {
         }
         let tmp = dir.join(format!(".{size}.tmp"));
         fs::write(&tmp, note).map_err(io_at(&tmp))?;
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io_at(&tmp))?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_at(&tmp))?;
         fs::rename(&tmp, &path).map_err(io_at(&path))?;
         sync_dir(&dir)?;
         Ok(path)
@@ -838,7 +885,9 @@ pub fn list_checkpoints(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreErro
 }
 
 fn dir_writable(dir: &Path) -> bool {
-    fs::metadata(dir).map(|m| !m.permissions().readonly()).unwrap_or(false)
+    fs::metadata(dir)
+        .map(|m| !m.permissions().readonly())
+        .unwrap_or(false)
 }
 
 /// Checks one frame: stored leaf hash, decoding, index and chain link.
@@ -848,11 +897,17 @@ fn dir_writable(dir: &Path) -> bool {
 pub fn check_frame(frame: &frames::Frame, i: u64, prev: &Digest) -> Result<Entry, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt { entry: i, reason };
     if Digest::leaf(&frame.bytes) != frame.stored_leaf {
-        return Err(corrupt("stored leaf hash does not match the entry's bytes".into()));
+        return Err(corrupt(
+            "stored leaf hash does not match the entry's bytes".into(),
+        ));
     }
-    let entry = Entry::from_bytes(&frame.bytes).map_err(|e| corrupt(format!("undecodable: {e}")))?;
+    let entry =
+        Entry::from_bytes(&frame.bytes).map_err(|e| corrupt(format!("undecodable: {e}")))?;
     if entry.index != i {
-        return Err(corrupt(format!("records index {}, expected {i}", entry.index)));
+        return Err(corrupt(format!(
+            "records index {}, expected {i}",
+            entry.index
+        )));
     }
     if entry.prev != *prev {
         return Err(corrupt("previous-hash mismatch".into()));

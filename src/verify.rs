@@ -243,12 +243,9 @@ impl EntryLookup for Reader<'_> {
                 u64::from_le_bytes(b)
             }
         };
-        let mut f = self.file.try_clone().map_err(|e| e.to_string())?;
-        f.seek(SeekFrom::Start(offset)).map_err(|e| e.to_string())?;
-        let mut r = frames::FrameReader::new(BufReader::new(f), offset);
-        match r.next_frame().map_err(|e| e.to_string())? {
-            frames::Next::Frame(fr) => Entry::from_bytes(&fr.bytes).map_err(|e| e.to_string()),
-            _ => Err("frame unreadable".into()),
+        match frames::read_frame_at(self.file, offset).map_err(|e| e.to_string())? {
+            Some(fr) => Entry::from_bytes(&fr.bytes).map_err(|e| e.to_string()),
+            None => Err("frame unreadable".into()),
         }
     }
 }
@@ -303,7 +300,8 @@ pub fn verify_ledger(
         .collect();
     notes.extend(opts.since.iter().map(|(p, b)| (p.clone(), b.clone(), true)));
 
-    let mut stream = file.try_clone().map_err(|e| plain(e.to_string()))?;
+    // A separate handle for streaming: random reads use positional I/O on `file`.
+    let mut stream = File::open(&path).map_err(|e| plain(format!("{}: {e}", path.display())))?;
     stream
         .seek(SeekFrom::Start(16))
         .map_err(|e| plain(e.to_string()))?;

@@ -135,6 +135,42 @@ impl<R: Read> FrameReader<R> {
     }
 }
 
+/// Reads the frame at `offset` with positional reads (never moving a shared file offset).
+/// Returns `None` when no whole, validly sized frame is there.
+///
+/// # Errors
+/// Only on I/O errors other than reaching the end of the file.
+pub fn read_frame_at(file: &std::fs::File, offset: u64) -> io::Result<Option<Frame>> {
+    use std::os::unix::fs::FileExt;
+    let eof = |e: io::Error| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    };
+    let mut len = [0u8; 4];
+    if let Err(e) = file.read_exact_at(&mut len, offset) {
+        return eof(e);
+    }
+    let length = u32::from_le_bytes(len) as usize;
+    if length == 0 || length > MAX_RECORD_BYTES {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; length + 32];
+    if let Err(e) = file.read_exact_at(&mut buf, offset + 4) {
+        return eof(e);
+    }
+    let mut leaf = [0u8; 32];
+    leaf.copy_from_slice(&buf[length..]);
+    buf.truncate(length);
+    Ok(Some(Frame {
+        offset,
+        bytes: buf,
+        stored_leaf: Digest(leaf),
+    }))
+}
+
 /// Reads until `buf` is full or the reader ends; returns how many bytes were read.
 fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;

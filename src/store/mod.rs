@@ -116,7 +116,7 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 /// How a ledger is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Readers: a shared lock while opening, none after (the file is append-only).
+    /// Readers: the lock while opening only (the entries file is append-only).
     Read,
     /// Writers: an exclusive lock for as long as the `Ledger` lives.
     Write,
@@ -242,10 +242,10 @@ impl Ledger {
             Err(e) => return Err(io_at(&lock_path)(e)),
         };
         if let Some(l) = &lock {
-            match access {
-                Access::Write => l.lock().map_err(io_at(&lock_path))?,
-                Access::Read => l.lock_shared().map_err(io_at(&lock_path))?,
-            }
+            // Readers too take the exclusive lock, but only while opening: opening may rebuild
+            // derived files, and two processes must never rebuild them at once. It is released
+            // once the ledger is open, so a long read (export, show) never blocks a writer.
+            l.lock().map_err(io_at(&lock_path))?;
         }
         let entries = OpenOptions::new()
             .read(true)
@@ -340,9 +340,9 @@ impl Ledger {
 
     /// Scans frames from `self.end`, extending derived data; stops at a torn tail.
     fn catch_up(&mut self, writable: bool) -> Result<(), StoreError> {
-        let mut f = self.entries.try_clone().map_err(io_at(&self.dir))?;
-        f.seek(SeekFrom::Start(self.end))
-            .map_err(io_at(&self.dir))?;
+        // A fresh handle: a cloned one would share (and move) the file offset.
+        let mut f = File::open(self.entries_path()).map_err(io_at(&self.dir))?;
+        f.seek(SeekFrom::Start(self.end)).map_err(io_at(&self.dir))?;
         let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, f), self.end);
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
@@ -355,12 +355,14 @@ impl Ledger {
                     self.torn = Some((offset, bytes));
                     break;
                 }
-                Next::BadLength { length, .. } => return Err(StoreError::Corrupt {
-                    entry: self.state.size,
-                    reason: format!(
+                Next::BadLength { length, .. } => {
+                    return Err(StoreError::Corrupt {
+                        entry: self.state.size,
+                        reason: format!(
                         "frame length {length} is not a valid entry length; run `custody verify`"
                     ),
-                }),
+                    })
+                }
                 Next::Frame(frame) => {
                     let i = self.state.size;
                     let entry = check_frame(&frame, i, &self.state.head)?;
@@ -437,7 +439,7 @@ impl Ledger {
             }
             _ => {
                 let mut d = dedup::Dedup::create(file, self.state.size).map_err(io_at(&path))?;
-                let mut f = self.entries.try_clone().map_err(io_at(&self.dir))?;
+                let mut f = File::open(self.entries_path()).map_err(io_at(&self.dir))?;
                 f.seek(SeekFrom::Start(FILE_MAGIC.len() as u64))
                     .map_err(io_at(&self.dir))?;
                 let mut r = FrameReader::new(BufReader::with_capacity(1 << 20, f), 16);
@@ -504,17 +506,7 @@ impl Ledger {
     }
 
     fn frame_at(&self, offset: u64) -> Result<Option<frames::Frame>, StoreError> {
-        let f = self.entries.try_clone().map_err(io_at(&self.dir))?;
-        let mut f = f;
-        f.seek(SeekFrom::Start(offset)).map_err(io_at(&self.dir))?;
-        let mut r = FrameReader::new(
-            BufReader::new(f.take(frames::FRAME_OVERHEAD + crate::codec::MAX_RECORD_BYTES as u64)),
-            offset,
-        );
-        match r.next_frame().map_err(io_at(&self.dir))? {
-            Next::Frame(fr) => Ok(Some(fr)),
-            _ => Ok(None),
-        }
+        frames::read_frame_at(&self.entries, offset).map_err(io_at(&self.dir))
     }
 
     /// Reads entry `i` in O(1) via the index, checking its frame's leaf hash.

@@ -1,0 +1,265 @@
+//! custody's benchmark: figures as ratios to the raw primitives measured in the same run.
+//!
+//! `cargo bench` runs it; `CUSTODY_BENCH_N` sets the ledger size (default 20,000; CI runs a
+//! smoke size of 500). It builds its ledger under `target/bench-ledgers/` and prints a Markdown
+//! table for docs/BENCHMARKS.md. Timings come from `std::time::Instant` around whole operations.
+
+use custody::entry::{Body, Content, Role};
+use custody::keys::SecretKey;
+use custody::store::{Access, Ledger};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn content(key: &SecretKey, origin: &str, body: Body, t: i64) -> Content {
+    Content {
+        origin: origin.into(),
+        signer: key.id(),
+        claimed_time: t,
+        body,
+    }
+}
+
+fn claim(i: u64) -> Body {
+    Body::Claim {
+        statement: format!("case {i}: one person returned at the border crossing"),
+        count: Some(1),
+        unit: "people".into(),
+        category: "forced-repatriation".into(),
+        period: "2024-05".into(),
+        place: "Dandong, Liaoning, China".into(),
+        cites: vec![2],
+    }
+}
+
+fn per_sec(n: u64, secs: f64) -> f64 {
+    n as f64 / secs.max(1e-9)
+}
+
+/// Builds a ledger with `n` claims after genesis, grant and one source.
+fn build(dir: &Path, n: u64) -> (f64, SecretKey) {
+    let origin = "bench.example/ledger";
+    let op = SecretKey::from_seed("operator", &[1u8; 32]);
+    let re = SecretKey::from_seed("researcher", &[2u8; 32]);
+    let _ = std::fs::remove_dir_all(dir);
+    let genesis = content(
+        &op,
+        origin,
+        Body::Genesis {
+            operator: op.public().bytes(),
+            name: "operator".into(),
+        },
+        0,
+    )
+    .sign(op.signing_key())
+    .expect("sign");
+    let mut l = Ledger::create(dir, genesis).expect("create");
+    let grant = content(
+        &op,
+        origin,
+        Body::KeyGrant {
+            key: re.public().bytes(),
+            name: "researcher".into(),
+            role: Role::Researcher,
+        },
+        1,
+    )
+    .sign(op.signing_key())
+    .expect("sign");
+    l.append(grant).expect("grant");
+    let src = content(
+        &re,
+        origin,
+        Body::Source {
+            sha256: custody::hash::Digest::of(b"doc"),
+            size: 3,
+            title: "Bench source".into(),
+            publisher: "Bench".into(),
+            date: "2025-01-01".into(),
+            kind: custody::entry::SourceKind::Other,
+            locator: None,
+        },
+        2,
+    )
+    .sign(re.signing_key())
+    .expect("sign");
+    l.append(src).expect("source");
+    let start = Instant::now();
+    let batch = 4096u64;
+    let mut i = 0;
+    while i < n {
+        let m = batch.min(n - i);
+        let subs: Vec<_> = (i..i + m)
+            .into_par_iter()
+            .map(|k| {
+                content(&re, origin, claim(k), 3 + k as i64)
+                    .sign(re.signing_key())
+                    .expect("sign")
+            })
+            .collect();
+        l.append_batch_self_signed(subs).expect("append");
+        i += m;
+    }
+    (start.elapsed().as_secs_f64(), re)
+}
+
+fn raw(n: usize) -> (f64, f64, f64, f64, f64) {
+    let key = SigningKey::from_bytes(&[3u8; 32]);
+    let vk: VerifyingKey = key.verifying_key();
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("message {i} of some 200 bytes {}", "x".repeat(160)).into_bytes())
+        .collect();
+    let t = Instant::now();
+    let sigs: Vec<Signature> = msgs.par_iter().map(|m| key.sign(m)).collect();
+    let sign = per_sec(n as u64, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    msgs.par_iter()
+        .zip(sigs.par_iter())
+        .for_each(|(m, s)| vk.verify_strict(m, s).expect("verify"));
+    let strict = per_sec(n as u64, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    msgs.par_chunks(256)
+        .zip(sigs.par_chunks(256))
+        .for_each(|(m, s)| {
+            let refs: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
+            let keys = vec![vk; m.len()];
+            ed25519_dalek::verify_batch(&refs, s, &keys).expect("batch");
+        });
+    let batch = per_sec(n as u64, t.elapsed().as_secs_f64());
+    let data = vec![7u8; 64 << 20];
+    let t = Instant::now();
+    let _ = custody::hash::Digest::of(&data);
+    let sha_mb = 64.0 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for m in &msgs {
+        let _ = custody::hash::Digest::leaf(m);
+    }
+    let leaf = per_sec(n as u64, t.elapsed().as_secs_f64());
+    (sign, strict, batch, sha_mb, leaf)
+}
+
+fn peak_rss_of_verify(dir: &Path) -> Option<(f64, u64)> {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_custody"));
+    let t = Instant::now();
+    let mut child = std::process::Command::new(exe)
+        .arg("verify")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            for line in s.lines() {
+                if let Some(v) = line.strip_prefix("VmHWM:") {
+                    let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                    peak = peak.max(kb);
+                }
+            }
+        }
+        if child.try_wait().ok()?.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Some((t.elapsed().as_secs_f64(), peak))
+}
+
+fn main() {
+    let n: u64 = std::env::var("CUSTODY_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-ledgers");
+    std::fs::create_dir_all(&root).expect("bench dir");
+    let threads = rayon::current_num_threads();
+    println!("# custody benchmark: N = {n} claims, {threads} threads\n");
+
+    let (raw_sign, raw_strict, raw_batch, sha_mb, raw_leaf) =
+        raw((n as usize).clamp(2_000, 50_000));
+    println!("| raw primitive ({threads} threads) | per second |\n|---|---|");
+    println!("| Ed25519 sign | {raw_sign:.0} |");
+    println!("| Ed25519 verify_strict | {raw_strict:.0} |");
+    println!("| Ed25519 verify_batch (256 per batch) | {raw_batch:.0} |");
+    println!("| SHA-256 (MB/s, one thread) | {sha_mb:.0} |");
+    println!("| RFC 6962 leaf hash of a 200-byte entry (one thread) | {raw_leaf:.0} |\n");
+
+    let big = root.join(format!("n{n}"));
+    let (import_secs, re) = build(&big, n);
+    let import_rate = per_sec(n, import_secs);
+
+    let t = Instant::now();
+    let report =
+        custody::verify::verify_ledger(&big, &Default::default(), &|_| {}).expect("verify");
+    let verify_secs = t.elapsed().as_secs_f64();
+    let verify_rate = per_sec(report.entries, verify_secs);
+
+    // add: one more entry on the large ledger and on a 10-entry one, each from a fresh open.
+    let small = root.join("n10");
+    let _ = build(&small, 7);
+    let add_time = |dir: &Path, k: i64| {
+        let t = Instant::now();
+        let mut l = Ledger::open(dir, Access::Write).expect("open");
+        let origin = l.state().origin.clone();
+        let sub = content(&re, &origin, claim(1_000_000 + k as u64), 1_000_000_000 + k)
+            .sign(re.signing_key())
+            .expect("sign");
+        l.append(sub).expect("append");
+        t.elapsed().as_secs_f64()
+    };
+    let mut add_small = f64::MAX;
+    let mut add_big = f64::MAX;
+    for k in 0..5 {
+        add_small = add_small.min(add_time(&small, k));
+        add_big = add_big.min(add_time(&big, 100 + k));
+    }
+
+    // An inclusion proof from a fresh open, for an entry in the middle.
+    let t = Instant::now();
+    let l = Ledger::open(&big, Access::Read).expect("open");
+    let size = l.size();
+    let proof = l.prove_inclusion(size / 2 + 1, size).expect("prove");
+    let proof_ms = t.elapsed().as_secs_f64() * 1e3;
+    drop(l);
+
+    let rss = peak_rss_of_verify(&big);
+    let entries_bytes = std::fs::metadata(big.join("entries"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+
+    println!("| custody operation | figure | ratio to raw |\n|---|---|---|");
+    println!(
+        "| import (sign on {threads} threads, group commit 4096) | {import_rate:.0} entries/s | {:.2} of raw sign |",
+        import_rate / raw_sign
+    );
+    println!(
+        "| verify (stream, strict verify on {threads} threads) | {verify_rate:.0} entries/s | {:.2} of raw verify_strict, {:.2} of raw verify_batch |",
+        verify_rate / raw_strict,
+        verify_rate / raw_batch
+    );
+    println!(
+        "| add on {} entries vs 10 entries (fresh open, fsync) | {:.2} ms vs {:.2} ms | {:.2} |",
+        size,
+        add_big * 1e3,
+        add_small * 1e3,
+        add_big / add_small
+    );
+    println!(
+        "| inclusion proof, fresh open, tree of {size} | {proof_ms:.2} ms, {} bytes | {} hashes |",
+        proof.len() * 32,
+        proof.len()
+    );
+    if let Some((secs, kb)) = rss {
+        println!(
+            "| `custody verify` process | {secs:.2} s, peak RSS {:.1} MiB | |",
+            kb as f64 / 1024.0
+        );
+    }
+    println!(
+        "| entries file | {:.1} MB ({:.0} bytes/entry) | |",
+        entries_bytes as f64 / 1e6,
+        entries_bytes as f64 / size as f64
+    );
+}

@@ -257,6 +257,46 @@ struct Pending {
     key: VerifyingKey,
 }
 
+fn bad_signature(first_bad: Option<u64>) -> Result<(), Failure> {
+    match first_bad {
+        Some(i) => Err(Failure {
+            entry: Some(i),
+            reason: "signature does not verify".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks one chunk of signatures on the rayon pool while the replay parses the next chunk.
+/// At most one chunk is in flight, so memory stays bounded and failures are found in order.
+struct SigPipeline {
+    in_flight: Option<std::sync::mpsc::Receiver<Option<u64>>>,
+}
+
+impl SigPipeline {
+    fn submit(&mut self, chunk: Vec<Pending>) -> Result<(), Failure> {
+        self.finish()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        rayon::spawn(move || {
+            // The receiver outlives the job unless verification already failed; then no one
+            // needs the answer.
+            let _ = tx.send(verify_chunk(&chunk));
+        });
+        self.in_flight = Some(rx);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Failure> {
+        match self.in_flight.take() {
+            None => Ok(()),
+            Some(rx) => bad_signature(rx.recv().map_err(|_| Failure {
+                entry: None,
+                reason: "internal: signature worker stopped".into(),
+            })?),
+        }
+    }
+}
+
 fn verify_chunk(chunk: &[Pending]) -> Option<u64> {
     chunk
         .par_iter()
@@ -324,17 +364,7 @@ pub fn verify_ledger(
     let mut chunk: Vec<Pending> = Vec::with_capacity(CHUNK);
     let mut last_progress = 0u64;
 
-    let flush = |chunk: &mut Vec<Pending>| -> Result<(), Failure> {
-        let bad = verify_chunk(chunk);
-        chunk.clear();
-        match bad {
-            Some(i) => Err(Failure {
-                entry: Some(i),
-                reason: "signature does not verify".into(),
-            }),
-            None => Ok(()),
-        }
-    };
+    let mut sigs = SigPipeline { in_flight: None };
 
     loop {
         let next = frames_in
@@ -379,14 +409,16 @@ pub fn verify_ledger(
         };
         if let Some(f) = failure {
             // An earlier bad signature in the pending chunk is the first failure.
-            flush(&mut chunk)?;
+            sigs.finish()?;
+            bad_signature(verify_chunk(&chunk))?;
             return Err(f);
         }
         if chunk.len() >= CHUNK {
-            flush(&mut chunk)?;
+            sigs.submit(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
         }
     }
-    flush(&mut chunk)?;
+    sigs.finish()?;
+    bad_signature(verify_chunk(&chunk))?;
     if state.size == 0 {
         return Err(plain("the ledger has no entries (not even genesis)".into()));
     }

@@ -110,11 +110,18 @@ impl Dedup {
 
     /// Records that entry `index` has signature key `key`, growing the table when half full.
     pub fn insert(&mut self, key: u64, index: u64) -> io::Result<()> {
-        if (self.count + 1) * 2 > self.capacity {
-            self.grow()?;
+        self.insert_many(&[(key, index)])
+    }
+
+    /// Records many (key, index) pairs, writing the header once.
+    pub fn insert_many(&mut self, pairs: &[(u64, u64)]) -> io::Result<()> {
+        for &(key, index) in pairs {
+            if (self.count + 1) * 2 > self.capacity {
+                self.grow()?;
+            }
+            self.put(key, index)?;
+            self.count += 1;
         }
-        self.put(key, index)?;
-        self.count += 1;
         self.write_header()
     }
 

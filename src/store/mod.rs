@@ -342,7 +342,8 @@ impl Ledger {
     fn catch_up(&mut self, writable: bool) -> Result<(), StoreError> {
         // A fresh handle: a cloned one would share (and move) the file offset.
         let mut f = File::open(self.entries_path()).map_err(io_at(&self.dir))?;
-        f.seek(SeekFrom::Start(self.end)).map_err(io_at(&self.dir))?;
+        f.seek(SeekFrom::Start(self.end))
+            .map_err(io_at(&self.dir))?;
         let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, f), self.end);
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
@@ -691,9 +692,11 @@ impl Ledger {
         self.end = end;
         self.flush_derived(&mut index_buf, &mut hash_buf)?;
         if let Some(d) = &mut self.dedup {
-            for (i, sig) in &pending {
-                d.insert(dedup::key_of(sig), *i).map_err(io_at(&self.dir))?;
-            }
+            let pairs: Vec<(u64, u64)> = pending
+                .iter()
+                .map(|(i, sig)| (dedup::key_of(sig), *i))
+                .collect();
+            d.insert_many(&pairs).map_err(io_at(&self.dir))?;
         }
         self.save_state()?;
         Ok(out)

@@ -523,17 +523,7 @@ impl Ledger {
     /// # Errors
     /// If `i` is past the end or the frame is damaged.
     pub fn entry_with_leaf(&self, i: u64) -> Result<(Entry, Digest), StoreError> {
-        if i >= self.state.size {
-            return Err(StoreError::NoSuchEntry {
-                index: i,
-                size: self.state.size,
-            });
-        }
-        let off = self.offset_of(i)?;
-        let frame = self.frame_at(off)?.ok_or_else(|| StoreError::Corrupt {
-            entry: i,
-            reason: "frame is cut short".into(),
-        })?;
+        let frame = self.frame_of(i)?;
         let prev = if i == 0 {
             Digest::ZERO
         } else {
@@ -548,6 +538,11 @@ impl Ledger {
     /// # Errors
     /// If `i` is past the end or unreadable.
     pub fn entry_bytes(&self, i: u64) -> Result<Vec<u8>, StoreError> {
+        Ok(self.frame_of(i)?.bytes)
+    }
+
+    /// The frame of entry `i`, found through the index in O(1) reads.
+    fn frame_of(&self, i: u64) -> Result<frames::Frame, StoreError> {
         if i >= self.state.size {
             return Err(StoreError::NoSuchEntry {
                 index: i,
@@ -555,11 +550,10 @@ impl Ledger {
             });
         }
         let off = self.offset_of(i)?;
-        let frame = self.frame_at(off)?.ok_or_else(|| StoreError::Corrupt {
+        self.frame_at(off)?.ok_or_else(|| StoreError::Corrupt {
             entry: i,
             reason: "frame is cut short".into(),
-        })?;
-        Ok(frame.bytes)
+        })
     }
 
     /// Checks a submission against signature, rules and duplicates, without appending.

@@ -10,7 +10,7 @@ const VKEY: &str =
 fn tlog_proof() -> Vec<u8> {
     std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vectors/example.tlog-proof"
+        "/tests/vectors/example.tlog-proof"
     ))
     .unwrap()
 }

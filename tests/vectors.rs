@@ -1,4 +1,4 @@
-//! Known-answer tests against the shared vectors in `../shared/vectors/` (read, never edit).
+//! Known-answer tests against the shared vectors in `tests/vectors/` (a copy of the project's shared vectors) (read, never edit).
 
 use custody::checkpoint::{self, CheckpointError};
 use custody::hash::Digest;
@@ -6,13 +6,13 @@ use custody::merkle::{self, MemoryHashes, MerkleError};
 use serde_json::Value;
 
 fn vector(name: &str) -> Value {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
 }
 
 fn raw_vector(name: &str) -> Vec<u8> {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 

@@ -564,6 +564,10 @@ fn verify_cmd(
             .build_global()
             .ok();
     }
+    // No ledger to verify is a usage error (exit 2), not a failed verification (exit 1).
+    if !ledger.join(store::ENTRIES).is_file() {
+        bail!(store::StoreError::NotALedger(ledger.display().to_string()));
+    }
     let mut notes = Vec::new();
     for p in since {
         let meta = std::fs::metadata(p)

@@ -1,0 +1,949 @@
+//! The whole user flow through the `custody` binary, asserting what a user checks: which entry
+//! each command names, the figure arithmetic, refusals (exit 2, ledger untouched), failed
+//! verifications (exit 1), disclosures, keys, checkpoints, documents and Merkle proofs.
+
+use assert_cmd::Command;
+use custody::hash::Digest;
+use custody::merkle::{verify_consistency, verify_inclusion};
+use custody::seal::Opening;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Output;
+
+const ORIGIN: &str = "example.org/test";
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let e = Env {
+            tmp: tempfile::tempdir().unwrap(),
+        };
+        e.ok(&["key", "new", "operator"]);
+        e.ok(&["key", "new", "researcher"]);
+        e
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.tmp.path().join(p)
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("custody").unwrap();
+        c.current_dir(self.tmp.path())
+            .env_remove("CUSTODY_PASSPHRASE");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs, expects exit 0, returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "custody {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs, expects exit `code`, returns stderr.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "custody {args:?}: stdout {} stderr {err}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+
+    /// Every file of the ledger, by name, for before/after comparisons.
+    fn snapshot(&self, ledger: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.path(ledger)];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A refused command: exit 2, a one-line error, and the ledger byte-identical afterwards.
+    fn refused(&self, ledger: &str, args: &[&str]) -> String {
+        let before = self.snapshot(ledger);
+        let err = self.fails(2, args);
+        assert!(err.starts_with("custody: error:"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            before == self.snapshot(ledger),
+            "{args:?} changed the ledger"
+        );
+        err
+    }
+
+    /// Ledger `name`: 0 genesis, 1 grant (researcher), 2 source (stored), 3 informant,
+    /// 4 claim 108 (cites 2,3), 5 claim 60 (cites 2), 6 figure 168 = 4 + 5.
+    fn ledger(&self, name: &str) {
+        self.ok(&[
+            "init",
+            name,
+            "--origin",
+            ORIGIN,
+            "--key",
+            "keys/operator.key",
+        ]);
+        self.ok(&[
+            "key",
+            "grant",
+            name,
+            "--key",
+            "keys/operator.key",
+            "--pub",
+            "keys/researcher.pub",
+            "--role",
+            "researcher",
+        ]);
+        fs::write(
+            self.path("report.txt"),
+            "A report on forced repatriation.\n",
+        )
+        .unwrap();
+        fs::write(self.path("who.txt"), "Kim Chol-su, born 1980\n").unwrap();
+        let out = self.ok(&[
+            "add",
+            "source",
+            name,
+            "--key",
+            "keys/researcher.key",
+            "report.txt",
+            "--title",
+            "T",
+            "--publisher",
+            "P",
+            "--date",
+            "2025-10-15",
+            "--kind",
+            "ngo-report",
+            "--store",
+        ]);
+        assert!(out.starts_with("entry 2 (source) appended"), "{out}");
+        let seal = format!("sealed/{name}.seal");
+        let out = self.ok(&[
+            "add",
+            "informant",
+            name,
+            "--key",
+            "keys/researcher.key",
+            "--alias",
+            "Source A",
+            "--identity-file",
+            "who.txt",
+            "--seal",
+            &seal,
+        ]);
+        assert!(out.starts_with("entry 3 (informant \"Source A\")"), "{out}");
+        let mode = fs::metadata(self.path(&seal)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let out = self.claim(name, "108 returned", 108, "2,3");
+        assert!(out.starts_with("entry 4 (claim) appended"), "{out}");
+        let out = self.claim(name, "60 returned", 60, "2");
+        assert!(out.starts_with("entry 5 (claim) appended"), "{out}");
+        let out = self.ok(&[
+            "add",
+            "figure",
+            name,
+            "--key",
+            "keys/researcher.key",
+            "--label",
+            "Since 2024",
+            "--value",
+            "168",
+            "--qualifier",
+            "at-least",
+            "--sum",
+            "4,5",
+        ]);
+        assert!(out.starts_with("entry 6 (figure) appended"), "{out}");
+    }
+
+    fn claim(&self, ledger: &str, statement: &str, count: u64, sources: &str) -> String {
+        self.ok(&self.claim_args(ledger, "keys/researcher.key", statement, count, sources))
+    }
+
+    fn claim_args<'a>(
+        &self,
+        ledger: &'a str,
+        key: &'a str,
+        statement: &'a str,
+        count: u64,
+        sources: &'a str,
+    ) -> Vec<&'a str> {
+        let count: &'static str = Box::leak(count.to_string().into_boxed_str());
+        vec![
+            "add",
+            "claim",
+            ledger,
+            "--key",
+            key,
+            "--statement",
+            statement,
+            "--count",
+            count,
+            "--category",
+            "forced-repatriation",
+            "--period",
+            "2024-01",
+            "--place",
+            "X",
+            "--source",
+            sources,
+        ]
+    }
+
+    fn verify_json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.run(args);
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code().unwrap(), v)
+    }
+}
+
+#[test]
+fn full_flow_names_entries_checks_figures_and_reports_corrections() {
+    let e = Env::new();
+    e.ledger("L");
+    let out = e.ok(&["verify", "L"]);
+    assert!(out.contains("7 entries"), "{out}");
+    assert!(
+        out.contains("Since 2024: at-least 168 = 108 + 60 (ok)  [entry 6]"),
+        "{out}"
+    );
+    assert!(!out.contains("changed since publication"), "{out}");
+
+    let log = e.ok(&["log", "L"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 7, "{log}");
+    for (i, kind) in [
+        "genesis",
+        "key-grant",
+        "source",
+        "informant",
+        "claim",
+        "claim",
+        "figure",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let cols: Vec<&str> = lines[i].split_whitespace().collect();
+        assert_eq!(cols[0], i.to_string(), "{}", lines[i]);
+        assert_eq!(cols[1], *kind, "{}", lines[i]);
+    }
+    let json_log = e.ok(&["log", "L", "--json"]);
+    for (i, line) in json_log.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["index"], i as u64);
+    }
+
+    let show = e.ok(&["show", "L", "3"]);
+    assert!(show.starts_with("entry 3: informant"), "{show}");
+    assert!(show.contains("Source A"), "{show}");
+    assert!(!show.contains("Kim"), "identity leaked: {show}");
+    let v: serde_json::Value = serde_json::from_str(&e.ok(&["show", "L", "4", "--json"])).unwrap();
+    assert_eq!(v["index"], 4);
+    assert_eq!(v["kind"], "claim");
+    let err = e.fails(2, &["show", "L", "7"]);
+    assert!(err.contains("no entry 7"), "{err}");
+
+    let fig = e.ok(&["figure", "L", "6"]);
+    assert!(fig.contains("at-least 168 people = 108 + 60"), "{fig}");
+    assert!(fig.contains("today: unchanged"), "{fig}");
+
+    // A correction: verify still passes (exit 0) but reports published vs today.
+    let out = e.ok(&[
+        "correct",
+        "L",
+        "--key",
+        "keys/researcher.key",
+        "4",
+        "--count",
+        "107",
+        "--reason",
+        "dup",
+    ]);
+    assert!(out.starts_with("entry 7 (correction) appended"), "{out}");
+    let out = e.ok(&["verify", "L"]);
+    assert!(out.contains("168 = 108 + 60 (ok)"), "{out}");
+    assert!(
+        out.contains("changed since publication: published 168, today 167 (entries 7)"),
+        "{out}"
+    );
+    let fig = e.ok(&["figure", "L", "6"]);
+    assert!(fig.contains("published 168, now 167"), "{fig}");
+    let err = e.fails(1, &["verify", "L", "--strict"]);
+    assert!(err.contains("entry 6:"), "{err}");
+    let (code, v) = e.verify_json(&["verify", "L", "--strict", "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["entry"], 6);
+    let (code, v) = e.verify_json(&["verify", "L", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["entries"], 8);
+    assert_eq!(v["figures"][0]["published"], 168);
+    assert_eq!(v["figures"][0]["current"], 167);
+
+    // Retracting a claim beneath the figure: it is reported, and a retracted claim can no
+    // longer be summed.
+    let out = e.ok(&[
+        "retract",
+        "L",
+        "--key",
+        "keys/researcher.key",
+        "5",
+        "--reason",
+        "unsupported",
+    ]);
+    assert!(out.starts_with("entry 8 (retraction) appended"), "{out}");
+    let out = e.ok(&["verify", "L"]);
+    assert!(out.contains("today 107 (entries 7, 8)"), "{out}");
+    e.refused(
+        "L",
+        &[
+            "add",
+            "figure",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "--label",
+            "again",
+            "--value",
+            "107",
+            "--sum",
+            "4,5",
+        ],
+    );
+}
+
+#[test]
+fn refusals_leave_the_ledger_untouched() {
+    let e = Env::new();
+    e.ledger("L");
+    e.ok(&["key", "new", "stranger"]);
+    // An ungranted key.
+    let err = e.refused("L", &e.claim_args("L", "keys/stranger.key", "s", 1, "2"));
+    assert!(err.contains("never granted"), "{err}");
+    // The operator may not grant from a researcher key.
+    let err = e.refused(
+        "L",
+        &[
+            "key",
+            "grant",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "--pub",
+            "keys/stranger.pub",
+            "--role",
+            "researcher",
+        ],
+    );
+    assert!(err.contains("only the operator"), "{err}");
+    // A figure whose value is not the sum.
+    let err = e.refused(
+        "L",
+        &[
+            "add",
+            "figure",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "--label",
+            "wrong",
+            "--value",
+            "169",
+            "--sum",
+            "4,5",
+        ],
+    );
+    assert!(
+        err.contains("does not equal the sum of its terms, 168"),
+        "{err}"
+    );
+    // Citations: a later entry, a missing one, the entry itself, a wrong kind.
+    for (src, needle) in [
+        ("7", "not an earlier entry"),
+        ("99", "not an earlier entry"),
+        ("4", "not a source or informant"),
+        ("1", "not a source or informant"),
+        ("6", "not a source or informant"),
+    ] {
+        let err = e.refused("L", &e.claim_args("L", "keys/researcher.key", "s", 1, src));
+        assert!(err.contains(needle), "cite {src}: {err}");
+    }
+    // Summing a source.
+    let err = e.refused(
+        "L",
+        &[
+            "add",
+            "figure",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "--label",
+            "x",
+            "--value",
+            "1",
+            "--sum",
+            "2",
+        ],
+    );
+    assert!(err.contains("not a claim or figure"), "{err}");
+    // Correcting a source, redacting a claim.
+    e.refused(
+        "L",
+        &[
+            "correct",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "2",
+            "--count",
+            "1",
+            "--reason",
+            "r",
+        ],
+    );
+    e.refused(
+        "L",
+        &[
+            "redact",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "4",
+            "--reason",
+            "r",
+        ],
+    );
+
+    // Revocation: the researcher's next submission is refused.
+    e.ok(&[
+        "key",
+        "revoke",
+        "L",
+        "--key",
+        "keys/operator.key",
+        "--pub",
+        "keys/researcher.pub",
+        "--reason",
+        "laptop lost",
+    ]);
+    let err = e.refused("L", &e.claim_args("L", "keys/researcher.key", "s", 1, "2"));
+    assert!(err.contains("revoked at entry 7"), "{err}");
+    // Re-granting a revoked key is refused too.
+    let err = e.refused(
+        "L",
+        &[
+            "key",
+            "grant",
+            "L",
+            "--key",
+            "keys/operator.key",
+            "--pub",
+            "keys/researcher.pub",
+            "--role",
+            "researcher",
+        ],
+    );
+    assert!(err.contains("already known"), "{err}");
+    let out = e.ok(&["verify", "L"]);
+    assert!(out.contains("8 entries"), "{out}");
+    assert!(out.contains("revoked at entry 7"), "{out}");
+}
+
+#[test]
+fn offline_submissions_append_once_and_only_to_their_origin() {
+    let e = Env::new();
+    e.ledger("L");
+    let sign = |origin: &str, out: &str, statement: &str| {
+        e.ok(&[
+            "sign",
+            "claim",
+            "--key",
+            "keys/researcher.key",
+            "--origin",
+            origin,
+            "--statement",
+            statement,
+            "--count",
+            "5",
+            "--category",
+            "c",
+            "--period",
+            "2025",
+            "--source",
+            "2",
+            "-o",
+            out,
+        ])
+    };
+    sign(ORIGIN, "s.cust", "offline claim");
+    let out = e.ok(&["append", "L", "s.cust"]);
+    assert!(out.contains("s.cust: entry 7 (claim) appended"), "{out}");
+    let err = e.refused("L", &["append", "L", "s.cust"]);
+    assert!(err.contains("already entry 7"), "{err}");
+    // The same file twice in one call: files are appended in order, so the first copy becomes
+    // entry 8 and the second is refused as its duplicate (exit 2).
+    sign(ORIGIN, "t.cust", "another offline claim");
+    let err = e.fails(2, &["append", "L", "t.cust", "t.cust"]);
+    assert!(err.contains("already entry 8"), "{err}");
+    // Another origin.
+    sign("example.org/other", "o.cust", "for elsewhere");
+    let err = e.refused("L", &["append", "L", "o.cust"]);
+    assert!(err.contains("not this ledger's origin"), "{err}");
+    // `sign` never overwrites its output.
+    let err = e.fails(
+        2,
+        &[
+            "sign",
+            "claim",
+            "--key",
+            "keys/researcher.key",
+            "--origin",
+            ORIGIN,
+            "--statement",
+            "x",
+            "--category",
+            "c",
+            "--period",
+            "2025",
+            "--source",
+            "2",
+            "-o",
+            "s.cust",
+        ],
+    );
+    assert!(err.contains("never overwrites"), "{err}");
+    let out = e.ok(&["verify", "L"]);
+    assert!(out.contains("9 entries"), "{out}");
+}
+
+#[test]
+fn disclosures_match_only_the_true_opening() {
+    let e = Env::new();
+    e.ledger("L");
+    let opening = e.ok(&["disclose", "sealed/L.seal"]);
+    fs::write(e.path("op.txt"), &opening).unwrap();
+    let out = e.ok(&["check-disclosure", "L", "3", "--opening", "op.txt"]);
+    assert!(out.starts_with("OK: the opening matches entry 3"), "{out}");
+    let real = Opening::from_text(&opening).unwrap();
+    assert_eq!(real.identity, b"Kim Chol-su, born 1980");
+
+    // Another identity with the same salt, written as a well-formed opening.
+    let forged = Opening {
+        alias: real.alias.clone(),
+        salt: real.salt,
+        identity: b"Someone Else".to_vec(),
+    };
+    fs::write(e.path("forged.txt"), forged.to_text().as_str()).unwrap();
+    let err = e.fails(
+        1,
+        &["check-disclosure", "L", "3", "--opening", "forged.txt"],
+    );
+    assert!(err.contains("does NOT match entry 3"), "{err}");
+    // The true identity with another salt.
+    let mut salt = real.salt;
+    salt[0] ^= 1;
+    let resalted = Opening {
+        alias: real.alias.clone(),
+        salt,
+        identity: real.identity.clone(),
+    };
+    fs::write(e.path("resalted.txt"), resalted.to_text().as_str()).unwrap();
+    e.fails(
+        1,
+        &["check-disclosure", "L", "3", "--opening", "resalted.txt"],
+    );
+    // Editing the identity line by hand leaves a self-contradictory opening: refused as input.
+    let edited: String = opening
+        .lines()
+        .map(|l| {
+            if l.starts_with("identity ") {
+                "identity U29tZW9uZSBFbHNl\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(edited, opening);
+    fs::write(e.path("edited.txt"), &edited).unwrap();
+    let err = e.fails(
+        2,
+        &["check-disclosure", "L", "3", "--opening", "edited.txt"],
+    );
+    assert!(err.contains("commitment line does not match"), "{err}");
+    // The true opening against an entry that is not an informant.
+    let err = e.fails(2, &["check-disclosure", "L", "4", "--opening", "op.txt"]);
+    assert!(err.contains("not an informant"), "{err}");
+    // A seal file readable by others is refused.
+    fs::set_permissions(e.path("sealed/L.seal"), fs::Permissions::from_mode(0o644)).unwrap();
+    e.fails(2, &["disclose", "sealed/L.seal"]);
+}
+
+#[test]
+fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
+    let e = Env::new();
+    e.ledger("L");
+    let out = e
+        .cmd()
+        .args(["key", "new", "enc", "--encrypt"])
+        .env("CUSTODY_PASSPHRASE", "correct horse")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(e.path("keys/enc.key")).unwrap();
+    assert!(text.contains("ed25519-scrypt "), "{text}");
+    assert_eq!(
+        fs::metadata(e.path("keys/enc.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    e.ok(&[
+        "key",
+        "grant",
+        "L",
+        "--key",
+        "keys/operator.key",
+        "--pub",
+        "keys/enc.pub",
+        "--role",
+        "researcher",
+    ]);
+    let args = e.claim_args("L", "keys/enc.key", "by enc", 3, "2");
+    let out = e
+        .cmd()
+        .args(&args)
+        .env("CUSTODY_PASSPHRASE", "correct horse")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("entry 8 (claim)"));
+
+    let before = e.snapshot("L");
+    let out = e
+        .cmd()
+        .args(e.claim_args("L", "keys/enc.key", "by enc 2", 3, "2"))
+        .env("CUSTODY_PASSPHRASE", "wrong horse")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("custody: error:"), "{err}");
+    assert!(err.to_lowercase().contains("passphrase"), "{err}");
+    assert!(err.contains("keys/enc.key"), "{err}");
+    // No passphrase and no terminal: a clear refusal, not a hang.
+    let out = e
+        .cmd()
+        .args(e.claim_args("L", "keys/enc.key", "by enc 3", 3, "2"))
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CUSTODY_PASSPHRASE"));
+    assert!(before == e.snapshot("L"));
+
+    // A secret key readable by group or others is refused (as ssh does).
+    fs::set_permissions(
+        e.path("keys/researcher.key"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let err = e.refused(
+        "L",
+        &e.claim_args("L", "keys/researcher.key", "loose", 1, "2"),
+    );
+    assert!(err.contains("keys/researcher.key"), "{err}");
+    fs::set_permissions(
+        e.path("keys/researcher.key"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    e.refused(
+        "L",
+        &e.claim_args("L", "keys/researcher.key", "loose", 1, "2"),
+    );
+    fs::set_permissions(
+        e.path("keys/researcher.key"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    e.claim("L", "tight", 1, "2");
+    // `key new` never overwrites.
+    let err = e.fails(2, &["key", "new", "researcher"]);
+    assert!(err.contains("never overwrites"), "{err}");
+}
+
+/// The recorded checkpoint file with the largest size.
+fn latest_checkpoint(e: &Env, ledger: &str) -> PathBuf {
+    let mut v: Vec<PathBuf> = fs::read_dir(e.path(ledger).join("checkpoints"))
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .collect();
+    v.sort();
+    v.pop().unwrap()
+}
+
+#[test]
+fn verify_since_an_old_checkpoint_catches_rewritten_history() {
+    let e = Env::new();
+    e.ledger("L");
+    let note = e.ok(&["checkpoint", "L", "--key", "keys/operator.key"]);
+    assert!(note.starts_with(&format!("{ORIGIN}\n7\n")), "{note}");
+    // Only the operator may sign checkpoints.
+    e.fails(2, &["checkpoint", "L", "--key", "keys/researcher.key"]);
+    fs::copy(latest_checkpoint(&e, "L"), e.path("cp7.txt")).unwrap();
+    e.claim("L", "later claim", 2, "2");
+    let out = e.ok(&["verify", "L", "--since", "cp7.txt"]);
+    assert!(out.contains("checkpoint ok: tree size 7"), "{out}");
+
+    // Rewrite: cut the log back to 5 entries and append different ones past the checkpoint.
+    let entries = fs::read(e.path("L/entries")).unwrap();
+    let mut at = 16;
+    for _ in 0..5 {
+        let len = u32::from_le_bytes(entries[at..at + 4].try_into().unwrap()) as usize;
+        at += 4 + len + 32;
+    }
+    fs::write(e.path("L/entries"), &entries[..at]).unwrap();
+    for i in 0..4 {
+        e.claim("L", &format!("rewritten {i}"), 1, "2");
+    }
+    // The ledger's own copy of the checkpoint already catches it...
+    let (code, v) = e.verify_json(&["verify", "L", "--json"]);
+    assert_eq!(code, 1);
+    assert!(
+        v["error"]["reason"].as_str().unwrap().contains("rewritten"),
+        "{v}"
+    );
+    // ...and with it deleted, the auditor's saved copy still does, by name.
+    fs::remove_file(latest_checkpoint(&e, "L")).unwrap();
+    e.ok(&["verify", "L"]);
+    let err = e.fails(1, &["verify", "L", "--since", "cp7.txt"]);
+    assert!(err.contains("cp7.txt"), "{err}");
+    assert!(err.contains("rewritten"), "{err}");
+
+    // Truncated below the checkpoint: named too.
+    fs::write(e.path("L/entries"), &entries[..at]).unwrap();
+    let err = e.fails(1, &["verify", "L", "--since", "cp7.txt"]);
+    assert!(
+        err.contains("cp7.txt") && err.contains("truncated"),
+        "{err}"
+    );
+
+    // A different ledger with the same keys and origin.
+    e.ledger("M");
+    e.claim("M", "m", 1, "2");
+    let err = e.fails(1, &["verify", "M", "--since", "cp7.txt"]);
+    assert!(err.contains("cp7.txt"), "{err}");
+    // A checkpoint signed by another key (another ledger's operator) is refused.
+    let e2 = Env::new();
+    e2.ledger("N");
+    e2.ok(&["checkpoint", "N", "--key", "keys/operator.key"]);
+    fs::copy(latest_checkpoint(&e2, "N"), e.path("foreign.txt")).unwrap();
+    let err = e.fails(1, &["verify", "M", "--since", "foreign.txt"]);
+    assert!(err.contains("foreign.txt"), "{err}");
+}
+
+#[test]
+fn redaction_withholds_the_document_and_tampered_documents_fail() {
+    let e = Env::new();
+    e.ledger("L");
+    let doc = e
+        .path("L/documents")
+        .join(Digest::of(b"A report on forced repatriation.\n").to_hex());
+    assert!(doc.is_file());
+    let out = e.ok(&["verify", "L", "--documents"]);
+    assert!(out.contains("document of entry 2: ok"), "{out}");
+
+    // Tampering the stored copy.
+    fs::write(&doc, "A report on something else.\n").unwrap();
+    let err = e.fails(1, &["verify", "L", "--documents"]);
+    assert!(err.contains("entry 2:"), "{err}");
+    assert!(
+        err.contains("does not hash to the recorded SHA-256"),
+        "{err}"
+    );
+    // Without --documents the log itself is still intact.
+    e.ok(&["verify", "L"]);
+    fs::write(&doc, "A report on forced repatriation.\n").unwrap();
+    e.ok(&["verify", "L", "--documents"]);
+
+    // A stray file in documents/ is named.
+    fs::write(e.path("L/documents/stray"), "x").unwrap();
+    let err = e.fails(1, &["verify", "L", "--documents"]);
+    assert!(err.contains("stray"), "{err}");
+    fs::remove_file(e.path("L/documents/stray")).unwrap();
+
+    let out = e.ok(&[
+        "redact",
+        "L",
+        "--key",
+        "keys/researcher.key",
+        "2",
+        "--reason",
+        "protect a witness",
+    ]);
+    assert!(out.starts_with("entry 7 (redaction) appended"), "{out}");
+    assert!(!doc.exists());
+    let out = e.ok(&["verify", "L", "--documents"]);
+    assert!(
+        out.contains("document of entry 2: withheld (redacted at entry 7)"),
+        "{out}"
+    );
+    // Putting the document back after a redaction is a failure.
+    fs::write(&doc, "A report on forced repatriation.\n").unwrap();
+    let err = e.fails(1, &["verify", "L", "--documents"]);
+    assert!(err.contains("redacted"), "{err}");
+    fs::remove_file(&doc).unwrap();
+    // A second redaction is refused.
+    e.refused(
+        "L",
+        &[
+            "redact",
+            "L",
+            "--key",
+            "keys/researcher.key",
+            "2",
+            "--reason",
+            "again",
+        ],
+    );
+}
+
+fn hex_digest(v: &serde_json::Value) -> Digest {
+    Digest::from_hex(v.as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
+    let e = Env::new();
+    e.ledger("L");
+    let mut lines = String::new();
+    for i in 0..6 {
+        lines.push_str(&format!(
+            "{{\"kind\":\"claim\",\"statement\":\"c{i}\",\"count\":{i},\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}}\n"
+        ));
+    }
+    fs::write(e.path("more.jsonl"), lines).unwrap();
+    let out = e.ok(&["import", "L", "--key", "keys/researcher.key", "more.jsonl"]);
+    assert!(out.contains("imported 6 entries (7..12)"), "{out}");
+    let n: u64 = 13;
+    let (_, v) = e.verify_json(&["verify", "L", "--json"]);
+    let root = hex_digest(&v["root"]);
+
+    let mut leaves = Vec::new();
+    for size in 1..=n {
+        for index in 0..size {
+            let s = e.ok(&[
+                "prove",
+                "inclusion",
+                "L",
+                &index.to_string(),
+                "--size",
+                &size.to_string(),
+                "--json",
+            ]);
+            let p: serde_json::Value = serde_json::from_str(&s).unwrap();
+            assert_eq!(p["leaf_index"], index);
+            assert_eq!(p["tree_size"], size);
+            let leaf = hex_digest(&p["leaf_hash"]);
+            let r = hex_digest(&p["root_hash"]);
+            let path: Vec<Digest> = p["inclusion_path"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(hex_digest)
+                .collect();
+            verify_inclusion(leaf, index, size, &path, r).unwrap();
+            if size == n {
+                assert_eq!(r, root);
+                leaves.push(leaf);
+                // A proof that cannot fail proves nothing: a changed path or leaf must fail.
+                if !path.is_empty() {
+                    let mut bad = path.clone();
+                    bad[0].0[0] ^= 1;
+                    assert!(verify_inclusion(leaf, index, size, &bad, r).is_err());
+                }
+                let mut other = leaf;
+                other.0[31] ^= 1;
+                assert!(verify_inclusion(other, index, size, &path, r).is_err());
+            }
+        }
+    }
+    assert_eq!(custody::merkle::root_of_leaves(&leaves), root);
+    // The default size is the whole log.
+    let p: serde_json::Value =
+        serde_json::from_str(&e.ok(&["prove", "inclusion", "L", "4", "--json"])).unwrap();
+    assert_eq!(p["tree_size"], n);
+    e.fails(2, &["prove", "inclusion", "L", "13"]);
+    e.fails(2, &["prove", "inclusion", "L", "2", "--size", "14"]);
+
+    for old in 1..=n {
+        for new in old..=n {
+            let s = e.ok(&[
+                "prove",
+                "consistency",
+                "L",
+                &old.to_string(),
+                &new.to_string(),
+                "--json",
+            ]);
+            let p: serde_json::Value = serde_json::from_str(&s).unwrap();
+            let (r1, r2) = (hex_digest(&p["root_hash_1"]), hex_digest(&p["root_hash_2"]));
+            assert_eq!(r1, custody::merkle::root_of_leaves(&leaves[..old as usize]));
+            assert_eq!(r2, custody::merkle::root_of_leaves(&leaves[..new as usize]));
+            let path: Vec<Digest> = p["consistency_path"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(hex_digest)
+                .collect();
+            verify_consistency(old, r1, new, r2, &path).unwrap();
+            if old < new {
+                let mut bad_old = r1;
+                bad_old.0[0] ^= 1;
+                assert!(verify_consistency(old, bad_old, new, r2, &path).is_err());
+            }
+        }
+    }
+    e.fails(2, &["prove", "consistency", "L", "5", "14"]);
+}

@@ -85,22 +85,36 @@ fn build(dir: &Path, n: u64) -> (f64, SecretKey) {
     .sign(re.signing_key())
     .expect("sign");
     l.append(src).expect("source");
-    let start = Instant::now();
-    let batch = 4096u64;
-    let mut i = 0;
-    while i < n {
-        let m = batch.min(n - i);
-        let subs: Vec<_> = (i..i + m)
-            .into_par_iter()
-            .map(|k| {
-                content(&re, origin, claim(k), 3 + k as i64)
-                    .sign(re.signing_key())
-                    .expect("sign")
-            })
-            .collect();
-        l.append_batch_self_signed(subs).expect("append");
-        i += m;
+    drop(l);
+    // The claims go in through the real `custody import` path: JSON Lines, parallel signing,
+    // group commit. The JSONL and key file are written first and not timed.
+    let jsonl = dir.with_extension("jsonl");
+    {
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&jsonl).expect("jsonl"));
+        for k in 0..n {
+            writeln!(
+                w,
+                r#"{{"kind":"claim","statement":"case {k}: one person returned at the border crossing","count":1,"category":"forced-repatriation","period":"2024-05","place":"Dandong, Liaoning, China","cites":[2]}}"#
+            )
+            .expect("write");
+        }
     }
+    let key_path = dir.with_extension("key");
+    let _ = std::fs::remove_file(&key_path);
+    let text = re.to_file_text(None, None).expect("key text");
+    custody::keys::write_private_file(&key_path, text.as_bytes()).expect("key file");
+    let start = Instant::now();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .arg("import")
+        .arg(dir)
+        .arg("--key")
+        .arg(&key_path)
+        .arg(&jsonl)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run custody import");
+    assert!(status.success(), "custody import failed");
     (start.elapsed().as_secs_f64(), re)
 }
 
@@ -187,14 +201,21 @@ fn main() {
     println!("| RFC 6962 leaf hash of a 200-byte entry (one thread) | {raw_leaf:.0} |\n");
 
     let big = root.join(format!("n{n}"));
-    let (import_secs, re) = build(&big, n);
-    let import_rate = per_sec(n, import_secs);
+    // CUSTODY_BENCH_REUSE=1 keeps an existing ledger of this size (10M entries take minutes to
+    // build); the import figure is then not measured.
+    let reuse = std::env::var_os("CUSTODY_BENCH_REUSE").is_some() && big.join("entries").is_file();
+    let re = SecretKey::from_seed("researcher", &[2u8; 32]);
+    let import_rate = if reuse {
+        None
+    } else {
+        let (secs, _) = build(&big, n);
+        Some(per_sec(n, secs))
+    };
 
-    let t = Instant::now();
-    let report =
-        custody::verify::verify_ledger(&big, &Default::default(), &|_| {}).expect("verify");
-    let verify_secs = t.elapsed().as_secs_f64();
-    let verify_rate = per_sec(report.entries, verify_secs);
+    // verify runs once, as the `custody verify` a user runs: wall time and peak RSS.
+    let (verify_secs, verify_kb) = peak_rss_of_verify(&big).expect("run custody verify");
+    let entries_now = Ledger::open(&big, Access::Read).expect("open").size();
+    let verify_rate = per_sec(entries_now, verify_secs);
 
     // add: one more entry on the large ledger and on a 10-entry one, each from a fresh open.
     let small = root.join("n10");
@@ -224,18 +245,21 @@ fn main() {
     let proof_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(l);
 
-    let rss = peak_rss_of_verify(&big);
     let entries_bytes = std::fs::metadata(big.join("entries"))
         .map(|m| m.len())
         .unwrap_or(0);
 
     println!("| custody operation | figure | ratio to raw |\n|---|---|---|");
+    match import_rate {
+        Some(r) => println!(
+            "| `custody import` JSONL (sign on {threads} threads, group commit 4096) | {r:.0} entries/s | {:.2} of raw sign |",
+            r / raw_sign
+        ),
+        None => println!("| `custody import` | (cached ledger reused, not measured) | |"),
+    }
     println!(
-        "| import (sign on {threads} threads, group commit 4096) | {import_rate:.0} entries/s | {:.2} of raw sign |",
-        import_rate / raw_sign
-    );
-    println!(
-        "| verify (stream, strict verify on {threads} threads) | {verify_rate:.0} entries/s | {:.2} of raw verify_strict, {:.2} of raw verify_batch |",
+        "| `custody verify` of {entries_now} entries (stream, strict verify on {threads} threads) | {verify_rate:.0} entries/s, {verify_secs:.2} s, peak RSS {:.1} MiB | {:.2} of raw verify_strict, {:.2} of raw verify_batch |",
+        verify_kb as f64 / 1024.0,
         verify_rate / raw_strict,
         verify_rate / raw_batch
     );
@@ -251,12 +275,11 @@ fn main() {
         proof.len() * 32,
         proof.len()
     );
-    if let Some((secs, kb)) = rss {
-        println!(
-            "| `custody verify` process | {secs:.2} s, peak RSS {:.1} MiB | |",
-            kb as f64 / 1024.0
-        );
+    // Machine-readable lines for benches/run.sh (not part of the Markdown table).
+    if let Some(r) = import_rate {
+        eprintln!("metric import_per_s={r:.1}");
     }
+    eprintln!("metric verify_per_s={verify_rate:.1}");
     println!(
         "| entries file | {:.1} MB ({:.0} bytes/entry) | |",
         entries_bytes as f64 / 1e6,

@@ -10,7 +10,7 @@
 
 use crate::cli::{load_key, make_submission};
 use anyhow::{bail, Context, Result};
-use custody::entry::{Body, Qualifier, SourceKind};
+use custody::entry::{Body, Qualifier, SourceKind, Submission};
 use custody::hash::Digest;
 use custody::store::{Access, Ledger, StoreError};
 use rayon::prelude::*;
@@ -137,6 +137,38 @@ fn to_body(line: Line) -> Result<Body, String> {
     })
 }
 
+/// The longest line import reads. A body is at most one record (1 MiB) once encoded, and JSON
+/// escaping (`\u0000`) takes at most six bytes per byte, so no valid line is longer.
+const MAX_LINE: u64 = 8 * custody::codec::MAX_RECORD_BYTES as u64;
+
+/// `BufRead::lines`, but a line longer than [`MAX_LINE`] is an error instead of an allocation
+/// as large as the file (a file with no newline, or `/dev/zero`, would take all memory).
+struct BoundedLines<R>(R);
+
+impl<R: BufRead> Iterator for BoundedLines<R> {
+    type Item = std::io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{Error, ErrorKind, Read as _};
+        let mut buf = Vec::new();
+        match (&mut self.0).take(MAX_LINE + 1).read_until(b'\n', &mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        if buf.last() == Some(&b'\n') {
+            buf.pop();
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+        } else if buf.len() as u64 > MAX_LINE {
+            let msg = format!("line is longer than {MAX_LINE} bytes, more than any body");
+            return Some(Err(Error::new(ErrorKind::InvalidData, msg)));
+        }
+        Some(String::from_utf8(buf).map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8")))
+    }
+}
+
 /// Runs the import.
 ///
 /// # Errors
@@ -146,7 +178,7 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
     let key = load_key(key)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut lines = BufReader::with_capacity(1 << 20, input).lines();
+    let mut lines = BoundedLines(BufReader::with_capacity(1 << 20, input));
     let mut l = Ledger::open(ledger, Access::Write)
         .with_context(|| format!("cannot open ledger {}", ledger.display()))?;
     let origin = l.state().origin.clone();
@@ -164,16 +196,24 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
         indicatif::ProgressBar::hidden()
     };
     let mut line_no = 0usize;
-    let mut done = 0u64;
-    let mut first = None;
+    let mut progress = Progress {
+        done: 0,
+        first: None,
+    };
     let mut bytes_read = 0u64;
+    // Signed but not yet appended: batch k is appended (and fsynced) while batch k+1 is signed.
+    let mut in_flight: Option<Signed> = None;
     loop {
         // Read and parse one batch; a bad line ends the import after what is already durable.
         let mut bodies = Vec::with_capacity(batch);
         let mut numbers = Vec::with_capacity(batch);
         let mut bad: Option<anyhow::Error> = None;
+        let mut ended = false;
         while bodies.len() < batch {
-            let Some(line) = lines.next() else { break };
+            let Some(line) = lines.next() else {
+                ended = true;
+                break;
+            };
             line_no += 1;
             let line = match line {
                 Ok(l) => l,
@@ -200,44 +240,42 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
                 }
             }
         }
-        if !bodies.is_empty() {
-            let subs: Vec<_> = bodies
-                .into_par_iter()
-                .map(|b| make_submission(&key, &origin, b))
-                .collect::<Result<_>>()?;
-            match l.append_batch_self_signed(subs) {
-                Ok(appended) => {
-                    if first.is_none() {
-                        first = appended.first().map(|a| a.index);
-                    }
-                    done += appended.len() as u64;
-                }
-                Err(e) => {
-                    let (pos, inner) = match e {
-                        StoreError::BatchRejected { position, source } => (position, *source),
-                        other => (0, other),
-                    };
-                    bar.finish_and_clear();
-                    let n = numbers.get(pos).copied().unwrap_or(line_no);
-                    bail!(
-                        "line {n}: {inner}; {done} entries before it are durable (the ledger now holds {} entries)",
-                        l.size()
-                    );
-                }
+        let previous = in_flight.take();
+        let (signed, appended) = rayon::join(
+            || -> Result<Vec<Submission>> {
+                bodies
+                    .into_par_iter()
+                    .map(|b| make_submission(&key, &origin, b))
+                    .collect()
+            },
+            || previous.map(|p| progress.commit(&mut l, p)),
+        );
+        if let Some(r) = appended {
+            r.inspect_err(|_| bar.finish_and_clear())?;
+        }
+        bar.set_position(bytes_read);
+        let subs = signed?;
+        if !subs.is_empty() {
+            in_flight = Some(Signed { subs, numbers });
+        }
+        if bad.is_some() || ended {
+            if let Some(p) = in_flight.take() {
+                progress
+                    .commit(&mut l, p)
+                    .inspect_err(|_| bar.finish_and_clear())?;
             }
-            bar.set_position(bytes_read);
-        }
-        if let Some(e) = bad {
-            bar.finish_and_clear();
-            return Err(e.context(format!(
-                "import stopped; {done} entries before it are durable (the ledger now holds {} entries)",
-                l.size()
-            )));
-        }
-        if numbers.len() < batch && lines_exhausted(&numbers, batch) {
+            if let Some(e) = bad {
+                bar.finish_and_clear();
+                return Err(e.context(format!(
+                    "import stopped; {} entries before it are durable (the ledger now holds {} entries)",
+                    progress.done,
+                    l.size()
+                )));
+            }
             break;
         }
     }
+    let Progress { done, first } = progress;
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     match first {
@@ -252,7 +290,41 @@ pub fn import(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()
     Ok(())
 }
 
-/// A batch that came back short means the input ended.
-fn lines_exhausted(numbers: &[usize], batch: usize) -> bool {
-    numbers.len() < batch
+/// A signed batch and the input line of each submission.
+struct Signed {
+    subs: Vec<Submission>,
+    numbers: Vec<usize>,
+}
+
+/// What the import has made durable so far.
+struct Progress {
+    done: u64,
+    first: Option<u64>,
+}
+
+impl Progress {
+    /// Appends one signed batch with one fsync; on refusal names the input line.
+    fn commit(&mut self, l: &mut Ledger, batch: Signed) -> Result<()> {
+        match l.append_batch_self_signed(batch.subs) {
+            Ok(appended) => {
+                if self.first.is_none() {
+                    self.first = appended.first().map(|a| a.index);
+                }
+                self.done += appended.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let (pos, inner) = match e {
+                    StoreError::BatchRejected { position, source } => (position, *source),
+                    other => (0, other),
+                };
+                let n = batch.numbers.get(pos).copied().unwrap_or(0);
+                bail!(
+                    "line {n}: {inner}; {} entries before it are durable (the ledger now holds {} entries)",
+                    self.done,
+                    l.size()
+                )
+            }
+        }
+    }
 }

@@ -333,12 +333,10 @@ pub fn verify_ledger(
         ));
     }
     // Checkpoints to check, by size, so the replay can note the root as it passes each size.
-    let mut notes: Vec<(PathBuf, Vec<u8>, bool)> = store::list_checkpoints(dir)
-        .map_err(|e| plain(e.to_string()))?
-        .into_iter()
-        .map(|(p, b)| (p, b, false))
-        .collect();
-    notes.extend(opts.since.iter().map(|(p, b)| (p.clone(), b.clone(), true)));
+    // Recorded and `--since` checkpoints are checked alike.
+    let mut notes: Vec<(PathBuf, Vec<u8>)> =
+        store::list_checkpoints(dir).map_err(|e| plain(e.to_string()))?;
+    notes.extend(opts.since.iter().cloned());
 
     // A separate handle for streaming: random reads use positional I/O on `file`.
     let mut stream = File::open(&path).map_err(|e| plain(format!("{}: {e}", path.display())))?;
@@ -357,10 +355,10 @@ pub fn verify_ledger(
     let mut roots: BTreeMap<u64, Digest> = BTreeMap::new();
     let wanted: std::collections::BTreeSet<u64> = notes
         .iter()
-        .filter_map(|(_, b, _)| checkpoint_size(b))
+        .filter_map(|(_, b)| checkpoint_size(b))
         .collect();
     roots.insert(0, frontier.root());
-    let mut counts: BTreeMap<KeyId, u64> = BTreeMap::new();
+    let mut signers_seen: BTreeMap<KeyId, (VerifyingKey, u64)> = BTreeMap::new();
     let mut chunk: Vec<Pending> = Vec::with_capacity(CHUNK);
     let mut last_progress = 0u64;
 
@@ -385,7 +383,7 @@ pub fn verify_ledger(
                 reason: format!("frame length {length} is not a valid entry length"),
             }),
             frames::Next::Frame(frame) => {
-                match replay_one(&frame, &mut state, &mut reader, &mut chunk, &mut counts) {
+                match replay_one(&frame, &mut state, &mut reader, &mut chunk, &mut signers_seen) {
                     Ok(()) => {
                         // The stored hashes are not needed here, only the running root.
                         if let Err(e) = frontier.push(frame.stored_leaf) {
@@ -435,7 +433,7 @@ pub fn verify_ledger(
     // Checkpoints: each must be signed by the operator and match the replayed root at its size.
     let mut cps = Vec::new();
     let mut by_size: BTreeMap<u64, (Digest, String)> = BTreeMap::new();
-    for (p, bytes, since) in &notes {
+    for (p, bytes) in &notes {
         let name = p.display().to_string();
         let cp = checkpoint::open(bytes, &verifier)
             .map_err(|e| plain(format!("checkpoint {name}: {e}")))?;
@@ -464,7 +462,6 @@ pub fn verify_ledger(
                 cp.size(), cp.root(), replayed
             )));
         }
-        let _ = since;
         cps.push(CheckpointReport {
             file: name,
             size: cp.size(),
@@ -559,7 +556,7 @@ pub fn verify_ledger(
             name: k.name.clone(),
             role: k.role_name().into(),
             key_id: k.id().to_hex(),
-            entries: counts.get(&k.id()).copied().unwrap_or(0),
+            entries: signers_seen.get(&k.id()).map_or(0, |s| s.1),
             granted_at: k.granted_at,
             revoked_at: k.revoked_at,
         })
@@ -588,7 +585,7 @@ fn replay_one(
     state: &mut LogState,
     reader: &mut Reader,
     chunk: &mut Vec<Pending>,
-    counts: &mut BTreeMap<KeyId, u64>,
+    signers: &mut BTreeMap<KeyId, (VerifyingKey, u64)>,
 ) -> Result<(), String> {
     let i = state.size;
     let entry = store::check_frame(frame, i, &state.head).map_err(|e| match e {
@@ -596,8 +593,17 @@ fn replay_one(
         other => other.to_string(),
     })?;
     reader.note_offset(i, frame.offset);
+    // `admit` has checked the signer's grant at this index; the decompressed key is cached per
+    // key id (the id is the key's hash, so it can never name another key).
     state.admit(&entry.content, reader).map_err(|e| e.0)?;
-    let key = signer_key(state, &entry.content)?;
+    let slot = match signers.entry(entry.content.signer) {
+        std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+        std::collections::btree_map::Entry::Vacant(v) => {
+            v.insert((signer_key(state, &entry.content)?, 0))
+        }
+    };
+    slot.1 += 1;
+    let key = slot.0;
     let msg = signed_message_of(&frame.bytes).ok_or("entry too short to hold a signature")?;
     chunk.push(Pending {
         index: i,
@@ -605,7 +611,6 @@ fn replay_one(
         sig: entry.signature.0,
         key,
     });
-    *counts.entry(entry.content.signer).or_default() += 1;
     state.apply(&entry.content, frame.stored_leaf);
     Ok(())
 }

@@ -2,7 +2,14 @@
 //! each command names, the figure arithmetic, refusals (exit 2, ledger untouched), failed
 //! verifications (exit 1), disclosures, keys, checkpoints, documents and Merkle proofs.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{
+    claim_args, custody, figure_args, frames, informant_args, init_ledger, key_args, run_json,
+    sign_claim_args, snapshot, sorted_files, source_args, Work, OPERATOR_KEY, RESEARCHER_KEY,
+    RESEARCHER_PUB,
+};
 use custody::hash::Digest;
 use custody::merkle::{verify_consistency, verify_inclusion};
 use custody::seal::Opening;
@@ -13,77 +20,30 @@ use std::process::Output;
 
 const ORIGIN: &str = "example.org/test";
 
-struct Env {
-    tmp: tempfile::TempDir,
-}
+/// A work dir with keys; `ledger` builds the standard ledger in it.
+type Env = Work;
 
 impl Env {
     fn new() -> Env {
-        let e = Env {
-            tmp: tempfile::tempdir().unwrap(),
-        };
-        e.ok(&["key", "new", "operator"]);
-        e.ok(&["key", "new", "researcher"]);
-        e
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.tmp.path().join(p)
+        Work::keyed()
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("custody").unwrap();
-        c.current_dir(self.tmp.path())
-            .env_remove("CUSTODY_PASSPHRASE");
-        c
+        custody(self.cwd())
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    /// Runs, expects exit 0, returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "custody {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs, expects exit `code`, returns stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "custody {args:?}: stdout {} stderr {err}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert!(!err.contains("panicked"), "{err}");
-        err
+    /// Runs with `CUSTODY_PASSPHRASE` set to `passphrase`.
+    fn run_with_passphrase(&self, args: &[&str], passphrase: &str) -> Output {
+        self.cmd()
+            .args(args)
+            .env("CUSTODY_PASSPHRASE", passphrase)
+            .output()
+            .unwrap()
     }
 
     /// Every file of the ledger, by name, for before/after comparisons.
     fn snapshot(&self, ledger: &str) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.path(ledger)];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((p.clone(), fs::read(&p).unwrap()));
-                }
-            }
-        }
-        out.sort();
-        out
+        snapshot(&self.path(ledger))
     }
 
     /// A refused command: exit 2, a one-line error, and the ledger byte-identical afterwards.
@@ -99,93 +59,45 @@ impl Env {
         err
     }
 
+    /// The permission bits of file `p`.
+    fn mode(&self, p: &str) -> u32 {
+        fs::metadata(self.path(p)).unwrap().permissions().mode() & 0o777
+    }
+
+    fn chmod(&self, p: &str, mode: u32) {
+        fs::set_permissions(self.path(p), fs::Permissions::from_mode(mode)).unwrap();
+    }
+
     /// Ledger `name`: 0 genesis, 1 grant (researcher), 2 source (stored), 3 informant,
     /// 4 claim 108 (cites 2,3), 5 claim 60 (cites 2), 6 figure 168 = 4 + 5.
     fn ledger(&self, name: &str) {
-        self.ok(&[
-            "init",
-            name,
-            "--origin",
-            ORIGIN,
-            "--key",
-            "keys/operator.key",
-        ]);
-        self.ok(&[
-            "key",
-            "grant",
-            name,
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            "keys/researcher.pub",
-            "--role",
-            "researcher",
-        ]);
+        init_ledger(self.cwd(), name, ORIGIN);
         fs::write(
             self.path("report.txt"),
             "A report on forced repatriation.\n",
         )
         .unwrap();
         fs::write(self.path("who.txt"), "Kim Chol-su, born 1980\n").unwrap();
-        let out = self.ok(&[
-            "add",
-            "source",
-            name,
-            "--key",
-            "keys/researcher.key",
-            "report.txt",
-            "--title",
-            "T",
-            "--publisher",
-            "P",
-            "--date",
-            "2025-10-15",
-            "--kind",
-            "ngo-report",
-            "--store",
-        ]);
+        let mut args = source_args(name, RESEARCHER_KEY, "2025-10-15", "ngo-report");
+        args.push("--store");
+        let out = self.ok(&args);
         assert!(out.starts_with("entry 2 (source) appended"), "{out}");
         let seal = format!("sealed/{name}.seal");
-        let out = self.ok(&[
-            "add",
-            "informant",
-            name,
-            "--key",
-            "keys/researcher.key",
-            "--alias",
-            "Source A",
-            "--identity-file",
-            "who.txt",
-            "--seal",
-            &seal,
-        ]);
+        let out = self.ok(&informant_args(name, RESEARCHER_KEY, "Source A", &seal));
         assert!(out.starts_with("entry 3 (informant \"Source A\")"), "{out}");
-        let mode = fs::metadata(self.path(&seal)).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(self.mode(&seal), 0o600);
         let out = self.claim(name, "108 returned", 108, "2,3");
         assert!(out.starts_with("entry 4 (claim) appended"), "{out}");
         let out = self.claim(name, "60 returned", 60, "2");
         assert!(out.starts_with("entry 5 (claim) appended"), "{out}");
-        let out = self.ok(&[
-            "add",
-            "figure",
-            name,
-            "--key",
-            "keys/researcher.key",
-            "--label",
-            "Since 2024",
-            "--value",
-            "168",
-            "--qualifier",
-            "at-least",
-            "--sum",
-            "4,5",
-        ]);
+        let mut args = figure_args(name, RESEARCHER_KEY, "Since 2024", "168", "4,5");
+        args.extend(["--qualifier", "at-least"]);
+        let out = self.ok(&args);
         assert!(out.starts_with("entry 6 (figure) appended"), "{out}");
     }
 
     fn claim(&self, ledger: &str, statement: &str, count: u64, sources: &str) -> String {
-        self.ok(&self.claim_args(ledger, "keys/researcher.key", statement, count, sources))
+        self.ok(&self.claim_args(ledger, RESEARCHER_KEY, statement, count, sources))
     }
 
     fn claim_args<'a>(
@@ -197,33 +109,60 @@ impl Env {
         sources: &'a str,
     ) -> Vec<&'a str> {
         let count: &'static str = Box::leak(count.to_string().into_boxed_str());
-        vec![
-            "add",
-            "claim",
+        let mut args = claim_args(
             ledger,
-            "--key",
             key,
-            "--statement",
             statement,
-            "--count",
             count,
-            "--category",
             "forced-repatriation",
-            "--period",
             "2024-01",
-            "--place",
-            "X",
-            "--source",
             sources,
-        ]
+        );
+        args.extend(["--place", "X"]);
+        args
     }
 
     fn verify_json(&self, args: &[&str]) -> (i32, serde_json::Value) {
-        let out = self.run(args);
-        let v = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
-        (out.status.code().unwrap(), v)
+        run_json(self.cwd(), args)
     }
+}
+
+/// `correct` of `entry` by the researcher.
+fn correct_args<'a>(
+    ledger: &'a str,
+    entry: &'a str,
+    count: &'a str,
+    reason: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "correct",
+        ledger,
+        "--key",
+        RESEARCHER_KEY,
+        entry,
+        "--count",
+        count,
+        "--reason",
+        reason,
+    ]
+}
+
+/// `redact` (or `retract`, as `verb`) of `entry` by the researcher.
+fn withdraw_args<'a>(
+    verb: &'a str,
+    ledger: &'a str,
+    entry: &'a str,
+    reason: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        verb,
+        ledger,
+        "--key",
+        RESEARCHER_KEY,
+        entry,
+        "--reason",
+        reason,
+    ]
 }
 
 #[test]
@@ -278,17 +217,7 @@ fn full_flow_names_entries_checks_figures_and_reports_corrections() {
     assert!(fig.contains("today: unchanged"), "{fig}");
 
     // A correction: verify still passes (exit 0) but reports published vs today.
-    let out = e.ok(&[
-        "correct",
-        "L",
-        "--key",
-        "keys/researcher.key",
-        "4",
-        "--count",
-        "107",
-        "--reason",
-        "dup",
-    ]);
+    let out = e.ok(&correct_args("L", "4", "107", "dup"));
     assert!(out.starts_with("entry 7 (correction) appended"), "{out}");
     let out = e.ok(&["verify", "L"]);
     assert!(out.contains("168 = 108 + 60 (ok)"), "{out}");
@@ -313,33 +242,13 @@ fn full_flow_names_entries_checks_figures_and_reports_corrections() {
 
     // Retracting a claim beneath the figure: it is reported, and a retracted claim can no
     // longer be summed.
-    let out = e.ok(&[
-        "retract",
-        "L",
-        "--key",
-        "keys/researcher.key",
-        "5",
-        "--reason",
-        "unsupported",
-    ]);
+    let out = e.ok(&withdraw_args("retract", "L", "5", "unsupported"));
     assert!(out.starts_with("entry 8 (retraction) appended"), "{out}");
     let out = e.ok(&["verify", "L"]);
     assert!(out.contains("today 107 (entries 7, 8)"), "{out}");
     e.refused(
         "L",
-        &[
-            "add",
-            "figure",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--label",
-            "again",
-            "--value",
-            "107",
-            "--sum",
-            "4,5",
-        ],
+        &figure_args("L", RESEARCHER_KEY, "again", "107", "4,5"),
     );
 }
 
@@ -354,35 +263,19 @@ fn refusals_leave_the_ledger_untouched() {
     // The operator may not grant from a researcher key.
     let err = e.refused(
         "L",
-        &[
-            "key",
+        &key_args(
             "grant",
             "L",
-            "--key",
-            "keys/researcher.key",
-            "--pub",
+            RESEARCHER_KEY,
             "keys/stranger.pub",
-            "--role",
             "researcher",
-        ],
+        ),
     );
     assert!(err.contains("only the operator"), "{err}");
     // A figure whose value is not the sum.
     let err = e.refused(
         "L",
-        &[
-            "add",
-            "figure",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--label",
-            "wrong",
-            "--value",
-            "169",
-            "--sum",
-            "4,5",
-        ],
+        &figure_args("L", RESEARCHER_KEY, "wrong", "169", "4,5"),
     );
     assert!(
         err.contains("does not equal the sum of its terms, 168"),
@@ -396,83 +289,30 @@ fn refusals_leave_the_ledger_untouched() {
         ("1", "not a source or informant"),
         ("6", "not a source or informant"),
     ] {
-        let err = e.refused("L", &e.claim_args("L", "keys/researcher.key", "s", 1, src));
+        let err = e.refused("L", &e.claim_args("L", RESEARCHER_KEY, "s", 1, src));
         assert!(err.contains(needle), "cite {src}: {err}");
     }
     // Summing a source.
-    let err = e.refused(
-        "L",
-        &[
-            "add",
-            "figure",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--label",
-            "x",
-            "--value",
-            "1",
-            "--sum",
-            "2",
-        ],
-    );
+    let err = e.refused("L", &figure_args("L", RESEARCHER_KEY, "x", "1", "2"));
     assert!(err.contains("not a claim or figure"), "{err}");
     // Correcting a source, redacting a claim.
-    e.refused(
-        "L",
-        &[
-            "correct",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "2",
-            "--count",
-            "1",
-            "--reason",
-            "r",
-        ],
-    );
-    e.refused(
-        "L",
-        &[
-            "redact",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "4",
-            "--reason",
-            "r",
-        ],
-    );
+    e.refused("L", &correct_args("L", "2", "1", "r"));
+    e.refused("L", &withdraw_args("redact", "L", "4", "r"));
 
     // Revocation: the researcher's next submission is refused.
-    e.ok(&[
-        "key",
+    e.ok(&key_args(
         "revoke",
         "L",
-        "--key",
-        "keys/operator.key",
-        "--pub",
-        "keys/researcher.pub",
-        "--reason",
+        OPERATOR_KEY,
+        RESEARCHER_PUB,
         "laptop lost",
-    ]);
-    let err = e.refused("L", &e.claim_args("L", "keys/researcher.key", "s", 1, "2"));
+    ));
+    let err = e.refused("L", &e.claim_args("L", RESEARCHER_KEY, "s", 1, "2"));
     assert!(err.contains("revoked at entry 7"), "{err}");
     // Re-granting a revoked key is refused too.
     let err = e.refused(
         "L",
-        &[
-            "key",
-            "grant",
-            "L",
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            "keys/researcher.pub",
-            "--role",
-            "researcher",
-        ],
+        &key_args("grant", "L", OPERATOR_KEY, RESEARCHER_PUB, "researcher"),
     );
     assert!(err.contains("already known"), "{err}");
     let out = e.ok(&["verify", "L"]);
@@ -485,26 +325,9 @@ fn offline_submissions_append_once_and_only_to_their_origin() {
     let e = Env::new();
     e.ledger("L");
     let sign = |origin: &str, out: &str, statement: &str| {
-        e.ok(&[
-            "sign",
-            "claim",
-            "--key",
-            "keys/researcher.key",
-            "--origin",
-            origin,
-            "--statement",
-            statement,
-            "--count",
-            "5",
-            "--category",
-            "c",
-            "--period",
-            "2025",
-            "--source",
-            "2",
-            "-o",
-            out,
-        ])
+        let mut args = sign_claim_args(RESEARCHER_KEY, origin, statement, "2025", out);
+        args.extend(["--count", "5"]);
+        e.ok(&args)
     };
     sign(ORIGIN, "s.cust", "offline claim");
     let out = e.ok(&["append", "L", "s.cust"]);
@@ -523,24 +346,7 @@ fn offline_submissions_append_once_and_only_to_their_origin() {
     // `sign` never overwrites its output.
     let err = e.fails(
         2,
-        &[
-            "sign",
-            "claim",
-            "--key",
-            "keys/researcher.key",
-            "--origin",
-            ORIGIN,
-            "--statement",
-            "x",
-            "--category",
-            "c",
-            "--period",
-            "2025",
-            "--source",
-            "2",
-            "-o",
-            "s.cust",
-        ],
+        &sign_claim_args(RESEARCHER_KEY, ORIGIN, "x", "2025", "s.cust"),
     );
     assert!(err.contains("never overwrites"), "{err}");
     let out = e.ok(&["verify", "L"]);
@@ -605,7 +411,7 @@ fn disclosures_match_only_the_true_opening() {
     let err = e.fails(2, &["check-disclosure", "L", "4", "--opening", "op.txt"]);
     assert!(err.contains("not an informant"), "{err}");
     // A seal file readable by others is refused.
-    fs::set_permissions(e.path("sealed/L.seal"), fs::Permissions::from_mode(0o644)).unwrap();
+    e.chmod("sealed/L.seal", 0o644);
     e.fails(2, &["disclose", "sealed/L.seal"]);
 }
 
@@ -613,12 +419,7 @@ fn disclosures_match_only_the_true_opening() {
 fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
     let e = Env::new();
     e.ledger("L");
-    let out = e
-        .cmd()
-        .args(["key", "new", "enc", "--encrypt"])
-        .env("CUSTODY_PASSPHRASE", "correct horse")
-        .output()
-        .unwrap();
+    let out = e.run_with_passphrase(&["key", "new", "enc", "--encrypt"], "correct horse");
     assert!(
         out.status.success(),
         "{}",
@@ -626,32 +427,16 @@ fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
     );
     let text = fs::read_to_string(e.path("keys/enc.key")).unwrap();
     assert!(text.contains("ed25519-scrypt "), "{text}");
-    assert_eq!(
-        fs::metadata(e.path("keys/enc.key"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
-    e.ok(&[
-        "key",
+    assert_eq!(e.mode("keys/enc.key"), 0o600);
+    e.ok(&key_args(
         "grant",
         "L",
-        "--key",
-        "keys/operator.key",
-        "--pub",
+        OPERATOR_KEY,
         "keys/enc.pub",
-        "--role",
         "researcher",
-    ]);
+    ));
     let args = e.claim_args("L", "keys/enc.key", "by enc", 3, "2");
-    let out = e
-        .cmd()
-        .args(&args)
-        .env("CUSTODY_PASSPHRASE", "correct horse")
-        .output()
-        .unwrap();
+    let out = e.run_with_passphrase(&args, "correct horse");
     assert!(
         out.status.success(),
         "{}",
@@ -660,12 +445,10 @@ fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("entry 8 (claim)"));
 
     let before = e.snapshot("L");
-    let out = e
-        .cmd()
-        .args(e.claim_args("L", "keys/enc.key", "by enc 2", 3, "2"))
-        .env("CUSTODY_PASSPHRASE", "wrong horse")
-        .output()
-        .unwrap();
+    let out = e.run_with_passphrase(
+        &e.claim_args("L", "keys/enc.key", "by enc 2", 3, "2"),
+        "wrong horse",
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("custody: error:"), "{err}");
@@ -683,30 +466,12 @@ fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
     assert!(before == e.snapshot("L"));
 
     // A secret key readable by group or others is refused (as ssh does).
-    fs::set_permissions(
-        e.path("keys/researcher.key"),
-        fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    let err = e.refused(
-        "L",
-        &e.claim_args("L", "keys/researcher.key", "loose", 1, "2"),
-    );
-    assert!(err.contains("keys/researcher.key"), "{err}");
-    fs::set_permissions(
-        e.path("keys/researcher.key"),
-        fs::Permissions::from_mode(0o640),
-    )
-    .unwrap();
-    e.refused(
-        "L",
-        &e.claim_args("L", "keys/researcher.key", "loose", 1, "2"),
-    );
-    fs::set_permissions(
-        e.path("keys/researcher.key"),
-        fs::Permissions::from_mode(0o600),
-    )
-    .unwrap();
+    e.chmod(RESEARCHER_KEY, 0o644);
+    let err = e.refused("L", &e.claim_args("L", RESEARCHER_KEY, "loose", 1, "2"));
+    assert!(err.contains(RESEARCHER_KEY), "{err}");
+    e.chmod(RESEARCHER_KEY, 0o640);
+    e.refused("L", &e.claim_args("L", RESEARCHER_KEY, "loose", 1, "2"));
+    e.chmod(RESEARCHER_KEY, 0o600);
     e.claim("L", "tight", 1, "2");
     // `key new` never overwrites.
     let err = e.fails(2, &["key", "new", "researcher"]);
@@ -715,22 +480,19 @@ fn encrypted_keys_need_the_passphrase_and_loose_key_files_are_refused() {
 
 /// The recorded checkpoint file with the largest size.
 fn latest_checkpoint(e: &Env, ledger: &str) -> PathBuf {
-    let mut v: Vec<PathBuf> = fs::read_dir(e.path(ledger).join("checkpoints"))
+    sorted_files(&e.path(ledger).join("checkpoints"))
+        .pop()
         .unwrap()
-        .map(|d| d.unwrap().path())
-        .collect();
-    v.sort();
-    v.pop().unwrap()
 }
 
 #[test]
 fn verify_since_an_old_checkpoint_catches_rewritten_history() {
     let e = Env::new();
     e.ledger("L");
-    let note = e.ok(&["checkpoint", "L", "--key", "keys/operator.key"]);
+    let note = e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
     assert!(note.starts_with(&format!("{ORIGIN}\n7\n")), "{note}");
     // Only the operator may sign checkpoints.
-    e.fails(2, &["checkpoint", "L", "--key", "keys/researcher.key"]);
+    e.fails(2, &["checkpoint", "L", "--key", RESEARCHER_KEY]);
     fs::copy(latest_checkpoint(&e, "L"), e.path("cp7.txt")).unwrap();
     e.claim("L", "later claim", 2, "2");
     let out = e.ok(&["verify", "L", "--since", "cp7.txt"]);
@@ -738,11 +500,7 @@ fn verify_since_an_old_checkpoint_catches_rewritten_history() {
 
     // Rewrite: cut the log back to 5 entries and append different ones past the checkpoint.
     let entries = fs::read(e.path("L/entries")).unwrap();
-    let mut at = 16;
-    for _ in 0..5 {
-        let len = u32::from_le_bytes(entries[at..at + 4].try_into().unwrap()) as usize;
-        at += 4 + len + 32;
-    }
+    let at = frames(&entries)[4].1;
     fs::write(e.path("L/entries"), &entries[..at]).unwrap();
     for i in 0..4 {
         e.claim("L", &format!("rewritten {i}"), 1, "2");
@@ -777,7 +535,7 @@ fn verify_since_an_old_checkpoint_catches_rewritten_history() {
     // A checkpoint signed by another key (another ledger's operator) is refused.
     let e2 = Env::new();
     e2.ledger("N");
-    e2.ok(&["checkpoint", "N", "--key", "keys/operator.key"]);
+    e2.ok(&["checkpoint", "N", "--key", OPERATOR_KEY]);
     fs::copy(latest_checkpoint(&e2, "N"), e.path("foreign.txt")).unwrap();
     let err = e.fails(1, &["verify", "M", "--since", "foreign.txt"]);
     assert!(err.contains("foreign.txt"), "{err}");
@@ -813,15 +571,7 @@ fn redaction_withholds_the_document_and_tampered_documents_fail() {
     assert!(err.contains("stray"), "{err}");
     fs::remove_file(e.path("L/documents/stray")).unwrap();
 
-    let out = e.ok(&[
-        "redact",
-        "L",
-        "--key",
-        "keys/researcher.key",
-        "2",
-        "--reason",
-        "protect a witness",
-    ]);
+    let out = e.ok(&withdraw_args("redact", "L", "2", "protect a witness"));
     assert!(out.starts_with("entry 7 (redaction) appended"), "{out}");
     assert!(!doc.exists());
     let out = e.ok(&["verify", "L", "--documents"]);
@@ -835,22 +585,16 @@ fn redaction_withholds_the_document_and_tampered_documents_fail() {
     assert!(err.contains("redacted"), "{err}");
     fs::remove_file(&doc).unwrap();
     // A second redaction is refused.
-    e.refused(
-        "L",
-        &[
-            "redact",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "2",
-            "--reason",
-            "again",
-        ],
-    );
+    e.refused("L", &withdraw_args("redact", "L", "2", "again"));
 }
 
 fn hex_digest(v: &serde_json::Value) -> Digest {
     Digest::from_hex(v.as_str().unwrap()).unwrap()
+}
+
+/// A JSON array of hex digests.
+fn hex_digests(v: &serde_json::Value) -> Vec<Digest> {
+    v.as_array().unwrap().iter().map(hex_digest).collect()
 }
 
 #[test]
@@ -864,7 +608,7 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
         ));
     }
     fs::write(e.path("more.jsonl"), lines).unwrap();
-    let out = e.ok(&["import", "L", "--key", "keys/researcher.key", "more.jsonl"]);
+    let out = e.ok(&["import", "L", "--key", RESEARCHER_KEY, "more.jsonl"]);
     assert!(out.contains("imported 6 entries (7..12)"), "{out}");
     let n: u64 = 13;
     let (_, v) = e.verify_json(&["verify", "L", "--json"]);
@@ -887,12 +631,7 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
             assert_eq!(p["tree_size"], size);
             let leaf = hex_digest(&p["leaf_hash"]);
             let r = hex_digest(&p["root_hash"]);
-            let path: Vec<Digest> = p["inclusion_path"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(hex_digest)
-                .collect();
+            let path = hex_digests(&p["inclusion_path"]);
             verify_inclusion(leaf, index, size, &path, r).unwrap();
             if size == n {
                 assert_eq!(r, root);
@@ -931,12 +670,7 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
             let (r1, r2) = (hex_digest(&p["root_hash_1"]), hex_digest(&p["root_hash_2"]));
             assert_eq!(r1, custody::merkle::root_of_leaves(&leaves[..old as usize]));
             assert_eq!(r2, custody::merkle::root_of_leaves(&leaves[..new as usize]));
-            let path: Vec<Digest> = p["consistency_path"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(hex_digest)
-                .collect();
+            let path = hex_digests(&p["consistency_path"]);
             verify_consistency(old, r1, new, r2, &path).unwrap();
             if old < new {
                 let mut bad_old = r1;

@@ -2,183 +2,79 @@
 //! `custody: error:` line; SIGKILL mid-import never loses an acknowledged entry and leaves at
 //! worst a torn tail that `custody repair` cuts; concurrent writers never interleave.
 
-use assert_cmd::Command;
-use custody::verify::{verify_ledger, Options};
+mod common;
+
+use common::{
+    bin, claim_args, figure_args, frame_end, informant_args, init_args, init_ledger, key_args,
+    remove_torn_side_files, sign_claim_args, snapshot, source_args, verify, Work, MAGIC_LEN,
+    OPERATOR_KEY, RESEARCHER_KEY, RESEARCHER_PUB,
+};
 use rand::{Rng, SeedableRng};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const ORIGIN: &str = "example.org/robust";
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("custody")
+/// A claim of 1 (category c, period 2024, citing entry 2), as a line of JSONL.
+fn claim_line(statement: &str) -> String {
+    format!("{{\"kind\":\"claim\",\"statement\":\"{statement}\",\"count\":1,\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}}\n")
 }
 
-struct Env {
-    tmp: tempfile::TempDir,
+/// `add claim` of 1 (category c, period 2024, citing entry 2) by the researcher.
+fn claim_of_one<'a>(ledger: &'a str, statement: &'a str) -> Vec<&'a str> {
+    claim_args(ledger, RESEARCHER_KEY, statement, "1", "c", "2024", "2")
 }
+
+/// A work dir with keys and ledger L.
+type Env = Work;
 
 impl Env {
     /// Keys, and ledger L: 0 genesis, 1 grant, 2 source, 3 informant, 4 claim, 5 figure.
     fn new() -> Env {
-        let e = Env {
-            tmp: tempfile::tempdir().unwrap(),
-        };
-        e.ok(&["key", "new", "operator"]);
-        e.ok(&["key", "new", "researcher"]);
-        e.ok(&[
-            "init",
-            "L",
-            "--origin",
-            ORIGIN,
-            "--key",
-            "keys/operator.key",
-        ]);
-        e.ok(&[
-            "key",
-            "grant",
-            "L",
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            "keys/researcher.pub",
-            "--role",
-            "researcher",
-        ]);
+        let e = Work::keyed();
+        init_ledger(e.cwd(), "L", ORIGIN);
         fs::write(e.path("report.txt"), "report\n").unwrap();
         fs::write(e.path("who.txt"), "someone\n").unwrap();
-        e.ok(&[
-            "add",
-            "source",
+        let mut args = source_args("L", RESEARCHER_KEY, "2025", "media");
+        args.push("--store");
+        e.ok(&args);
+        e.ok(&informant_args("L", RESEARCHER_KEY, "A", "a.seal"));
+        e.ok(&claim_args(
             "L",
-            "--key",
-            "keys/researcher.key",
-            "report.txt",
-            "--title",
-            "T",
-            "--publisher",
-            "P",
-            "--date",
-            "2025",
-            "--kind",
-            "media",
-            "--store",
-        ]);
-        e.ok(&[
-            "add",
-            "informant",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--alias",
-            "A",
-            "--identity-file",
-            "who.txt",
-            "--seal",
-            "a.seal",
-        ]);
-        e.ok(&[
-            "add",
-            "claim",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--statement",
+            RESEARCHER_KEY,
             "s",
-            "--count",
             "4",
-            "--category",
             "c",
-            "--period",
             "2024",
-            "--source",
             "2,3",
-        ]);
-        e.ok(&[
-            "add",
-            "figure",
-            "L",
-            "--key",
-            "keys/researcher.key",
-            "--label",
-            "F",
-            "--value",
-            "4",
-            "--sum",
-            "4",
-        ]);
+        ));
+        e.ok(&figure_args("L", RESEARCHER_KEY, "F", "4", "4"));
         let op = e.ok(&["disclose", "a.seal"]);
         fs::write(e.path("op.txt"), op).unwrap();
-        e.ok(&[
-            "sign",
-            "claim",
-            "--key",
-            "keys/researcher.key",
-            "--origin",
+        e.ok(&sign_claim_args(
+            RESEARCHER_KEY,
             ORIGIN,
-            "--statement",
             "offline",
-            "--category",
-            "c",
-            "--period",
             "2024",
-            "--source",
-            "2",
-            "-o",
             "s.cust",
-        ]);
-        fs::write(
-            e.path("cases.jsonl"),
-            "{\"kind\":\"claim\",\"statement\":\"j\",\"count\":1,\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}\n",
-        )
-        .unwrap();
+        ));
+        fs::write(e.path("cases.jsonl"), claim_line("j")).unwrap();
         e
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.tmp.path().join(p)
-    }
-
-    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Output {
-        Command::new(bin())
-            .current_dir(self.tmp.path())
-            .env_remove("CUSTODY_PASSPHRASE")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "custody {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
     }
 
     /// Every file under the work dir except the keys, by path and content.
     fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.tmp.path().to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((p.clone(), fs::read(&p).unwrap()));
-                }
-            }
-        }
-        out.sort();
-        out
+        snapshot(self.cwd())
+    }
+
+    /// How many entries ledger L holds, verified in-process.
+    fn entries(&self) -> u64 {
+        verify(&self.path("L")).unwrap().entries
     }
 
     /// Exit 2, one `custody: error:` line, no panic, and no file anywhere changed or created.
@@ -202,80 +98,15 @@ impl Env {
 
 /// Every command that takes a ledger, with `@` where the ledger goes.
 fn ledger_commands() -> Vec<Vec<&'static str>> {
-    let k = "keys/researcher.key";
-    let op = "keys/operator.key";
+    let k = RESEARCHER_KEY;
+    let op = OPERATOR_KEY;
     vec![
-        vec![
-            "key",
-            "grant",
-            "@",
-            "--key",
-            op,
-            "--pub",
-            "keys/researcher.pub",
-            "--role",
-            "auditor",
-        ],
-        vec![
-            "key",
-            "revoke",
-            "@",
-            "--key",
-            op,
-            "--pub",
-            "keys/researcher.pub",
-            "--reason",
-            "r",
-        ],
-        vec![
-            "add",
-            "source",
-            "@",
-            "--key",
-            k,
-            "report.txt",
-            "--title",
-            "T",
-            "--publisher",
-            "P",
-            "--date",
-            "2025",
-            "--kind",
-            "media",
-        ],
-        vec![
-            "add",
-            "informant",
-            "@",
-            "--key",
-            k,
-            "--alias",
-            "B",
-            "--identity-file",
-            "who.txt",
-            "--seal",
-            "b.seal",
-        ],
-        vec![
-            "add",
-            "claim",
-            "@",
-            "--key",
-            k,
-            "--statement",
-            "x",
-            "--count",
-            "1",
-            "--category",
-            "c",
-            "--period",
-            "2024",
-            "--source",
-            "2",
-        ],
-        vec![
-            "add", "figure", "@", "--key", k, "--label", "G", "--value", "4", "--sum", "4",
-        ],
+        key_args("grant", "@", op, RESEARCHER_PUB, "auditor"),
+        key_args("revoke", "@", op, RESEARCHER_PUB, "r"),
+        source_args("@", k, "2025", "media"),
+        informant_args("@", k, "B", "b.seal"),
+        claim_args("@", k, "x", "1", "c", "2024", "2"),
+        figure_args("@", k, "G", "4", "4"),
         vec!["append", "@", "s.cust"],
         vec![
             "correct", "@", "--key", k, "4", "--count", "3", "--reason", "r",
@@ -297,13 +128,14 @@ fn ledger_commands() -> Vec<Vec<&'static str>> {
     ]
 }
 
-fn with_ledger(cmd: &[&'static str], ledger: &str) -> Vec<String> {
+/// `cmd` with `ledger` in the place of `@`.
+fn with_ledger(cmd: &[&'static str], ledger: impl AsRef<OsStr>) -> Vec<OsString> {
     cmd.iter()
         .map(|a| {
             if *a == "@" {
-                ledger.to_string()
+                ledger.as_ref().to_os_string()
             } else {
-                (*a).to_string()
+                OsString::from(a)
             }
         })
         .collect()
@@ -324,39 +156,11 @@ fn every_command_refuses_a_missing_or_non_ledger_directory() {
         }
     }
     // init into a directory that holds something.
-    let err = e.refused(&[
-        "init",
-        "notes",
-        "--origin",
-        ORIGIN,
-        "--key",
-        "keys/operator.key",
-    ]);
+    let err = e.refused(&init_args("notes", ORIGIN, OPERATOR_KEY));
     assert!(err.contains("never overwrites a ledger"), "{err}");
-    e.refused(&[
-        "init",
-        "L",
-        "--origin",
-        ORIGIN,
-        "--key",
-        "keys/operator.key",
-    ]);
-    e.refused(&[
-        "init",
-        "report.txt",
-        "--origin",
-        ORIGIN,
-        "--key",
-        "keys/operator.key",
-    ]);
-    e.refused(&[
-        "init",
-        "new",
-        "--origin",
-        "not an origin",
-        "--key",
-        "keys/operator.key",
-    ]);
+    e.refused(&init_args("L", ORIGIN, OPERATOR_KEY));
+    e.refused(&init_args("report.txt", ORIGIN, OPERATOR_KEY));
+    e.refused(&init_args("new", "not an origin", OPERATOR_KEY));
     assert!(!e.path("new").exists());
 }
 
@@ -393,52 +197,20 @@ fn garbage_key_files_are_refused_by_every_command_that_signs() {
                 continue;
             };
             let mut args = with_ledger(&cmd, "L");
-            args[pos + 1] = key.clone();
+            args[pos + 1] = key.into();
             e.refused(&args);
         }
-        e.refused(&["init", "new", "--origin", ORIGIN, "--key", key]);
+        e.refused(&init_args("new", ORIGIN, key));
         assert!(!e.path("new").exists());
-        e.refused(&[
-            "sign",
-            "claim",
-            "--key",
-            key,
-            "--origin",
-            ORIGIN,
-            "--statement",
-            "s",
-            "--category",
-            "c",
-            "--period",
-            "2024",
-            "--source",
-            "2",
-            "-o",
-            "new.cust",
-        ]);
+        e.refused(&sign_claim_args(key, ORIGIN, "s", "2024", "new.cust"));
         assert!(!e.path("new.cust").exists());
     }
     // Garbage public keys.
-    for key in ["keys/text.key", "keys/missing.pub", "keys/operator.key"] {
-        e.refused(&[
-            "key",
-            "grant",
-            "L",
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            key,
-            "--role",
-            "auditor",
-        ]);
+    for key in ["keys/text.key", "keys/missing.pub", OPERATOR_KEY] {
+        e.refused(&key_args("grant", "L", OPERATOR_KEY, key, "auditor"));
         e.refused(&["key", "vkey", key, "--origin", ORIGIN]);
     }
-    assert_eq!(
-        verify_ledger(&e.path("L"), &Options::default(), &|_| {})
-            .unwrap()
-            .entries,
-        6
-    );
+    assert_eq!(e.entries(), 6);
 }
 
 #[test]
@@ -447,17 +219,7 @@ fn non_utf8_arguments_are_refused_cleanly() {
     let bad = OsStr::from_bytes(b"caf\xe9\xff");
     // Paths may be any bytes on unix: they fail as missing files, with one error line.
     for cmd in ledger_commands() {
-        let args: Vec<OsString> = cmd
-            .iter()
-            .map(|a| {
-                if *a == "@" {
-                    bad.to_os_string()
-                } else {
-                    OsString::from(a)
-                }
-            })
-            .collect();
-        e.refused(&args);
+        e.refused(&with_ledger(&cmd, bad));
         // And in the place of each other path-like argument, against the real ledger.
         for (i, a) in cmd.iter().enumerate() {
             if a.contains('/')
@@ -465,10 +227,7 @@ fn non_utf8_arguments_are_refused_cleanly() {
                 || a.ends_with(".cust")
                 || a.ends_with(".jsonl")
             {
-                let mut args: Vec<OsString> = cmd
-                    .iter()
-                    .map(|a| OsString::from(if *a == "@" { "L" } else { a }))
-                    .collect();
+                let mut args = with_ledger(&cmd, "L");
                 args[i] = bad.to_os_string();
                 // `--seal` and `--identity-file` name new or read files; every other path here
                 // must exist. All of them fail before the ledger is touched.
@@ -489,14 +248,14 @@ fn non_utf8_arguments_are_refused_cleanly() {
             "--origin".into(),
             bad.into(),
             "--key".into(),
-            "keys/operator.key".into(),
+            OPERATOR_KEY.into(),
         ],
         vec![
             "add".into(),
             "claim".into(),
             "L".into(),
             "--key".into(),
-            "keys/researcher.key".into(),
+            RESEARCHER_KEY.into(),
             "--statement".into(),
             bad.into(),
             "--category".into(),
@@ -546,9 +305,7 @@ fn truncated_and_corrupt_submission_files_are_refused() {
 #[test]
 fn malformed_jsonl_is_refused_with_its_line_number() {
     let e = Env::new();
-    let good = |s: &str| {
-        format!("{{\"kind\":\"claim\",\"statement\":\"{s}\",\"count\":1,\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}}\n")
-    };
+    let good = claim_line;
     let bad_lines = [
         "not json",
         "{",
@@ -570,7 +327,7 @@ fn malformed_jsonl_is_refused_with_its_line_number() {
     for bad in bad_lines {
         // First line bad: nothing changes.
         fs::write(e.path("bad.jsonl"), format!("{bad}\n{}", good("after"))).unwrap();
-        let err = e.refused(&["import", "L", "--key", "keys/researcher.key", "bad.jsonl"]);
+        let err = e.refused(&["import", "L", "--key", RESEARCHER_KEY, "bad.jsonl"]);
         assert!(err.contains("line 1"), "{bad}: {err}");
     }
     // Invalid UTF-8 in a line.
@@ -579,14 +336,14 @@ fn malformed_jsonl_is_refused_with_its_line_number() {
         b"{\"kind\":\"claim\",\"statement\":\"\xff\"}\n",
     )
     .unwrap();
-    e.refused(&["import", "L", "--key", "keys/researcher.key", "bad.jsonl"]);
+    e.refused(&["import", "L", "--key", RESEARCHER_KEY, "bad.jsonl"]);
     // A missing file.
-    e.refused(&["import", "L", "--key", "keys/researcher.key", "nope.jsonl"]);
+    e.refused(&["import", "L", "--key", RESEARCHER_KEY, "nope.jsonl"]);
 
     // A bad line after good ones: exit 2 naming it; what came before is durable and verified.
     let text = format!("{}{}{}", good("a"), good("b"), "not json");
     fs::write(e.path("bad.jsonl"), text).unwrap();
-    let out = e.run(&["import", "L", "--key", "keys/researcher.key", "bad.jsonl"]);
+    let out = e.run(&["import", "L", "--key", RESEARCHER_KEY, "bad.jsonl"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -594,8 +351,7 @@ fn malformed_jsonl_is_refused_with_its_line_number() {
         "{err}"
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    let r = verify_ledger(&e.path("L"), &Options::default(), &|_| {}).unwrap();
-    assert_eq!(r.entries, 8);
+    assert_eq!(e.entries(), 8);
     // A rule violation inside a batch: the whole batch is refused, earlier batches stay.
     let text = format!(
         "{}{}{}{}",
@@ -609,7 +365,7 @@ fn malformed_jsonl_is_refused_with_its_line_number() {
         "import",
         "L",
         "--key",
-        "keys/researcher.key",
+        RESEARCHER_KEY,
         "bad.jsonl",
         "--batch",
         "2",
@@ -617,16 +373,13 @@ fn malformed_jsonl_is_refused_with_its_line_number() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 4"), "{err}");
-    let r = verify_ledger(&e.path("L"), &Options::default(), &|_| {}).unwrap();
-    assert_eq!(r.entries, 10, "{err}");
+    assert_eq!(e.entries(), 10, "{err}");
 }
 
 fn claims_jsonl(tag: &str, n: usize) -> String {
     let mut s = String::with_capacity(n * 100);
     for i in 0..n {
-        s.push_str(&format!(
-            "{{\"kind\":\"claim\",\"statement\":\"{tag} claim {i}\",\"count\":1,\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}}\n"
-        ));
+        s.push_str(&claim_line(&format!("{tag} claim {i}")));
     }
     s
 }
@@ -650,9 +403,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let e = Env::new();
     let dir = e.path("L");
-    let mut size = verify_ledger(&dir, &Options::default(), &|_| {})
-        .unwrap()
-        .entries;
+    let mut size = e.entries();
     let (mut torn, mut completed, mut grew) = (0, 0, 0);
     let started = Instant::now();
     for it in 0..iterations {
@@ -662,12 +413,12 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
             // file untouched) until `repair` cuts exactly it.
             let path = dir.join("entries");
             let before = fs::read(&path).unwrap();
-            let len = u32::from_le_bytes(before[16..20].try_into().unwrap()) as usize;
-            let part = rng.gen_range(1..len + 36);
+            let first = frame_end(&before, MAGIC_LEN) - MAGIC_LEN;
+            let part = rng.gen_range(1..first);
             let mut torn_file = before.clone();
-            torn_file.extend_from_slice(&before[16..16 + part]);
+            torn_file.extend_from_slice(&before[MAGIC_LEN..MAGIC_LEN + part]);
             fs::write(&path, &torn_file).unwrap();
-            let out = e.run(&["import", "L", "--key", "keys/researcher.key", "cases.jsonl"]);
+            let out = e.run(&["import", "L", "--key", RESEARCHER_KEY, "cases.jsonl"]);
             assert_eq!(out.status.code(), Some(2));
             assert!(String::from_utf8_lossy(&out.stderr).contains("torn write"));
             assert_eq!(fs::read(&path).unwrap(), torn_file);
@@ -678,12 +429,12 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
         let file = e.path("crash.jsonl");
         fs::write(&file, claims_jsonl(&format!("it{it}"), 20_000)).unwrap();
         let mut child = std::process::Command::new(bin())
-            .current_dir(e.tmp.path())
+            .current_dir(e.cwd())
             .args([
                 "import",
                 "L",
                 "--key",
-                "keys/researcher.key",
+                RESEARCHER_KEY,
                 "crash.jsonl",
                 "--batch",
                 "64",
@@ -718,7 +469,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(!err.contains("panicked"), "iteration {it}: {err}");
         }
-        let now = match verify_ledger(&dir, &Options::default(), &|_| {}) {
+        let now = match verify(&dir) {
             Ok(r) => r.entries,
             Err(f) => {
                 assert!(
@@ -734,7 +485,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
                     "iteration {it}: repair failed: {}",
                     String::from_utf8_lossy(&r.stderr)
                 );
-                verify_ledger(&dir, &Options::default(), &|_| {})
+                verify(&dir)
                     .unwrap_or_else(|f| panic!("iteration {it} (seed {seed}): after repair: {f}"))
                     .entries
             }
@@ -748,16 +499,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
         }
         size = now;
         // Torn side files are evidence, kept by repair; they must not pile up into the ledger.
-        for f in fs::read_dir(&dir).unwrap() {
-            let p = f.unwrap().path();
-            if p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("entries.torn-at-")
-            {
-                fs::remove_file(p).unwrap();
-            }
-        }
+        remove_torn_side_files(&dir);
     }
     eprintln!(
         "crash test: {iterations} kills in {:?}: {torn} torn tails repaired, {completed} imports finished, {grew} grew the log, final size {size}",
@@ -766,23 +508,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
     // The test must actually have crashed imports that were writing.
     assert!(grew > 0, "no iteration appended anything: delays too short");
     // And the ledger is still usable for writing and reading through the binary.
-    e.ok(&[
-        "add",
-        "claim",
-        "L",
-        "--key",
-        "keys/researcher.key",
-        "--statement",
-        "after the crashes",
-        "--count",
-        "1",
-        "--category",
-        "c",
-        "--period",
-        "2024",
-        "--source",
-        "2",
-    ]);
+    e.ok(&claim_of_one("L", "after the crashes"));
     let out = e.ok(&["verify", "L"]);
     assert!(out.contains(&format!("{} entries", size + 1)), "{out}");
 }
@@ -790,35 +516,18 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
 #[test]
 fn concurrent_writers_all_succeed_without_interleaving() {
     let e = Env::new();
-    let start = verify_ledger(&e.path("L"), &Options::default(), &|_| {})
-        .unwrap()
-        .entries;
-    let root = e.tmp.path().to_path_buf();
+    let start = e.entries();
+    let root = e.cwd().to_path_buf();
     let handles: Vec<_> = (0..4)
         .map(|w| {
             let root = root.clone();
             std::thread::spawn(move || {
                 let mut indices = Vec::new();
                 for i in 0..10 {
+                    let statement = format!("writer {w} claim {i}");
                     let out = std::process::Command::new(bin())
                         .current_dir(&root)
-                        .args([
-                            "add",
-                            "claim",
-                            "L",
-                            "--key",
-                            "keys/researcher.key",
-                            "--statement",
-                            &format!("writer {w} claim {i}"),
-                            "--count",
-                            "1",
-                            "--category",
-                            "c",
-                            "--period",
-                            "2024",
-                            "--source",
-                            "2",
-                        ])
+                        .args(claim_of_one("L", &statement))
                         .output()
                         .unwrap();
                     assert!(
@@ -850,9 +559,8 @@ fn concurrent_writers_all_succeed_without_interleaving() {
     all.sort_unstable();
     // 40 distinct, consecutive indices right after the existing entries.
     assert_eq!(all, (start..start + 40).collect::<Vec<_>>());
-    let r = verify_ledger(&e.path("L"), &Options::default(), &|_| {}).unwrap();
     assert_eq!(
-        r.entries,
+        e.entries(),
         2 + 4 + 40,
         "genesis, grant, 4 evidence entries, 40 claims"
     );
@@ -872,15 +580,7 @@ fn concurrent_writers_all_succeed_without_interleaving() {
     let spawn = |f: &str| {
         std::process::Command::new(bin())
             .current_dir(&root)
-            .args([
-                "import",
-                "L",
-                "--key",
-                "keys/researcher.key",
-                f,
-                "--batch",
-                "8",
-            ])
+            .args(["import", "L", "--key", RESEARCHER_KEY, f, "--batch", "8"])
             .output()
     };
     let (a, b) = std::thread::scope(|s| {
@@ -889,6 +589,5 @@ fn concurrent_writers_all_succeed_without_interleaving() {
         (a.join().unwrap(), b.join().unwrap())
     });
     assert!(a.status.success() && b.status.success());
-    let r = verify_ledger(&e.path("L"), &Options::default(), &|_| {}).unwrap();
-    assert_eq!(r.entries, 46 + 400);
+    assert_eq!(e.entries(), 46 + 400);
 }

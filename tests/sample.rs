@@ -5,9 +5,10 @@
 //! Every test works on a copy of `ledger/` in a temporary directory, so running the tests never
 //! writes derived files into the repository's working tree.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{frame_body, frames, run};
 use custody::entry::{Body, Entry};
-use custody::store::frames::FILE_MAGIC;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -57,25 +58,12 @@ fn copy_sample() -> (tempfile::TempDir, PathBuf) {
     (tmp, dst)
 }
 
-fn custody(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("custody").unwrap();
-    c.current_dir(cwd).env_remove("CUSTODY_PASSPHRASE");
-    c
-}
-
 /// (frame offset, entry) for every frame of an entries file.
-fn frames(bytes: &[u8]) -> Vec<(usize, Entry)> {
-    assert_eq!(&bytes[..FILE_MAGIC.len()], FILE_MAGIC);
-    let mut at = FILE_MAGIC.len();
-    let mut out = Vec::new();
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let entry = Entry::from_bytes(&bytes[at + 4..at + 4 + len]).unwrap();
-        out.push((at, entry));
-        at += 4 + len + 32;
-    }
-    assert_eq!(at, bytes.len(), "entries file ends inside a frame");
-    out
+fn parse_entries(bytes: &[u8]) -> Vec<(usize, Entry)> {
+    frames(bytes)
+        .into_iter()
+        .map(|f| (f.0, Entry::from_bytes(frame_body(bytes, f)).unwrap()))
+        .collect()
 }
 
 /// Index of the figure with this label.
@@ -92,10 +80,7 @@ fn figure_index(entries: &[(usize, Entry)], label: &str) -> u64 {
 #[test]
 fn sample_verifies_with_both_figures() {
     let (tmp, ledger) = copy_sample();
-    let out = custody(tmp.path())
-        .args(["verify", "ledger"])
-        .output()
-        .unwrap();
+    let out = run(tmp.path(), &["verify", "ledger"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -123,12 +108,9 @@ fn sample_verifies_with_both_figures() {
 #[test]
 fn figure_1076_is_670_plus_406() {
     let (tmp, ledger) = copy_sample();
-    let entries = frames(&fs::read(ledger.join("entries")).unwrap());
+    let entries = parse_entries(&fs::read(ledger.join("entries")).unwrap());
     let n = figure_index(&entries, "Forcibly returned since 2020");
-    let out = custody(tmp.path())
-        .args(["figure", "ledger", &n.to_string()])
-        .output()
-        .unwrap();
+    let out = run(tmp.path(), &["figure", "ledger", &n.to_string()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("at-least 1076"), "{stdout}");
@@ -148,7 +130,7 @@ fn changing_the_212_claim_is_caught_at_its_entry() {
     let (tmp, ledger) = copy_sample();
     let path = ledger.join("entries");
     let mut bytes = fs::read(&path).unwrap();
-    let entries = frames(&bytes);
+    let entries = parse_entries(&bytes);
     let (offset, entry) = entries
         .iter()
         .find(|(_, e)| {
@@ -177,10 +159,7 @@ fn changing_the_212_claim_is_caught_at_its_entry() {
     bytes[start..start + new.len()].copy_from_slice(&new);
     fs::write(&path, &bytes).unwrap();
 
-    let out = custody(tmp.path())
-        .args(["verify", "ledger"])
-        .output()
-        .unwrap();
+    let out = run(tmp.path(), &["verify", "ledger"]);
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -3,7 +3,13 @@
 //! named at the right entry by the verifier; torn tails must be cut by `custody repair` and
 //! nothing else.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{
+    custody, frame_body, frame_leaf, frames, informant_args, init_ledger, key_args, make_keys,
+    remove_torn_side_files, run_json, run_ok, verify, MAGIC_LEN, OPERATOR_KEY, RESEARCHER_KEY,
+    RESEARCHER_PUB,
+};
 use custody::entry::{Body, Content, Entry};
 use custody::hash::Digest;
 use custody::keys::SecretKey;
@@ -11,76 +17,23 @@ use custody::store::frames::{encode_frame, FILE_MAGIC};
 use custody::verify::{verify_ledger, Failure, Options, Report};
 use std::fs;
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
 const ORIGIN: &str = "example.org/tamper";
-const MAGIC_LEN: usize = FILE_MAGIC.len();
-
-fn custody(cwd: &Path) -> Command {
-    let mut c = Command::cargo_bin("custody").unwrap();
-    c.current_dir(cwd).env_remove("CUSTODY_PASSPHRASE");
-    c
-}
-
-fn run_ok(cwd: &Path, args: &[&str]) -> String {
-    let out = custody(cwd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "custody {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Keys (made once per work dir) and a ledger of exactly 12 entries in `cwd/name`:
 /// 0 genesis, 1 grant, 2 informant, 3 source, 4..=8 claims, 9 figure (4+5),
 /// 10 correction of 6, 11 retraction of 7.
 fn build(cwd: &Path, name: &str) -> PathBuf {
-    if !cwd.join("keys/operator.key").exists() {
-        run_ok(cwd, &["key", "new", "operator"]);
-        run_ok(cwd, &["key", "new", "researcher"]);
+    if !cwd.join(OPERATOR_KEY).exists() {
+        make_keys(cwd);
         fs::write(cwd.join("who.txt"), "Kim Example\n").unwrap();
     }
-    run_ok(
-        cwd,
-        &[
-            "init",
-            name,
-            "--origin",
-            ORIGIN,
-            "--key",
-            "keys/operator.key",
-        ],
-    );
-    run_ok(
-        cwd,
-        &[
-            "key",
-            "grant",
-            name,
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            "keys/researcher.pub",
-            "--role",
-            "researcher",
-        ],
-    );
+    init_ledger(cwd, name, ORIGIN);
     let seal = format!("sealed/{name}.seal");
     run_ok(
         cwd,
-        &[
-            "add",
-            "informant",
-            name,
-            "--key",
-            "keys/researcher.key",
-            "--alias",
-            "Source A",
-            "--identity-file",
-            "who.txt",
-            "--seal",
-            &seal,
-        ],
+        &informant_args(name, RESEARCHER_KEY, "Source A", &seal),
     );
     let mut jsonl = String::new();
     jsonl.push_str(&format!(
@@ -105,17 +58,13 @@ fn build(cwd: &Path, name: &str) -> PathBuf {
             "import",
             name,
             "--key",
-            "keys/researcher.key",
+            RESEARCHER_KEY,
             file.to_str().unwrap(),
         ],
     );
     let dir = cwd.join(name);
     assert_eq!(verify(&dir).unwrap().entries, 12);
     dir
-}
-
-fn verify(dir: &Path) -> Result<Report, Failure> {
-    verify_ledger(dir, &Options::default(), &|_| {})
 }
 
 fn verify_since(dir: &Path, checkpoint: &Path) -> Result<Report, Failure> {
@@ -126,23 +75,24 @@ fn verify_since(dir: &Path, checkpoint: &Path) -> Result<Report, Failure> {
     verify_ledger(dir, &opts, &|_| {})
 }
 
-/// Frame boundaries `(start, end)` of every entry, by parsing the length prefixes.
-fn frames(bytes: &[u8]) -> Vec<(usize, usize)> {
-    assert_eq!(&bytes[..MAGIC_LEN], FILE_MAGIC);
-    let mut out = Vec::new();
-    let mut at = MAGIC_LEN;
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let end = at + 4 + len + 32;
-        assert!(end <= bytes.len(), "test ledger is itself torn");
-        out.push((at, end));
-        at = end;
-    }
-    out
+/// The frame boundaries `(start, end)` of an entries file.
+type Frames = Vec<(usize, usize)>;
+
+/// A work dir with ledger `L` built, the ledger, its entries file, the file's bytes and their
+/// frames.
+fn fixture() -> (TempDir, PathBuf, PathBuf, Vec<u8>, Frames) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path(), "L");
+    let (path, original, fr) = read_entries(&dir);
+    (tmp, dir, path, original, fr)
 }
 
-fn entries_path(dir: &Path) -> PathBuf {
-    dir.join("entries")
+/// The entries file of ledger `dir`, its bytes and their frames.
+fn read_entries(dir: &Path) -> (PathBuf, Vec<u8>, Frames) {
+    let path = dir.join("entries");
+    let original = fs::read(&path).unwrap();
+    let fr = frames(&original);
+    (path, original, fr)
 }
 
 fn expect_entry(res: Result<Report, Failure>, k: u64, what: &str) -> Failure {
@@ -167,11 +117,7 @@ fn torn_reason(after: Option<usize>) -> String {
 
 #[test]
 fn every_single_byte_change_is_caught_at_its_entry() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (_tmp, dir, path, original, fr) = fixture();
     assert_eq!(fr.len(), 12);
     let mut checked = 0;
     // Two masks: a one-bit change (smallest possible edit) and an all-bits change (which also
@@ -214,10 +160,7 @@ fn every_single_byte_change_is_caught_at_its_entry() {
 
 #[test]
 fn magic_changes_are_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
+    let (_tmp, dir, path, original, _fr) = fixture();
     for pos in 0..MAGIC_LEN {
         let mut b = original.clone();
         b[pos] ^= 0x20;
@@ -229,11 +172,7 @@ fn magic_changes_are_refused() {
 
 #[test]
 fn deleted_duplicated_and_swapped_entries_fail_at_the_first_changed_index() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (_tmp, dir, path, original, fr) = fixture();
     let frame = |k: usize| &original[fr[k].0..fr[k].1];
     let assemble = |order: &[usize]| {
         let mut b = FILE_MAGIC.to_vec();
@@ -278,11 +217,7 @@ fn deleted_duplicated_and_swapped_entries_fail_at_the_first_changed_index() {
 
 #[test]
 fn truncation_at_a_boundary_is_a_shorter_log_unless_a_checkpoint_covers_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (tmp, dir, path, original, fr) = fixture();
     // Without a checkpoint, every prefix of whole entries is a valid (shorter) log.
     for (k, &(_, end)) in fr.iter().enumerate() {
         fs::write(&path, &original[..end]).unwrap();
@@ -342,11 +277,7 @@ fn truncation_at_a_boundary_is_a_shorter_log_unless_a_checkpoint_covers_it() {
 
 #[test]
 fn torn_tail_is_named_and_repair_cuts_only_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (tmp, dir, path, original, fr) = fixture();
     // Every cut inside a frame reads as a torn tail after the previous entry.
     for (k, &(start, end)) in fr.iter().enumerate() {
         for cut in start + 1..end {
@@ -374,16 +305,7 @@ fn torn_tail_is_named_and_repair_cuts_only_it() {
         (11, fr[11].1 - 32),
     ];
     for (k, cut) in cases {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("entries.torn")
-            {
-                fs::remove_file(p).unwrap();
-            }
-        }
+        remove_torn_side_files(&dir);
         fs::write(&path, &original[..cut]).unwrap();
         let out = run_ok(tmp.path(), &["repair", "L"]);
         assert!(
@@ -409,7 +331,7 @@ fn torn_tail_is_named_and_repair_cuts_only_it() {
     let mut bad = original.clone();
     bad[fr[4].0 + 20] ^= 1;
     fs::write(&path, &bad).unwrap();
-    custody(tmp.path()).args(["repair", "L"]).output().unwrap();
+    common::run(tmp.path(), &["repair", "L"]);
     assert_eq!(
         fs::read(&path).unwrap(),
         bad,
@@ -423,9 +345,8 @@ fn spliced_entry_from_another_ledger_with_the_same_keys_fails_at_its_index() {
     let tmp = tempfile::tempdir().unwrap();
     let a = build(tmp.path(), "A");
     let b = build(tmp.path(), "B");
-    let orig_a = fs::read(entries_path(&a)).unwrap();
-    let orig_b = fs::read(entries_path(&b)).unwrap();
-    let (fa, fb) = (frames(&orig_a), frames(&orig_b));
+    let (path_a, orig_a, fa) = read_entries(&a);
+    let (_, orig_b, fb) = read_entries(&b);
     for k in 1..fa.len() {
         let (ea, eb) = (&orig_a[fa[k].0..fa[k].1], &orig_b[fb[k].0..fb[k].1]);
         if ea == eb {
@@ -438,9 +359,8 @@ fn spliced_entry_from_another_ledger_with_the_same_keys_fails_at_its_index() {
         let mut spliced = orig_a[..fa[k].0].to_vec();
         spliced.extend_from_slice(&orig_b[fb[k].0..fb[k].1]);
         spliced.extend_from_slice(&orig_a[fa[k].1..]);
-        fs::write(entries_path(&a), &spliced).unwrap();
-        let leaf = |b: &[u8], f: (usize, usize)| b[f.1 - 32..f.1].to_vec();
-        if leaf(&orig_a, fa[k - 1]) == leaf(&orig_b, fb[k - 1]) {
+        fs::write(&path_a, &spliced).unwrap();
+        if frame_leaf(&orig_a, fa[k - 1]) == frame_leaf(&orig_b, fb[k - 1]) {
             // B's entry k chains onto the same entry k-1 as A's: it is a validly signed entry
             // in its place, so the chain first breaks at k+1, whose prev hash names A's k.
             assert!(k < 3, "ledgers agree up to entry {k}");
@@ -453,24 +373,34 @@ fn spliced_entry_from_another_ledger_with_the_same_keys_fails_at_its_index() {
     }
 }
 
-/// Frames `sub` as entry `index` after `prev`, exactly as the store would.
-fn frame_of(content: Content, key: &SecretKey, index: u64, prev: Digest) -> (Vec<u8>, Digest) {
+/// `original` with a forged claim signed by `key` appended as the next entry, chained onto the
+/// last one and framed exactly as the store would: correct index, prev hash, framing and leaf
+/// hash.
+fn with_forged_claim(original: &[u8], fr: &[(usize, usize)], key: &SecretKey) -> Vec<u8> {
+    let head = Digest(
+        frame_leaf(original, *fr.last().unwrap())
+            .try_into()
+            .unwrap(),
+    );
+    let content = Content {
+        origin: ORIGIN.into(),
+        signer: key.id(),
+        claimed_time: 1_760_486_400,
+        body: Body::Claim {
+            statement: "forged".into(),
+            count: Some(1000),
+            unit: "people".into(),
+            category: "forced-repatriation".into(),
+            period: "2024".into(),
+            place: String::new(),
+            cites: vec![3],
+        },
+    };
     let sub = content.sign(key.signing_key()).unwrap();
-    let bytes = sub.into_entry(index, prev).to_bytes().unwrap();
-    let leaf = Digest::leaf(&bytes);
-    (encode_frame(&bytes, &leaf), leaf)
-}
-
-fn claim_body(cite: u64) -> Body {
-    Body::Claim {
-        statement: "forged".into(),
-        count: Some(1000),
-        unit: "people".into(),
-        category: "forced-repatriation".into(),
-        period: "2024".into(),
-        place: String::new(),
-        cites: vec![cite],
-    }
+    let bytes = sub.into_entry(fr.len() as u64, head).to_bytes().unwrap();
+    let mut b = original.to_vec();
+    b.extend_from_slice(&encode_frame(&bytes, &Digest::leaf(&bytes)));
+    b
 }
 
 fn load_key(cwd: &Path, name: &str) -> SecretKey {
@@ -478,37 +408,23 @@ fn load_key(cwd: &Path, name: &str) -> SecretKey {
     SecretKey::from_file_text(&text, || unreachable!("unencrypted")).unwrap()
 }
 
+/// `verify L --json` through the binary: its exit code and JSON.
+fn verify_json(cwd: &Path) -> (i32, serde_json::Value) {
+    run_json(cwd, &["verify", "L", "--json"])
+}
+
 #[test]
 fn entry_signed_by_an_ungranted_key_fails_at_the_signer_check() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
-    let last = &original[fr[11].0..fr[11].1];
-    let head = Digest(last[last.len() - 32..].try_into().unwrap());
+    let (tmp, dir, path, original, fr) = fixture();
     let intruder = SecretKey::from_seed("intruder", &[42u8; 32]);
-    let content = Content {
-        origin: ORIGIN.into(),
-        signer: intruder.id(),
-        claimed_time: 1_760_486_400,
-        body: claim_body(3),
-    };
     // Correct index, prev hash, framing and leaf hash: only the grant check can catch it.
-    let (frame, _) = frame_of(content, &intruder, 12, head);
-    let mut b = original.clone();
-    b.extend_from_slice(&frame);
-    fs::write(&path, &b).unwrap();
+    fs::write(&path, with_forged_claim(&original, &fr, &intruder)).unwrap();
     let f = expect_entry(verify(&dir), 12, "ungranted signer");
     assert!(f.reason.contains("never granted"), "{f}");
 
     // Through the binary: exit 1 and --json names the entry.
-    let out = custody(tmp.path())
-        .args(["verify", "L", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = verify_json(tmp.path());
+    assert_eq!(code, 1);
     assert_eq!(v["ok"], false);
     assert_eq!(v["error"]["entry"], 12);
     assert!(v["error"]["reason"]
@@ -518,57 +434,52 @@ fn entry_signed_by_an_ungranted_key_fails_at_the_signer_check() {
     // The same forged entry signed by the (granted) researcher verifies: the check above
     // failed because of the signer and nothing else.
     let researcher = load_key(tmp.path(), "researcher");
-    let content = Content {
-        origin: ORIGIN.into(),
-        signer: researcher.id(),
-        claimed_time: 1_760_486_400,
-        body: claim_body(3),
-    };
-    let (frame, _) = frame_of(content, &researcher, 12, head);
-    let mut b = original.clone();
-    b.extend_from_slice(&frame);
-    fs::write(&path, &b).unwrap();
+    fs::write(&path, with_forged_claim(&original, &fr, &researcher)).unwrap();
     assert_eq!(verify(&dir).unwrap().entries, 13);
+}
+
+/// `original` with frame `k` replaced by entry `e`, reframed with a fresh leaf hash; the frames
+/// after `k` are kept unless `keep_tail` is false.
+fn reframed(
+    original: &[u8],
+    fr: &[(usize, usize)],
+    k: usize,
+    e: &Entry,
+    keep_tail: bool,
+) -> Vec<u8> {
+    let nb = e.to_bytes().unwrap();
+    let mut b = original[..fr[k].0].to_vec();
+    b.extend_from_slice(&encode_frame(&nb, &Digest::leaf(&nb)));
+    if keep_tail {
+        b.extend_from_slice(&original[fr[k].1..]);
+    }
+    b
 }
 
 #[test]
 fn altered_content_with_the_old_signature_fails_at_the_signature_check() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (_tmp, dir, path, original, fr) = fixture();
     // Entry 5 (a claim of 20): change the count, keep the signature, fix index/prev/leaf, and
     // re-chain nothing after it. Entry 6's prev hash now mismatches, but the bad signature of
     // entry 5 comes first and must be the failure reported.
     let k = 5;
-    let bytes = &original[fr[k].0 + 4..fr[k].1 - 32];
-    let mut e = Entry::from_bytes(bytes).unwrap();
+    let mut e = Entry::from_bytes(frame_body(&original, fr[k])).unwrap();
     let Body::Claim { count, .. } = &mut e.content.body else {
         panic!("entry 5 is not a claim")
     };
     *count = Some(2000);
-    let nb = e.to_bytes().unwrap();
-    let leaf = Digest::leaf(&nb);
-    let mut b = original[..fr[k].0].to_vec();
-    b.extend_from_slice(&encode_frame(&nb, &leaf));
-    b.extend_from_slice(&original[fr[k].1..]);
-    fs::write(&path, &b).unwrap();
+    fs::write(&path, reframed(&original, &fr, k, &e, true)).unwrap();
     let f = expect_entry(verify(&dir), k as u64, "altered claim");
     assert!(f.reason.contains("signature does not verify"), "{f}");
 
     // As the last entry (nothing after it to break the chain), the signature is still caught.
     let k = 11;
-    let bytes = &original[fr[k].0 + 4..fr[k].1 - 32];
-    let mut e = Entry::from_bytes(bytes).unwrap();
+    let mut e = Entry::from_bytes(frame_body(&original, fr[k])).unwrap();
     let Body::Retraction { reason, .. } = &mut e.content.body else {
         panic!("entry 11 is not a retraction")
     };
     *reason = "a different reason".into();
-    let nb = e.to_bytes().unwrap();
-    let mut b = original[..fr[k].0].to_vec();
-    b.extend_from_slice(&encode_frame(&nb, &Digest::leaf(&nb)));
-    fs::write(&path, &b).unwrap();
+    fs::write(&path, reframed(&original, &fr, k, &e, false)).unwrap();
     let f = expect_entry(verify(&dir), 11, "altered retraction");
     assert!(f.reason.contains("signature does not verify"), "{f}");
 }
@@ -579,56 +490,25 @@ fn entry_signed_by_a_revoked_key_after_its_revocation_fails() {
     let dir = build(tmp.path(), "L");
     run_ok(
         tmp.path(),
-        &[
-            "key",
-            "revoke",
-            "L",
-            "--key",
-            "keys/operator.key",
-            "--pub",
-            "keys/researcher.pub",
-            "--reason",
-            "laptop lost",
-        ],
+        &key_args("revoke", "L", OPERATOR_KEY, RESEARCHER_PUB, "laptop lost"),
     );
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (path, original, fr) = read_entries(&dir);
     assert_eq!(fr.len(), 13);
-    let last = &original[fr[12].0..fr[12].1];
-    let head = Digest(last[last.len() - 32..].try_into().unwrap());
     let researcher = load_key(tmp.path(), "researcher");
-    let content = Content {
-        origin: ORIGIN.into(),
-        signer: researcher.id(),
-        claimed_time: 1_760_486_400,
-        body: claim_body(3),
-    };
-    let (frame, _) = frame_of(content, &researcher, 13, head);
-    let mut b = original.clone();
-    b.extend_from_slice(&frame);
-    fs::write(&path, &b).unwrap();
+    fs::write(&path, with_forged_claim(&original, &fr, &researcher)).unwrap();
     let f = expect_entry(verify(&dir), 13, "revoked signer");
     assert!(f.reason.contains("revoked at entry 12"), "{f}");
 }
 
 #[test]
 fn binary_reports_a_flipped_byte_with_exit_1_and_the_entry_in_json() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = build(tmp.path(), "L");
-    let path = entries_path(&dir);
-    let original = fs::read(&path).unwrap();
-    let fr = frames(&original);
+    let (tmp, _dir, path, original, fr) = fixture();
     for k in [0usize, 3, 7, 11] {
         let mut b = original.clone();
         b[(fr[k].0 + fr[k].1) / 2] ^= 0x40;
         fs::write(&path, &b).unwrap();
-        let out = custody(tmp.path())
-            .args(["verify", "L", "--json"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "entry {k}");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (code, v) = verify_json(tmp.path());
+        assert_eq!(code, 1, "entry {k}");
         assert_eq!(v["ok"], false);
         assert_eq!(v["error"]["entry"], k as u64);
         let out = custody(tmp.path()).args(["verify", "L"]).output().unwrap();
@@ -638,24 +518,16 @@ fn binary_reports_a_flipped_byte_with_exit_1_and_the_entry_in_json() {
     }
     // A torn tail through the binary: exit 1, no entry, the reason names the last whole entry.
     fs::write(&path, &original[..fr[9].0 + 10]).unwrap();
-    let out = custody(tmp.path())
-        .args(["verify", "L", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = verify_json(tmp.path());
+    assert_eq!(code, 1);
     assert_eq!(v["error"]["entry"], serde_json::Value::Null);
     assert!(v["error"]["reason"]
         .as_str()
         .unwrap()
         .contains("torn write after entry 8"));
     fs::write(&path, &original).unwrap();
-    let out = custody(tmp.path())
-        .args(["verify", "L", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, v) = verify_json(tmp.path());
+    assert_eq!(code, 0);
     assert_eq!(v["ok"], true);
     assert_eq!(v["entries"], 12);
 }

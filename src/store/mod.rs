@@ -347,7 +347,6 @@ impl Ledger {
         let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, f), self.end);
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
-        let mut mem_offsets: Vec<u64> = Vec::new();
         let first_new = self.state.size;
         loop {
             match reader.next_frame().map_err(io_at(&self.dir))? {
@@ -368,7 +367,6 @@ impl Ledger {
                     let i = self.state.size;
                     let entry = check_frame(&frame, i, &self.state.head)?;
                     index_buf.extend_from_slice(&frame.offset.to_le_bytes());
-                    mem_offsets.push(frame.offset);
                     for h in self.frontier.push(frame.stored_leaf)? {
                         hash_buf.extend_from_slice(&h.0);
                     }
@@ -384,10 +382,10 @@ impl Ledger {
             self.flush_derived(&mut index_buf, &mut hash_buf)?;
             self.save_state()?;
         } else if self.state.size > first_new {
-            // A read-only ledger whose derived files are stale: keep what we learned in memory.
+            // A read-only ledger whose derived files are stale cannot serve O(1) reads.
             return Err(StoreError::Rejected(format!(
                 "the ledger's derived index is stale and the directory is read-only; copy it somewhere writable ({} entries unindexed)",
-                mem_offsets.len()
+                self.state.size - first_new
             )));
         }
         Ok(())
@@ -913,8 +911,13 @@ impl EntryLookup for NoEntries {
 
 impl EntryLookup for Ledger {
     fn entry(&self, index: u64) -> Result<Entry, String> {
-        if let Some((_, bytes)) = self.pending_frames.iter().find(|(i, _)| *i == index) {
-            return Entry::from_bytes(bytes).map_err(|e| e.to_string());
+        // Pending entries of the batch being appended hold consecutive indices from the first.
+        if let Some(&(base, _)) = self.pending_frames.first() {
+            if index >= base {
+                let k = usize::try_from(index - base).map_err(|e| e.to_string())?;
+                let (_, bytes) = self.pending_frames.get(k).ok_or("no such pending entry")?;
+                return Entry::from_bytes(bytes).map_err(|e| e.to_string());
+            }
         }
         Ledger::entry(self, index).map_err(|e| e.to_string())
     }

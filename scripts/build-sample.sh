@@ -153,15 +153,24 @@ add claim "${R[@]}" --category policy --period 2024 --place "China" \
 # --- figures (signed by the reviewer) and the checkpoint --------------------------------
 F2024=$(add figure "${V[@]}" --label "Forcibly returned since 2024" --value 406 --qualifier at-least \
   --unit people --sum "$C108,$C60,$C212,$C1,$C5,$C20")
-add figure "${V[@]}" --label "Forcibly returned since 2020" --value 1076 --qualifier at-least \
-  --unit people --sum "$C2020,$F2024" >/dev/null
+F2020=$(add figure "${V[@]}" --label "Forcibly returned since 2020" --value 1076 --qualifier at-least \
+  --unit people --sum "$C2020,$F2024")
 custody checkpoint "$L" --key "$OP" >&2
 custody verify "$L" >/dev/null
+
+# --- proof bundles of the two figures (docs/PROOFS.md), checked against the operator's vkey ---
+mkdir -p "$L/bundles"
+custody export "$L" --figure "$F2024" -o "$L/bundles/figure-406.json" >&2
+custody export "$L" --figure "$F2020" -o "$L/bundles/figure-1076.json" >&2
+VKEY=$(custody key vkey "$PRIV/operator.pub" --origin "$ORIGIN")
+for b in figure-406 figure-1076; do
+  custody check "$L/bundles/$b.json" --trust "$VKEY" --document "$SAMPLE/report-2025-10-15.txt" >&2
+done
 
 # --- copy the public parts into the repository -------------------------------------------
 STAGE=$WORK/stage
 mkdir -p "$STAGE/ledger" "$STAGE/keys"
-cp -R "$L/entries" "$L/checkpoints" "$L/documents" "$STAGE/ledger/"
+cp -R "$L/entries" "$L/checkpoints" "$L/documents" "$L/bundles" "$STAGE/ledger/"
 cat >"$STAGE/ledger/.gitignore" <<'EOF'
 # Derived files: rebuilt from `entries` when missing, never trusted. Not committed.
 /index

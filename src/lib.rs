@@ -13,6 +13,7 @@
 //! - [`evidence`]: the rules (grants, citations, figure arithmetic) shared by append and verify.
 //! - [`seal`]: informant commitments and their openings.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs and C2SP checkpoints (pure).
+//! - [`proof`]: proof bundles of an entry or figure, checked offline against one checkpoint.
 //! - [`store`]: the ledger directory (the only code that touches it).
 //! - [`verify`]: the replay.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod evidence;
 pub mod hash;
 pub mod keys;
 pub mod merkle;
+pub mod proof;
 pub mod seal;
 pub mod store;
 pub mod verify;

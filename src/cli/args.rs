@@ -178,6 +178,65 @@ pub enum Command {
         #[arg(long, default_value_t = 4096)]
         batch: usize,
     },
+    /// Write a self-contained proof bundle of one entry or figure (docs/PROOFS.md).
+    Export(ExportArgs),
+    /// Check a proof bundle offline against a trusted log key.
+    Check(CheckArgs),
+    /// Render a proof bundle as a printable HTML exhibit.
+    Exhibit(ExhibitArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["entry", "figure"])))]
+pub struct ExportArgs {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// Export this entry and everything beneath it.
+    #[arg(long)]
+    pub entry: Option<u64>,
+    /// Export this figure and everything beneath it.
+    #[arg(long)]
+    pub figure: Option<u64>,
+    /// Where to write the bundle (never overwritten without --force).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The operator's secret key: sign a checkpoint of the whole log if the latest one lags.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Overwrite the output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
+    #[arg(long)]
+    pub trust: String,
+    /// A file that must be one of the bundle's source documents (compared by SHA-256).
+    #[arg(long)]
+    pub document: Option<PathBuf>,
+    /// One JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExhibitArgs {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// Where to write the HTML page (never overwritten without --force).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The log key to check the bundle against (default: the bundle's own, which the page
+    /// then says must be compared with the operator's published key).
+    #[arg(long)]
+    pub trust: Option<String>,
+    /// Overwrite the output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Subcommand, Debug)]

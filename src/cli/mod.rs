@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 pub mod args;
+mod bundle;
 mod show;
 
 use age::secrecy::SecretString;
@@ -114,6 +115,9 @@ pub fn run(cli: Cli) -> Result<()> {
             file,
             batch,
         } => crate::import::import(&ledger, &key, &file, batch),
+        Command::Export(a) => bundle::export(a),
+        Command::Check(a) => bundle::check(a),
+        Command::Exhibit(a) => bundle::exhibit(a),
     }
 }
 
@@ -484,14 +488,26 @@ fn sign(s: SignCommand) -> Result<()> {
     Ok(())
 }
 
+/// Reads at most `max` bytes of `path` and refuses a longer file without reading the rest. A
+/// size taken from metadata first is not enough: `/dev/zero` or a FIFO reports length 0.
+fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let cannot = || format!("cannot read {}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .with_context(cannot)?;
+    if bytes.len() as u64 > max {
+        bail!("{} is too large to be {what}", path.display());
+    }
+    Ok(bytes)
+}
+
 fn append(ledger: &Path, files: &[PathBuf]) -> Result<()> {
     let mut subs = Vec::new();
     for f in files {
-        let meta = std::fs::metadata(f).with_context(|| format!("cannot read {}", f.display()))?;
-        if meta.len() > custody::codec::MAX_RECORD_BYTES as u64 + 64 {
-            bail!("{} is too large to be a submission", f.display());
-        }
-        let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let limit = custody::codec::MAX_RECORD_BYTES as u64 + 64;
+        let bytes = read_bounded(f, limit, "a submission")?;
         let sub = Submission::from_file_bytes(&bytes)
             .with_context(|| format!("{} is not a valid submission", f.display()))?;
         subs.push(sub);
@@ -570,12 +586,8 @@ fn verify_cmd(
     }
     let mut notes = Vec::new();
     for p in since {
-        let meta = std::fs::metadata(p)
-            .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
-        if meta.len() > 64 * 1024 {
-            bail!("{} is too large to be a checkpoint", p.display());
-        }
-        notes.push((p.clone(), std::fs::read(p)?));
+        let limit = checkpoint::MAX_NOTE_BYTES as u64;
+        notes.push((p.clone(), read_bounded(p, limit, "a checkpoint")?));
     }
     let opts = verify::Options {
         since: notes,

@@ -1,0 +1,714 @@
+//! Proof bundles (`docs/PROOFS.md`): export through the binary, check offline, refuse every
+//! single-byte change, report corrections after publication, render the exhibit, and keep the
+//! worked example of the spec in step with the code.
+//!
+//! `cargo test --test proof_bundle -- --ignored --nocapture` prints the worked example's values.
+
+use assert_cmd::Command;
+use custody::checkpoint;
+use custody::entry::{Body, Content, Entry, Role, SourceKind};
+use custody::hash::Digest;
+use custody::keys::SecretKey;
+use custody::merkle::{self, MemoryHashes};
+use custody::proof::{self, Bundle, ProvenEntry, Subject, SubjectKind};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const ORIGIN: &str = "example.org/test";
+const OP_KEY: &str = "keys/operator.key";
+const RE_KEY: &str = "keys/researcher.key";
+
+struct Env {
+    tmp: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let e = Env {
+            tmp: tempfile::tempdir().unwrap(),
+        };
+        e.ok(&["key", "new", "operator"]);
+        e.ok(&["key", "new", "researcher"]);
+        e
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.tmp.path().join(p)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("custody")
+            .unwrap()
+            .current_dir(self.tmp.path())
+            .env_remove("CUSTODY_PASSPHRASE")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "custody {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Expects exit `code`; returns stderr. Never a panic.
+    fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "custody {args:?}: stdout {} stderr {err}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    }
+
+    fn vkey(&self, key: &str) -> String {
+        self.ok(&["key", "vkey", key, "--origin", ORIGIN])
+            .trim()
+            .to_string()
+    }
+
+    /// 0 genesis, 1 grant, 2 source (doc.txt), 3 claim 108 (cites 2), 4 claim 60 (cites 2,
+    /// statement full of markup), 5 figure 168 = 3 + 4, then a checkpoint of size 6.
+    fn ledger(&self) {
+        fs::write(self.path("doc.txt"), b"the report\n").unwrap();
+        fs::write(self.path("other.txt"), b"another file\n").unwrap();
+        self.ok(&["init", "L", "--origin", ORIGIN, "--key", OP_KEY]);
+        self.ok(&[
+            "key",
+            "grant",
+            "L",
+            "--key",
+            OP_KEY,
+            "--pub",
+            "keys/researcher.pub",
+            "--role",
+            "researcher",
+        ]);
+        self.ok(&[
+            "add",
+            "source",
+            "L",
+            "--key",
+            RE_KEY,
+            "doc.txt",
+            "--title",
+            "Report",
+            "--publisher",
+            "NGO",
+            "--date",
+            "2024-03",
+            "--kind",
+            "ngo-report",
+        ]);
+        for (statement, count) in [
+            ("108 returned", "108"),
+            ("<script>alert('x')</script> & \"60\" returned", "60"),
+        ] {
+            self.ok(&[
+                "add",
+                "claim",
+                "L",
+                "--key",
+                RE_KEY,
+                "--statement",
+                statement,
+                "--count",
+                count,
+                "--category",
+                "forced-repatriation",
+                "--period",
+                "2024-01",
+                "--source",
+                "2",
+            ]);
+        }
+        self.ok(&[
+            "add",
+            "figure",
+            "L",
+            "--key",
+            RE_KEY,
+            "--label",
+            "Since 2024",
+            "--value",
+            "168",
+            "--qualifier",
+            "at-least",
+            "--sum",
+            "3,4",
+        ]);
+        self.ok(&["checkpoint", "L", "--key", OP_KEY]);
+    }
+}
+
+fn trusted(vkey: &str) -> checkpoint::StrictVerifier {
+    checkpoint::parse_vkey(vkey).unwrap()
+}
+
+#[test]
+fn export_and_check_entry_and_figure() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    let out = env.ok(&["export", "L", "--entry", "3", "-o", "e3.json"]);
+    assert!(out.contains("4 entries"), "{out}");
+    let out = env.ok(&["check", "e3.json", "--trust", &vk]);
+    assert!(out.starts_with("OK: entry 3 (claim)"), "{out}");
+    let out = env.ok(&["export", "L", "--figure", "5", "-o", "f5.json"]);
+    assert!(out.contains("6 entries"), "{out}");
+    let out = env.ok(&["check", "f5.json", "--trust", &vk]);
+    assert!(
+        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4]"),
+        "{out}"
+    );
+    assert!(out.contains("unchanged"), "{out}");
+
+    // JSON verdict.
+    let out = env.ok(&["check", "f5.json", "--trust", &vk, "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["ok"], true);
+    assert_eq!(j["checkpoint"]["size"], 6);
+    assert_eq!(j["standing"]["published"], 168);
+    assert_eq!(j["entries"].as_array().unwrap().len(), 6);
+
+    // The bundle is what the library builds and verifies.
+    let bytes = fs::read(env.path("f5.json")).unwrap();
+    let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+    assert_eq!(v.subject.kind, SubjectKind::Figure);
+    assert_eq!(
+        v.entries.keys().copied().collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5]
+    );
+
+    // Another key, a bad --trust, a missing file, --figure of a claim, an existing output.
+    let other = env.vkey("keys/researcher.pub");
+    let err = env.fails(1, &["check", "f5.json", "--trust", &other]);
+    assert!(err.contains("FAILED"), "{err}");
+    env.fails(2, &["check", "f5.json", "--trust", "not-a-vkey"]);
+    env.fails(2, &["check", "nope.json", "--trust", &vk]);
+    let err = env.fails(2, &["export", "L", "--figure", "3", "-o", "x.json"]);
+    assert!(err.contains("not a figure"), "{err}");
+    let err = env.fails(2, &["export", "L", "--entry", "3", "-o", "e3.json"]);
+    assert!(err.contains("--force"), "{err}");
+    env.ok(&["export", "L", "--entry", "3", "-o", "e3.json", "--force"]);
+    env.fails(2, &["export", "L", "--entry", "9", "-o", "x.json"]);
+}
+
+#[test]
+fn document_must_be_a_cited_source() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&["export", "L", "--figure", "5", "-o", "f5.json"]);
+    let out = env.ok(&["check", "f5.json", "--trust", &vk, "--document", "doc.txt"]);
+    assert!(out.contains("source entry 2"), "{out}");
+    let err = env.fails(
+        1,
+        &[
+            "check",
+            "f5.json",
+            "--trust",
+            &vk,
+            "--document",
+            "other.txt",
+        ],
+    );
+    assert!(err.contains("document"), "{err}");
+    env.fails(
+        2,
+        &[
+            "check",
+            "f5.json",
+            "--trust",
+            &vk,
+            "--document",
+            "missing.txt",
+        ],
+    );
+}
+
+#[test]
+fn export_needs_a_covering_checkpoint_or_key() {
+    let env = Env::new();
+    env.ok(&["init", "L", "--origin", ORIGIN, "--key", OP_KEY]);
+    let err = env.fails(2, &["export", "L", "--entry", "0", "-o", "g.json"]);
+    assert!(
+        err.contains("no recorded checkpoint covers entry 0") && err.contains("custody checkpoint"),
+        "{err}"
+    );
+    assert!(!env.path("g.json").exists());
+    // A key that is not the operator's signs nothing.
+    env.fails(
+        2,
+        &[
+            "export", "L", "--entry", "0", "-o", "g.json", "--key", RE_KEY,
+        ],
+    );
+    env.ok(&[
+        "export", "L", "--entry", "0", "-o", "g.json", "--key", OP_KEY,
+    ]);
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&["check", "g.json", "--trust", &vk]);
+}
+
+#[test]
+fn correction_after_publication_is_reported_with_both_values() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&[
+        "correct",
+        "L",
+        "--key",
+        RE_KEY,
+        "3",
+        "--count",
+        "100",
+        "--reason",
+        "duplicates",
+    ]);
+    // The recorded checkpoint predates the correction: the bundle leaves it out and says so.
+    let out = env.run(&["export", "L", "--figure", "5", "-o", "old.json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entries 6") && err.contains("--key"), "{err}");
+    // With the operator key a new checkpoint covers it.
+    env.ok(&[
+        "export", "L", "--figure", "5", "-o", "new.json", "--key", OP_KEY,
+    ]);
+    let out = env.ok(&["check", "new.json", "--trust", &vk]);
+    assert!(
+        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4] when signed; 160 as of the checkpoint, after entries 6"),
+        "{out}"
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&env.ok(&["check", "new.json", "--trust", &vk, "--json"])).unwrap();
+    assert_eq!(j["standing"]["published"], 168);
+    assert_eq!(j["standing"]["current"], 160);
+    assert_eq!(j["standing"]["changed_by"], serde_json::json!([6]));
+    // The entry bundle of the claim carries the correction too.
+    env.ok(&["export", "L", "--entry", "3", "-o", "c3.json"]);
+    let out = env.ok(&["check", "c3.json", "--trust", &vk]);
+    assert!(
+        out.contains("claim count 108 people when signed; 100 as of the checkpoint"),
+        "{out}"
+    );
+    // The exhibit shows both.
+    env.ok(&["exhibit", "new.json", "-o", "new.html"]);
+    let html = fs::read_to_string(env.path("new.html")).unwrap();
+    assert!(
+        html.contains("corrected to count 100"),
+        "no correction in the exhibit"
+    );
+    assert!(
+        html.contains("now 160 after entries 6"),
+        "no current value in the exhibit"
+    );
+}
+
+#[test]
+fn a_revocation_after_signing_is_carried_and_does_not_void_earlier_entries() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&[
+        "key",
+        "revoke",
+        "L",
+        "--key",
+        OP_KEY,
+        "--pub",
+        "keys/researcher.pub",
+        "--reason",
+        "laptop lost",
+    ]);
+    env.ok(&[
+        "export", "L", "--entry", "3", "-o", "e3.json", "--key", OP_KEY,
+    ]);
+    let bytes = fs::read(env.path("e3.json")).unwrap();
+    let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+    assert_eq!(
+        v.entries.keys().copied().collect::<Vec<_>>(),
+        [0, 1, 2, 3, 6]
+    );
+    let researcher = v.entries[&3].entry.content.signer;
+    assert_eq!(v.key(&researcher).unwrap().revoked_at, Some(6));
+    // (An exporter that left the revocation out would not be caught by the bundle alone: an
+    // inclusion proof shows what is in the log, never what is not; docs/PROOFS.md says so.)
+    // Leaving out a cited source is refused.
+    let mut b: Bundle = serde_json::from_slice(&bytes).unwrap();
+    b.entries.retain(|e| e.index != 2);
+    let err = proof::verify(&proof::to_canonical_bytes(&b).unwrap(), &trusted(&vk), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("entry 3") && err.contains("cannot read entry 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exhibit_is_escaped_static_html_with_arithmetic_checkpoint_and_declaration() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&["export", "L", "--figure", "5", "-o", "f5.json"]);
+    env.ok(&["exhibit", "f5.json", "-o", "f5.html", "--trust", &vk]);
+    let html = fs::read_to_string(env.path("f5.html")).unwrap();
+    let bundle: Bundle = serde_json::from_slice(&fs::read(env.path("f5.json")).unwrap()).unwrap();
+    assert!(
+        html.contains("at-least 168 people</b> = 108 + 60"),
+        "arithmetic"
+    );
+    assert!(html.contains(&bundle.checkpoint), "checkpoint text");
+    assert!(html.contains("Declaration") && html.contains("902(14)"));
+    assert!(html.contains("How to verify this without custody"));
+    assert!(html.contains("sha256sum"));
+    assert!(html.contains("@page"));
+    assert!(
+        !html.to_lowercase().contains("<script"),
+        "a script in the exhibit"
+    );
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;60&quot;"));
+    let sha = Digest::of(&fs::read(env.path("f5.json")).unwrap()).to_hex();
+    assert!(html.contains(&sha), "bundle hash");
+    // Without --trust the page says the key came from the bundle itself.
+    env.ok(&["exhibit", "f5.json", "-o", "self.html"]);
+    let html = fs::read_to_string(env.path("self.html")).unwrap();
+    assert!(html.contains("against the log key written in the bundle itself"));
+    // A broken bundle gets no exhibit.
+    let mut b = fs::read(env.path("f5.json")).unwrap();
+    let at = b.len() / 2;
+    b[at] ^= 1;
+    fs::write(env.path("bad.json"), &b).unwrap();
+    env.fails(1, &["exhibit", "bad.json", "-o", "bad.html"]);
+    assert!(!env.path("bad.html").exists());
+}
+
+/// Every single-byte change anywhere in a bundle is refused, in process (fast), and a sample of
+/// them through the binary (exit 1, never 0, never a panic).
+#[test]
+fn every_single_byte_change_is_refused() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&["export", "L", "--entry", "3", "-o", "e3.json"]);
+    let good = fs::read(env.path("e3.json")).unwrap();
+    let t = trusted(&vk);
+    proof::verify(&good, &t, None).unwrap();
+    for i in 0..good.len() {
+        for flip in [0x01u8, 0x20, 0x80] {
+            let mut b = good.clone();
+            b[i] ^= flip;
+            assert!(
+                proof::verify(&b, &t, None).is_err(),
+                "byte {i} ^ {flip:#x} accepted"
+            );
+        }
+    }
+    // Truncations and an appended byte.
+    for cut in [0, 1, good.len() / 3, good.len() - 1] {
+        assert!(proof::verify(&good[..cut], &t, None).is_err());
+    }
+    let mut longer = good.clone();
+    longer.push(b' ');
+    assert!(proof::verify(&longer, &t, None).is_err());
+
+    for (n, i) in (0..good.len()).step_by(good.len() / 25).enumerate() {
+        let mut b = good.clone();
+        b[i] ^= 0x01;
+        let name = format!("m{n}.json");
+        fs::write(env.path(&name), &b).unwrap();
+        env.fails(1, &["check", &name, "--trust", &vk]);
+    }
+}
+
+/// Semantic edits that keep the JSON canonical: each is refused with a reason naming the part.
+#[test]
+fn structural_edits_are_refused_with_the_part_named() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&["export", "L", "--figure", "5", "-o", "f5.json"]);
+    let good: Bundle = serde_json::from_slice(&fs::read(env.path("f5.json")).unwrap()).unwrap();
+    let t = trusted(&vk);
+    let check = |b: &Bundle| -> String {
+        let bytes = proof::to_canonical_bytes(b).unwrap();
+        proof::verify(&bytes, &t, None).unwrap_err().to_string()
+    };
+    let mut cases: Vec<(&str, Bundle, &str)> = Vec::new();
+    let mut b = good.clone();
+    b.entries.swap(1, 2);
+    cases.push(("swap", b, "out of order"));
+    let mut b = good.clone();
+    b.entries.remove(3);
+    cases.push(("delete claim", b, "entry 5"));
+    let mut b = good.clone();
+    b.entries.remove(1);
+    cases.push(("delete grant", b, "never granted"));
+    let mut b = good.clone();
+    b.entries.remove(0);
+    cases.push(("delete genesis", b, "genesis"));
+    let mut b = good.clone();
+    let dup = b.entries[2].clone();
+    b.entries.insert(2, dup);
+    cases.push(("duplicate", b, "repeated"));
+    let mut b = good.clone();
+    b.subject.index = 3;
+    cases.push(("subject", b, "subject"));
+    let mut b = good.clone();
+    b.subject.index = 4;
+    b.subject.kind = SubjectKind::Entry;
+    cases.push(("smaller subject", b, "not beneath the subject"));
+    let mut b = good.clone();
+    b.entries[3].tlog_proof = good.entries[4].tlog_proof.clone();
+    cases.push(("other proof", b, "entry 3: tlog_proof is for index 4"));
+    let mut b = good.clone();
+    b.vkey = env.vkey("keys/researcher.pub");
+    cases.push(("vkey", b, "vkey"));
+    let mut b = good.clone();
+    b.format = "custody-proof-bundle/v2".into();
+    cases.push(("format", b, "format"));
+    // A figure value changed and re-signed is not possible without the key; an edited count
+    // inside the entry bytes breaks the leaf hash.
+    let mut b = good.clone();
+    let mut bytes = base64_decode(&b.entries[3].bytes_b64);
+    let e = Entry::from_bytes(&bytes).unwrap();
+    let Body::Claim { .. } = e.content.body else {
+        panic!("entry 3 is a claim")
+    };
+    let at = find(&bytes, &108u64.to_le_bytes()).unwrap();
+    bytes[at] = 109;
+    b.entries[3].bytes_b64 = base64_encode(&bytes);
+    cases.push(("count", b, "entry 3: tlog_proof"));
+    for (name, b, want) in cases {
+        let err = check(&b);
+        assert!(err.contains(want), "{name}: {err}");
+    }
+    // Reformatted JSON (same values) is not canonical.
+    let pretty = serde_json::to_vec(&good).unwrap();
+    let err = proof::verify(&pretty, &t, None).unwrap_err().to_string();
+    assert!(err.contains("canonical"), "{err}");
+    // Unknown members are refused.
+    let mut v: serde_json::Value = serde_json::to_value(&good).unwrap();
+    v["note"] = "x".into();
+    let mut bytes = serde_json::to_vec_pretty(&v).unwrap();
+    bytes.push(b'\n');
+    let err = proof::verify(&bytes, &t, None).unwrap_err().to_string();
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+// ---- the worked example of docs/PROOFS.md -------------------------------------------------
+
+const DOC: &str = include_str!("../docs/PROOFS.md");
+const DOCUMENT: &[u8] = b"custody FORMAT.md example document\n";
+
+/// The ledger of docs/FORMAT.md's example (same seeds, same time), its checkpoint signed by the
+/// operator, and the bundle of claim entry 3.
+struct Example {
+    entries: Vec<Vec<u8>>,
+    leaves: Vec<Digest>,
+    note: String,
+    vkey: String,
+    bundle: Vec<u8>,
+}
+
+fn example() -> Example {
+    let op = SecretKey::from_seed("operator", &[0x01; 32]);
+    let re = SecretKey::from_seed("researcher", &[0x02; 32]);
+    let bodies = [
+        (
+            &op,
+            Body::Genesis {
+                operator: op.public().bytes(),
+                name: "operator".into(),
+            },
+        ),
+        (
+            &op,
+            Body::KeyGrant {
+                key: re.public().bytes(),
+                name: "researcher".into(),
+                role: Role::Researcher,
+            },
+        ),
+        (
+            &re,
+            Body::Source {
+                sha256: Digest::of(DOCUMENT),
+                size: DOCUMENT.len() as u64,
+                title: "Example report".into(),
+                publisher: "Example NGO".into(),
+                date: "2024-03".into(),
+                kind: SourceKind::NgoReport,
+                locator: Some("https://example.org/report".into()),
+            },
+        ),
+        (
+            &re,
+            Body::Claim {
+                statement: "108 people were returned".into(),
+                count: Some(108),
+                unit: "people".into(),
+                category: "forced-repatriation".into(),
+                period: "2024-01".into(),
+                place: "Yanbian".into(),
+                cites: vec![2],
+            },
+        ),
+    ];
+    let mut prev = Digest::ZERO;
+    let mut entries = Vec::new();
+    let mut leaves = Vec::new();
+    for (i, (key, body)) in bodies.into_iter().enumerate() {
+        let content = Content {
+            origin: ORIGIN.into(),
+            signer: key.id(),
+            claimed_time: 1_760_486_400,
+            body,
+        };
+        let e = content
+            .sign(key.signing_key())
+            .unwrap()
+            .into_entry(i as u64, prev);
+        let bytes = e.to_bytes().unwrap();
+        prev = Digest::leaf(&bytes);
+        leaves.push(prev);
+        entries.push(bytes);
+    }
+    let tree = MemoryHashes::from_leaves(&leaves);
+    let root = tree.root();
+    let note = checkpoint::sign(ORIGIN, 4, root, op.signing_key()).unwrap();
+    let vkey = checkpoint::vkey(ORIGIN, op.public().verifying_key()).unwrap();
+    let proven = (0..4u64)
+        .map(|i| ProvenEntry {
+            index: i,
+            bytes: entries[i as usize].clone(),
+            proof: merkle::prove_inclusion(i, 4, &tree).unwrap(),
+        })
+        .collect();
+    let bundle = proof::build(
+        ORIGIN,
+        &vkey,
+        &note,
+        Subject {
+            kind: SubjectKind::Entry,
+            index: 3,
+        },
+        proven,
+    )
+    .unwrap();
+    Example {
+        entries,
+        leaves,
+        note,
+        vkey,
+        bundle,
+    }
+}
+
+fn node(l: &Digest, r: &Digest) -> Digest {
+    Digest::of_parts(&[&[0x01], &l.0, &r.0])
+}
+
+fn doc_has(s: &str) {
+    assert!(
+        DOC.contains(s),
+        "docs/PROOFS.md does not quote this value verbatim:\n{s}"
+    );
+}
+
+#[test]
+fn worked_example_matches_the_document() {
+    let ex = example();
+    let n01 = node(&ex.leaves[0], &ex.leaves[1]);
+    let n23 = node(&ex.leaves[2], &ex.leaves[3]);
+    let root = node(&n01, &n23);
+    assert_eq!(root, MemoryHashes::from_leaves(&ex.leaves).root());
+    for l in &ex.leaves {
+        doc_has(&l.to_hex());
+    }
+    for h in [n01, n23, root] {
+        doc_has(&h.to_hex());
+    }
+    doc_has(&base64_encode(&root.0));
+    doc_has(&base64_encode(&n01.0));
+    doc_has(&base64_encode(&ex.leaves[2].0));
+    doc_has(&ex.vkey);
+    doc_has(&ex.note);
+    doc_has(std::str::from_utf8(&ex.bundle).unwrap());
+    doc_has(&Digest::of(&ex.bundle).to_hex());
+    doc_has(&format!("{} bytes", ex.bundle.len()));
+    doc_has(&hex::encode(&ex.entries[3]));
+    // And the bundle checks, with the document as its source.
+    let v = proof::verify(&ex.bundle, &trusted(&ex.vkey), Some(Digest::of(DOCUMENT))).unwrap();
+    assert_eq!(v.document.unwrap().sources, [2]);
+    assert_eq!(v.standing.unwrap().current, Some(108));
+}
+
+#[test]
+#[ignore = "prints the worked example for docs/PROOFS.md"]
+fn print_worked_example() {
+    let ex = example();
+    for (i, l) in ex.leaves.iter().enumerate() {
+        println!("leaf {i} {l} {}", base64_encode(&l.0));
+    }
+    let n01 = node(&ex.leaves[0], &ex.leaves[1]);
+    let n23 = node(&ex.leaves[2], &ex.leaves[3]);
+    let root = node(&n01, &n23);
+    println!("n01 {n01} {}", base64_encode(&n01.0));
+    println!("n23 {n23} {}", base64_encode(&n23.0));
+    println!("root {root} {}", base64_encode(&root.0));
+    println!("vkey {}", ex.vkey);
+    println!("entry3 {}", hex::encode(&ex.entries[3]));
+    println!("note:\n{}", ex.note);
+    println!(
+        "bundle sha256 {} len {}",
+        Digest::of(&ex.bundle),
+        ex.bundle.len()
+    );
+    print!("{}", std::str::from_utf8(&ex.bundle).unwrap());
+}
+
+#[test]
+fn sample_bundles_check_against_the_sample_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("ledger/bundles");
+    let Ok(pubkey) = fs::read_to_string(root.join("keys/operator.pub")) else {
+        return;
+    };
+    let p = custody::keys::PublicKey::from_file_text(&pubkey).unwrap();
+    let vk = checkpoint::vkey("example.org/nk-repatriation", p.verifying_key()).unwrap();
+    for (name, value) in [("figure-406.json", 406), ("figure-1076.json", 1076)] {
+        let Ok(bytes) = fs::read(dir.join(name)) else {
+            continue;
+        };
+        let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+        assert_eq!(v.standing.unwrap().published, Some(value), "{name}");
+    }
+}

@@ -677,7 +677,16 @@ impl Ledger {
         self.pending_frames.clear();
         if let Err(e) = write {
             (self.state, self.frontier) = saved;
-            // Whatever reached the file is now a torn or unacknowledged tail; the next open sees it.
+            // Nothing of this batch was acknowledged, so cutting back to the last acknowledged
+            // entry loses nothing. If even that fails, the bytes stay as a torn tail that this
+            // handle refuses to append after (and the next open names).
+            let cut = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(self.end).and_then(|()| f.sync_all()));
+            if cut.is_err() {
+                self.torn = Some((self.end, buf.len() as u64));
+            }
             return Err(io_at(&path)(e));
         }
         // Durable: from here on the entries are acknowledged. Derived files follow.

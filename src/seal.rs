@@ -106,6 +106,9 @@ impl Opening {
         let salt_hex = Zeroizing::new(get("salt")?);
         let identity_b64 = Zeroizing::new(get("identity")?);
         let commitment = get("commitment")?;
+        if lines.next().is_some() {
+            return Err(bad("lines after the commitment line"));
+        }
         let mut salt = [0u8; 32];
         hex::decode_to_slice(salt_hex.as_str(), &mut salt)
             .map_err(|_| bad("salt is not 64 hex digits"))?;

@@ -292,9 +292,14 @@ impl Ledger {
     /// Loads derived state; catches it up or rebuilds it when it disagrees with `entries`.
     fn load_derived(&mut self, writable: bool) -> Result<(), StoreError> {
         let file_len = self.entries.metadata().map_err(io_at(&self.dir))?.len();
-        let state: Option<LogState> = fs::read(self.dir.join(STATE))
+        // state.json is derived from the entries and never larger than them (plus its fixed
+        // fields); reading through a bound keeps a huge or endless one (a link to /dev/zero in a
+        // ledger received from someone else) from taking all memory. Cut short, it is rebuilt.
+        let mut bytes = Vec::new();
+        let state: Option<LogState> = File::open(self.dir.join(STATE))
+            .and_then(|f| f.take(file_len + (1 << 20)).read_to_end(&mut bytes))
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+            .and_then(|_| serde_json::from_slice(&bytes).ok());
         let index_len = self.index.metadata().map_err(io_at(&self.dir))?.len();
         let hashes_len = self.hashes.metadata().map_err(io_at(&self.dir))?.len();
         let mut resume = None;

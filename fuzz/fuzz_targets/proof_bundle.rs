@@ -1,0 +1,21 @@
+//! `proof::verify` (proof bundles, docs/PROOFS.md) on arbitrary bytes, trusting the sample
+//! ledger's operator key: never panics, and whatever verifies is checked against that key.
+#![no_main]
+
+use custody::checkpoint::{self, StrictVerifier};
+use custody::proof;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+/// The sample ledger's log key (ledger/, keys/operator.pub).
+const VKEY: &str =
+    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
+
+fn trusted() -> &'static StrictVerifier {
+    static V: OnceLock<StrictVerifier> = OnceLock::new();
+    V.get_or_init(|| checkpoint::parse_vkey(VKEY).expect("the fixed vkey parses"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = proof::verify(data, trusted(), None);
+});

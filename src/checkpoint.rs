@@ -204,7 +204,7 @@ impl StrictVerifier {
     /// a small-order key.
     pub fn new(name: &str, key: VerifyingKey) -> Result<Self, CheckpointError> {
         check_origin(name)?;
-        if key.is_weak() {
+        if !crate::keys::acceptable_key(&key) {
             return Err(CheckpointError::WeakKey {
                 name: name.to_owned(),
             });

@@ -279,6 +279,8 @@ impl LogState {
                 return fail(format!("invalid origin {:?}", content.origin));
             }
             text("operator name", name, true)?;
+            crate::keys::PublicKey::from_bytes(name, operator)
+                .map_err(|e| RuleError(format!("operator key: {e}")))?;
             if KeyId::of(operator) != content.signer {
                 return fail("genesis is not signed by the operator key it names");
             }

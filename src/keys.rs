@@ -45,7 +45,7 @@ pub enum KeyError {
     #[error("{0}")]
     Passphrase(String),
     /// The public key is a weak (small-order) point.
-    #[error("public key is a small-order (weak) Ed25519 point; refusing it")]
+    #[error("public key is a small-order or mixed-order (torsion) Ed25519 point; refusing it")]
     WeakKey,
     /// The signature did not verify under strict rules.
     #[error("signature does not verify")]
@@ -269,7 +269,7 @@ impl PublicKey {
     pub fn from_bytes(name: &str, bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
         let key = VerifyingKey::from_bytes(bytes)
             .map_err(|_| KeyError::Format("not a valid Ed25519 public key".into()))?;
-        if key.is_weak() {
+        if !acceptable_key(&key) {
             return Err(KeyError::WeakKey);
         }
         Ok(PublicKey {
@@ -349,6 +349,18 @@ impl PublicKey {
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<(), KeyError> {
         verify_strict(&self.key, msg, sig)
     }
+}
+
+/// Whether a public key may sign in custody: not small-order (`is_weak`) and with no torsion
+/// component ("mixed order"). `verify_strict` already refuses small-order keys; refusing mixed
+/// order too means every verifier, cofactored or cofactorless, single or batch, accepts exactly
+/// the same signatures under the keys custody admits (Chalkias et al., "Taming the many EdDSAs").
+#[must_use]
+pub fn acceptable_key(key: &VerifyingKey) -> bool {
+    !key.is_weak()
+        && curve25519_dalek::edwards::CompressedEdwardsY(key.to_bytes())
+            .decompress()
+            .is_some_and(|p| p.is_torsion_free())
 }
 
 /// Strict Ed25519 verification with ed25519-dalek's `verify_strict`, which rejects

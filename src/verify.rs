@@ -174,8 +174,8 @@ fn signer_key(state: &LogState, content: &Content) -> Result<VerifyingKey, Strin
     };
     let key = VerifyingKey::from_bytes(&public)
         .map_err(|_| "signer key is not a valid point".to_string())?;
-    if key.is_weak() {
-        return Err("signer key is a weak (small-order) point".into());
+    if !keys::acceptable_key(&key) {
+        return Err("signer key is a small-order or mixed-order point".into());
     }
     Ok(key)
 }
@@ -637,7 +637,7 @@ fn check_documents(
             entry: Some(i),
             reason: r,
         })?;
-        let Body::Source { sha256, .. } = e.content.body else {
+        let Body::Source { sha256, size, .. } = e.content.body else {
             continue;
         };
         let redacted = state.amendments.get(&i).into_iter().flatten().find(|&&a| {
@@ -659,6 +659,21 @@ fn check_documents(
             }
             (None, Some(r)) => format!("withheld (redacted at entry {r})"),
             (Some(p), None) => {
+                // Only a regular file of the recorded size is hashed: a link to /dev/zero or a
+                // FIFO planted in a received ledger must not hang the check.
+                let meta = std::fs::symlink_metadata(p).map_err(|e| Failure {
+                    entry: Some(i),
+                    reason: format!("{}: {e}", p.display()),
+                })?;
+                if !meta.is_file() || meta.len() != size {
+                    return Err(Failure {
+                        entry: Some(i),
+                        reason: format!(
+                            "stored document {} is not a regular file of the recorded {size} bytes",
+                            p.display()
+                        ),
+                    });
+                }
                 let (h, _) = store::hash_file(p).map_err(|e| Failure {
                     entry: Some(i),
                     reason: e.to_string(),

@@ -10,8 +10,10 @@
 //!   torsion components verifies only if they cancel exactly.
 //!
 //! A public key with a torsion component but a prime-order part too ("mixed order") is not
-//! small-order and so is accepted (speccheck case 3); custody refuses only small-order keys,
-//! at `PublicKey::from_bytes` (`KeyError::WeakKey`) and `StrictVerifier::new`.
+//! small-order, so `verify_strict` alone accepts speccheck case 3. custody refuses such keys
+//! as well as small-order ones wherever a key is admitted (`PublicKey::from_bytes`, so key
+//! files and grants, `KeyError::WeakKey`; `StrictVerifier::new`; genesis), so no custody key
+//! can make cofactored and cofactorless verifiers disagree.
 
 use custody::checkpoint::{CheckpointError, StrictVerifier};
 use custody::entry::{Body, Content};
@@ -33,6 +35,9 @@ struct Case {
     strict_accepts: bool,
     /// Whether the key is small-order, so custody refuses it before any signature is checked.
     weak_key: bool,
+    /// Whether the key has a torsion component (mixed order), which custody also refuses when a
+    /// key is granted, so that cofactored and cofactorless verifiers agree on every custody key.
+    mixed_key: bool,
     why: &'static str,
 }
 
@@ -48,6 +53,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a0000000000000000000000000000000000000000000000000000000000000000",
         strict_accepts: false,
         weak_key: true,
+        mixed_key: false,
         why: "S = 0, small-order A and R: verifies for any message under the plain equation",
     },
     Case {
@@ -57,6 +63,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43a5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04",
         strict_accepts: false,
         weak_key: true,
+        mixed_key: false,
         why: "0 < S < L, small-order A, mixed-order R",
     },
     Case {
@@ -66,6 +73,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa8c4bd45aecaca5b24fb97bc10ac27ac8751a7dfe1baff8b953ec9f5833ca260e",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: true,
         why: "mixed-order A, small-order R",
     },
     Case {
@@ -75,6 +83,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "9046a64750444938de19f227bb80485e92b83fdb4b6506c160484c016cc1852f87909e14428a7a1d62e9f22f3d3ad7802db02eb2e688b6c52fcd6648a98bd009",
         strict_accepts: true,
         weak_key: false,
+        mixed_key: true,
         why: "mixed-order A and R whose torsion cancels: passes the cofactorless equation, \
               and neither point is small-order, so verify_strict accepts",
     },
@@ -85,6 +94,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "160a1cb0dc9c0258cd0a7d23e94d8fa878bcb1925f2c64246b2dee1796bed5125ec6bc982a269b723e0668e540911a9a6a58921d6925e434ab10aa7940551a09",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: true,
         why: "mixed-order A and R: passes only the cofactored equation",
     },
     Case {
@@ -94,6 +104,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "21122a84e0b5fca4052f5b1235c80a537878b38f3142356b2c2384ebad4668b7e40bc836dac0f71076f9abe3a53f9c03c1ceeeddb658d0030494ace586687405",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: true,
         why: "mixed-order A, residue left in [8]: passes only the cofactored equation",
     },
     Case {
@@ -103,6 +114,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "e96f66be976d82e60150baecff9906684aebb1ef181f67a7189ac78ea23b6c0e547f7690a0e2ddcd04d87dbc3490dc19b3b3052f7ff0538cb68afb369ba3a514",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: false,
         why: "non-canonical S (S >= L), valid modulo L",
     },
     Case {
@@ -112,6 +124,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "8ce5b96c8f26d0ab6c47958c9e68b937104cd36e13c33566acd2fe8d38aa19427e71f98a473474f2f13f06f97c20d58cc3f54b8bd0d272f42b695dd7e89a8c22",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: false,
         why: "non-canonical S much larger than L",
     },
     Case {
@@ -121,6 +134,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff03be9678ac102edcd92b0210bb34d7428d12ffc5df5f37e359941266a4e35f0f",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: true,
         why: "non-canonical encoding of a small-order R, k hashed from R as sent",
     },
     Case {
@@ -130,6 +144,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffca8c5b64cd208982aa38d4936621a4775aa233aa0505711d8fdcfdaa943d4908",
         strict_accepts: false,
         weak_key: false,
+        mixed_key: true,
         why: "non-canonical encoding of a small-order R, k hashed from R re-encoded",
     },
     Case {
@@ -139,6 +154,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dca5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04",
         strict_accepts: false,
         weak_key: true,
+        mixed_key: false,
         why: "non-canonical encoding of a small-order A, k hashed from A as sent",
     },
     Case {
@@ -148,6 +164,7 @@ const SPECCHECK: [Case; 12] = [
         sig: "a9d55260f765261eb9b84e106f665e00b867287a761990d7135963ee0a7d59dca5bb704786be79fc476f91d3f3f89b03984d8068dcf1bb7dfc6637b45450ac04",
         strict_accepts: false,
         weak_key: true,
+        mixed_key: false,
         why: "non-canonical encoding of a small-order A, k hashed from A re-encoded",
     },
 ];
@@ -166,6 +183,7 @@ const WYCHEPROOF: [Case; 10] = {
             sig,
             strict_accepts: false,
             weak_key: false,
+            mixed_key: false,
             why: "S replaced by a larger value: not canonical",
         }
     }
@@ -185,6 +203,7 @@ const WYCHEPROOF: [Case; 10] = {
             sig: "8a9bb4c465a3863abc9fd0dd35d80bb28f7d33d37d74679802d63f82b20da114b8d765a1206b3e9ad7cf2b2d8d778bb8651f1fa992db293c0039eacb6161480f",
             strict_accepts: true,
             weak_key: false,
+        mixed_key: false,
             why: "an ordinary valid signature",
         },
         Case {
@@ -194,6 +213,7 @@ const WYCHEPROOF: [Case; 10] = {
             sig: "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
             strict_accepts: true,
             weak_key: false,
+        mixed_key: false,
             why: "an ordinary valid signature",
         },
     ]
@@ -235,11 +255,17 @@ fn check(case: &Case) {
     let sig: [u8; 64] = h(case.sig);
 
     // 1. Key files and grants go through PublicKey::from_bytes.
+    let refused = case.weak_key || case.mixed_key;
     match PublicKey::from_bytes("edge", &pk) {
-        Err(KeyError::WeakKey) => assert!(case.weak_key, "{name}: key refused as weak"),
+        Err(KeyError::WeakKey) => assert!(refused, "{name}: key refused as weak"),
         Err(e) => panic!("{name}: key refused for another reason: {e}"),
-        Ok(_) => assert!(!case.weak_key, "{name}: a small-order key was accepted"),
+        Ok(_) => assert!(!refused, "{name}: a small- or mixed-order key was accepted"),
     }
+    assert_eq!(
+        keys::acceptable_key(&VerifyingKey::from_bytes(&pk).unwrap()),
+        !refused,
+        "{name}"
+    );
 
     // Every key in these vectors decompresses, so the signature checks below are reached
     // even for weak keys (as an attacker holding the raw key would try).
@@ -256,10 +282,13 @@ fn check(case: &Case) {
 
     // 3. Checkpoint signatures: StrictVerifier, which also refuses weak keys outright.
     match StrictVerifier::new("edge.example/log", vk) {
-        Err(CheckpointError::WeakKey { .. }) => assert!(case.weak_key, "{name}: StrictVerifier"),
+        Err(CheckpointError::WeakKey { .. }) => assert!(refused, "{name}: StrictVerifier"),
         Err(e) => panic!("{name}: StrictVerifier::new: {e}"),
         Ok(v) => {
-            assert!(!case.weak_key, "{name}: StrictVerifier took a weak key");
+            assert!(
+                !refused,
+                "{name}: StrictVerifier took a weak or mixed-order key"
+            );
             assert_eq!(
                 v.verify(&msg, &sig),
                 case.strict_accepts,

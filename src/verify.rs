@@ -665,12 +665,19 @@ fn check_documents(
                     entry: Some(i),
                     reason: format!("{}: {e}", p.display()),
                 })?;
-                if !meta.is_file() || meta.len() != size {
+                if !meta.is_file() {
+                    return Err(Failure {
+                        entry: Some(i),
+                        reason: format!("stored document {} is not a regular file", p.display()),
+                    });
+                }
+                if meta.len() != size {
                     return Err(Failure {
                         entry: Some(i),
                         reason: format!(
-                            "stored document {} is not a regular file of the recorded {size} bytes",
-                            p.display()
+                            "stored document {} does not hash to the recorded SHA-256 (it has {} bytes, not the recorded {size})",
+                            p.display(),
+                            meta.len()
                         ),
                     });
                 }

@@ -637,12 +637,15 @@ impl Ledger {
         let mut hash_buf = Vec::new();
         let mut out = Vec::with_capacity(subs.len());
         let mut pending: Vec<(u64, [u8; 64])> = Vec::new();
+        // Signatures of this batch so far: the dedup table does not hold them yet, and a
+        // linear scan would make a batch quadratic.
+        let mut in_batch: std::collections::HashMap<[u8; 64], u64> =
+            std::collections::HashMap::new();
         let mut end = self.end;
         for (k, sub) in subs.into_iter().enumerate() {
             let res = self.check_inner(&sub, verify_signatures).and_then(|()| {
-                // Within one batch, the dedup table does not yet hold the earlier members.
-                match pending.iter().find(|(_, s)| *s == sub.signature.0) {
-                    Some((i, _)) => Err(StoreError::Duplicate(*i)),
+                match in_batch.get(&sub.signature.0) {
+                    Some(i) => Err(StoreError::Duplicate(*i)),
                     None => Ok(()),
                 }
             });
@@ -669,6 +672,7 @@ impl Ledger {
                 hash_buf.extend_from_slice(&h.0);
             }
             pending.push((index, entry.signature.0));
+            in_batch.insert(entry.signature.0, index);
             self.state.apply(&entry.content, leaf);
             out.push(Appended { index, leaf });
             // Later members of the batch may cite earlier ones; they are read from the pending

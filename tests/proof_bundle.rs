@@ -4,7 +4,6 @@
 //!
 //! `cargo test --test proof_bundle -- --ignored --nocapture` prints the worked example's values.
 
-use assert_cmd::Command;
 use custody::checkpoint;
 use custody::entry::{Body, Content, Entry, Role, SourceKind};
 use custody::hash::Digest;
@@ -12,64 +11,22 @@ use custody::keys::SecretKey;
 use custody::merkle::{self, MemoryHashes};
 use custody::proof::{self, Bundle, ProvenEntry, Subject, SubjectKind};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 const ORIGIN: &str = "example.org/test";
 const OP_KEY: &str = "keys/operator.key";
 const RE_KEY: &str = "keys/researcher.key";
 
-struct Env {
-    tmp: tempfile::TempDir,
-}
+mod common;
 
-impl Env {
+use common::Work;
+
+/// A work dir with operator and researcher keys (see tests/common).
+type Env = Work;
+
+impl Work {
     fn new() -> Env {
-        let e = Env {
-            tmp: tempfile::tempdir().unwrap(),
-        };
-        e.ok(&["key", "new", "operator"]);
-        e.ok(&["key", "new", "researcher"]);
-        e
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.tmp.path().join(p)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("custody")
-            .unwrap()
-            .current_dir(self.tmp.path())
-            .env_remove("CUSTODY_PASSPHRASE")
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "custody {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Expects exit `code`; returns stderr. Never a panic.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "custody {args:?}: stdout {} stderr {err}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        assert!(!err.contains("panicked"), "{err}");
-        err
+        Work::keyed()
     }
 
     fn vkey(&self, key: &str) -> String {

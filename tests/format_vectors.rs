@@ -4,10 +4,11 @@
 //!
 //! `cargo test --test format_vectors -- --ignored --nocapture` prints every value.
 
+mod common;
+
 use custody::codec;
 use custody::entry::{
-    signed_message_of, Body, Content, Entry, KeyId, Role, SourceKind, Submission,
-    SUBMISSION_FILE_MAGIC,
+    signed_message_of, Body, Content, Entry, KeyId, Submission, SUBMISSION_FILE_MAGIC,
 };
 use custody::hash::{Digest, SUBMISSION_CONTEXT};
 use custody::keys::{PublicKey, SecretKey};
@@ -46,47 +47,7 @@ fn content(signer: &SecretKey, body: Body) -> Content {
 fn submissions() -> Vec<Submission> {
     let op = operator();
     let re = researcher();
-    let bodies = [
-        (
-            &op,
-            Body::Genesis {
-                operator: op.public().bytes(),
-                name: "operator".into(),
-            },
-        ),
-        (
-            &op,
-            Body::KeyGrant {
-                key: re.public().bytes(),
-                name: "researcher".into(),
-                role: Role::Researcher,
-            },
-        ),
-        (
-            &re,
-            Body::Source {
-                sha256: Digest::of(DOCUMENT),
-                size: DOCUMENT.len() as u64,
-                title: "Example report".into(),
-                publisher: "Example NGO".into(),
-                date: "2024-03".into(),
-                kind: SourceKind::NgoReport,
-                locator: Some("https://example.org/report".into()),
-            },
-        ),
-        (
-            &re,
-            Body::Claim {
-                statement: "108 people were returned".into(),
-                count: Some(108),
-                unit: "people".into(),
-                category: "forced-repatriation".into(),
-                period: "2024-01".into(),
-                place: "Yanbian".into(),
-                cites: vec![2],
-            },
-        ),
-    ];
+    let bodies = common::example_bodies(&op, &re, DOCUMENT);
     bodies
         .into_iter()
         .map(|(key, body)| content(key, body).sign(key.signing_key()).unwrap())

@@ -5,7 +5,7 @@
 //! `cargo test --test proof_bundle -- --ignored --nocapture` prints the worked example's values.
 
 use custody::checkpoint;
-use custody::entry::{Body, Content, Entry, Role, SourceKind};
+use custody::entry::{Body, Content, Entry};
 use custody::hash::Digest;
 use custody::keys::SecretKey;
 use custody::merkle::{self, MemoryHashes};
@@ -498,47 +498,7 @@ struct Example {
 fn example() -> Example {
     let op = SecretKey::from_seed("operator", &[0x01; 32]);
     let re = SecretKey::from_seed("researcher", &[0x02; 32]);
-    let bodies = [
-        (
-            &op,
-            Body::Genesis {
-                operator: op.public().bytes(),
-                name: "operator".into(),
-            },
-        ),
-        (
-            &op,
-            Body::KeyGrant {
-                key: re.public().bytes(),
-                name: "researcher".into(),
-                role: Role::Researcher,
-            },
-        ),
-        (
-            &re,
-            Body::Source {
-                sha256: Digest::of(DOCUMENT),
-                size: DOCUMENT.len() as u64,
-                title: "Example report".into(),
-                publisher: "Example NGO".into(),
-                date: "2024-03".into(),
-                kind: SourceKind::NgoReport,
-                locator: Some("https://example.org/report".into()),
-            },
-        ),
-        (
-            &re,
-            Body::Claim {
-                statement: "108 people were returned".into(),
-                count: Some(108),
-                unit: "people".into(),
-                category: "forced-repatriation".into(),
-                period: "2024-01".into(),
-                place: "Yanbian".into(),
-                cites: vec![2],
-            },
-        ),
-    ];
+    let bodies = common::example_bodies(&op, &re, DOCUMENT);
     let mut prev = Digest::ZERO;
     let mut entries = Vec::new();
     let mut leaves = Vec::new();

@@ -332,3 +332,55 @@ pub fn frame_body(bytes: &[u8], f: (usize, usize)) -> &[u8] {
 pub fn frame_leaf(bytes: &[u8], f: (usize, usize)) -> &[u8] {
     &bytes[f.1 - 32..f.1]
 }
+
+/// The four bodies of the worked example in docs/FORMAT.md (also used by docs/PROOFS.md), each
+/// with its signer: genesis and grant by the operator, a source and a claim by the researcher.
+pub fn example_bodies<'a>(
+    op: &'a custody::keys::SecretKey,
+    re: &'a custody::keys::SecretKey,
+    document: &[u8],
+) -> [(&'a custody::keys::SecretKey, custody::entry::Body); 4] {
+    use custody::entry::{Body, Role, SourceKind};
+    use custody::hash::Digest;
+    [
+        (
+            op,
+            Body::Genesis {
+                operator: op.public().bytes(),
+                name: "operator".into(),
+            },
+        ),
+        (
+            op,
+            Body::KeyGrant {
+                key: re.public().bytes(),
+                name: "researcher".into(),
+                role: Role::Researcher,
+            },
+        ),
+        (
+            re,
+            Body::Source {
+                sha256: Digest::of(document),
+                size: document.len() as u64,
+                title: "Example report".into(),
+                publisher: "Example NGO".into(),
+                date: "2024-03".into(),
+                kind: SourceKind::NgoReport,
+                locator: Some("https://example.org/report".into()),
+            },
+        ),
+        (
+            re,
+            Body::Claim {
+                statement: "108 people were returned".into(),
+                count: Some(108),
+                unit: "people".into(),
+                category: "forced-repatriation".into(),
+                period: "2024-01".into(),
+                place: "Yanbian".into(),
+                cites: vec![2],
+            },
+        ),
+    ]
+}

@@ -4,9 +4,9 @@
 //! smoke size of 500). It builds its ledger under `target/bench-ledgers/` and prints a Markdown
 //! table for docs/BENCHMARKS.md. Timings come from `std::time::Instant` around whole operations.
 
-use custody::entry::{Body, Content, Role};
-use custody::keys::SecretKey;
-use custody::store::{Access, Ledger};
+use custody_core::entry::{Body, Content, Role};
+use custody_core::keys::SecretKey;
+use custody_store::{Access, Ledger};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -72,12 +72,12 @@ fn build(dir: &Path, n: u64) -> (f64, SecretKey) {
         &re,
         origin,
         Body::Source {
-            sha256: custody::hash::Digest::of(b"doc"),
+            sha256: custody_core::hash::Digest::of(b"doc"),
             size: 3,
             title: "Bench source".into(),
             publisher: "Bench".into(),
             date: "2025-01-01".into(),
-            kind: custody::entry::SourceKind::Other,
+            kind: custody_core::entry::SourceKind::Other,
             locator: None,
         },
         2,
@@ -102,8 +102,8 @@ fn build(dir: &Path, n: u64) -> (f64, SecretKey) {
     }
     let key_path = dir.with_extension("key");
     let _ = std::fs::remove_file(&key_path);
-    let text = re.to_file_text(None, None).expect("key text");
-    custody::keys::write_private_file(&key_path, text.as_bytes()).expect("key file");
+    let text = re.to_file_text(None).expect("key text");
+    custody_store::files::write_new(&key_path, text.as_bytes(), false, true).expect("key file");
     let start = Instant::now();
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
         .arg("import")
@@ -143,11 +143,11 @@ fn raw(n: usize) -> (f64, f64, f64, f64, f64) {
     let batch = per_sec(n as u64, t.elapsed().as_secs_f64());
     let data = vec![7u8; 64 << 20];
     let t = Instant::now();
-    let _ = custody::hash::Digest::of(&data);
+    let _ = custody_core::hash::Digest::of(&data);
     let sha_mb = 64.0 / t.elapsed().as_secs_f64();
     let t = Instant::now();
     for m in &msgs {
-        let _ = custody::hash::Digest::leaf(m);
+        let _ = custody_core::hash::Digest::leaf(m);
     }
     let leaf = per_sec(n as u64, t.elapsed().as_secs_f64());
     (sign, strict, batch, sha_mb, leaf)

@@ -1,38 +1,59 @@
-//! The `custody` binary: parse arguments, run, map the outcome to an exit code. Nothing else.
+//! The `custody` binary: parse arguments, run one command, map the outcome to an exit code.
+//!
+//! Exit codes, defined once here: 0 verified / done, 1 the evidence failed verification
+//! ([`commands::Failed`]), 2 usage, input or I/O error. A closed pipe (`custody log L | head`)
+//! exits 0. Everything custody *does* lives in custody-store and custody-core; the commands in
+//! `commands/` gather inputs, call them and print.
 #![forbid(unsafe_code)]
 
-mod cli;
-mod import;
+mod args;
+mod commands;
+mod exhibit;
+mod print;
 
 use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match cli::args::Cli::try_parse() {
+    let args = match args::Cli::try_parse() {
         Ok(args) => args,
         Err(e) => return argument_error(&e),
     };
-    match cli::run(args) {
+    match commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // A closed pipe (`custody log ledger | head`) is not an error.
             if e.chain().any(|c| {
                 c.downcast_ref::<std::io::Error>()
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
             }
-            if let Some(f) = e.downcast_ref::<cli::Failed>() {
+            if let Some(f) = e.downcast_ref::<commands::Failed>() {
                 eprintln!("custody: {f}");
                 return ExitCode::from(1);
             }
-            // One line: the context chain joined, so the user sees what and why.
-            let msg: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("custody: error: {}", msg.join(": "));
+            eprintln!("custody: error: {}", one_line(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The context chain joined on one line, each cause once: a typed error that already shows
+/// its source ("path: No such file or directory") is not followed by that source again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// `--help` and `--version` print to stdout and exit 0; every other clap error is a usage

@@ -10,9 +10,9 @@ use common::{
     sign_claim_args, snapshot, sorted_files, source_args, Work, OPERATOR_KEY, RESEARCHER_KEY,
     RESEARCHER_PUB,
 };
-use custody::hash::Digest;
-use custody::merkle::{verify_consistency, verify_inclusion};
-use custody::seal::Opening;
+use custody_core::hash::Digest;
+use custody_core::merkle::{verify_consistency, verify_inclusion};
+use custody_core::seal::Opening;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -648,7 +648,7 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
             }
         }
     }
-    assert_eq!(custody::merkle::root_of_leaves(&leaves), root);
+    assert_eq!(custody_core::merkle::root_of_leaves(&leaves), root);
     // The default size is the whole log.
     let p: serde_json::Value =
         serde_json::from_str(&e.ok(&["prove", "inclusion", "L", "4", "--json"])).unwrap();
@@ -668,8 +668,14 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
             ]);
             let p: serde_json::Value = serde_json::from_str(&s).unwrap();
             let (r1, r2) = (hex_digest(&p["root_hash_1"]), hex_digest(&p["root_hash_2"]));
-            assert_eq!(r1, custody::merkle::root_of_leaves(&leaves[..old as usize]));
-            assert_eq!(r2, custody::merkle::root_of_leaves(&leaves[..new as usize]));
+            assert_eq!(
+                r1,
+                custody_core::merkle::root_of_leaves(&leaves[..old as usize])
+            );
+            assert_eq!(
+                r2,
+                custody_core::merkle::root_of_leaves(&leaves[..new as usize])
+            );
             let path = hex_digests(&p["consistency_path"]);
             verify_consistency(old, r1, new, r2, &path).unwrap();
             if old < new {

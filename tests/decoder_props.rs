@@ -7,15 +7,15 @@
 //! a hostile length field fails without allocating more than the record bound. The fuzz targets
 //! in `fuzz/` check the same rules for far longer; these run in a few seconds on every test run.
 
-use custody::codec::MAX_RECORD_BYTES;
-use custody::entry::{
+use custody_core::codec::MAX_RECORD_BYTES;
+use custody_core::entry::{
     signed_message_of, Body, Content, Entry, KeyId, Qualifier, SourceKind, Submission,
     ENTRY_HEADER_BYTES,
 };
-use custody::hash::Digest;
-use custody::keys::{self, KeyError, PublicKey, SecretKey};
-use custody::seal::Opening;
-use custody::store::frames::{encode_frame, FrameReader, Next};
+use custody_core::hash::Digest;
+use custody_core::keys::{self, KeyError, PublicKey, SecretKey};
+use custody_core::seal::Opening;
+use custody_store::frames::{encode_frame, FrameReader, Next};
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -184,7 +184,7 @@ fn check_text_decoders(text: &str) -> Result<(), TestCaseError> {
     }
     let no_passphrase = || Err(KeyError::Passphrase("no passphrase in tests".into()));
     if let Ok(k) = SecretKey::from_file_text(text, no_passphrase) {
-        let again = k.to_file_text(None, None).unwrap();
+        let again = k.to_file_text(None).unwrap();
         prop_assert!(again.lines().eq(text.lines()));
     }
     if let Ok(o) = Opening::from_text(text) {
@@ -259,7 +259,7 @@ proptest! {
     fn random_text_never_panics(text in "[a-z0-9 +/=\n-]{0,300}") {
         check_text_decoders(&text)?;
         // With each real magic line in front, the parsers get past their first check.
-        for magic in [keys::PUBLIC_MAGIC, keys::SECRET_MAGIC, custody::seal::OPENING_MAGIC] {
+        for magic in [keys::PUBLIC_MAGIC, keys::SECRET_MAGIC, custody_core::seal::OPENING_MAGIC] {
             check_text_decoders(&format!("{magic}\n{text}"))?;
         }
     }
@@ -270,7 +270,7 @@ proptest! {
         let bad = apply(good.clone(), &e);
         check_all_decoders(&bad)?;
         // As a .cust file, and inside a frame stream after a good frame.
-        let mut cust = custody::entry::SUBMISSION_FILE_MAGIC.to_vec();
+        let mut cust = custody_core::entry::SUBMISSION_FILE_MAGIC.to_vec();
         cust.extend_from_slice(&apply(good[ENTRY_HEADER_BYTES..].to_vec(), &e));
         check_all_decoders(&cust)?;
     }
@@ -300,7 +300,7 @@ proptest! {
         let key = researcher();
         let texts = [
             key.public().to_file_text(),
-            key.to_file_text(None, None).unwrap().to_string(),
+            key.to_file_text(None).unwrap().to_string(),
             opening_text(),
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/keys/operator.pub")).unwrap(),
         ];
@@ -358,7 +358,7 @@ fn hostile_length_fields_fail_fast_without_large_allocation() {
             peak <= 2 * MAX_RECORD_BYTES,
             "{what}: decoder allocated {peak} bytes"
         );
-        let mut cust = custody::entry::SUBMISSION_FILE_MAGIC.to_vec();
+        let mut cust = custody_core::entry::SUBMISSION_FILE_MAGIC.to_vec();
         cust.extend_from_slice(&bytes[ENTRY_HEADER_BYTES..]);
         let peak = largest_allocation(|| assert!(Submission::from_file_bytes(&cust).is_err()));
         assert!(

@@ -6,15 +6,15 @@
 
 mod common;
 
-use custody::codec;
-use custody::entry::{
+use custody_core::codec;
+use custody_core::entry::{
     signed_message_of, Body, Content, Entry, KeyId, Submission, SUBMISSION_FILE_MAGIC,
 };
-use custody::hash::{Digest, SUBMISSION_CONTEXT};
-use custody::keys::{PublicKey, SecretKey};
-use custody::merkle;
-use custody::seal::Opening;
-use custody::store::frames::{encode_frame, FILE_MAGIC};
+use custody_core::hash::{Digest, SUBMISSION_CONTEXT};
+use custody_core::keys::{PublicKey, SecretKey};
+use custody_core::merkle;
+use custody_core::seal::Opening;
+use custody_store::frames::{encode_frame, FILE_MAGIC};
 
 const DOC: &str = include_str!("../docs/FORMAT.md");
 
@@ -165,7 +165,7 @@ fn print_example_values() {
     println!("opening:\n{}", o.to_text().as_str());
     println!(
         "secret key file:\n{}",
-        op.to_file_text(None, None).unwrap().as_str()
+        op.to_file_text(None).unwrap().as_str()
     );
     println!("public key file:\n{}", op.public().to_file_text());
     println!("public key file:\n{}", re.public().to_file_text());
@@ -200,7 +200,7 @@ fn keys_and_key_ids() {
         doc_has(v);
     }
     // Key files, as the document shows them.
-    let secret = op.to_file_text(None, None).unwrap();
+    let secret = op.to_file_text(None).unwrap();
     doc_has(secret.as_str());
     doc_has(&op.public().to_file_text());
     doc_has(&re.public().to_file_text());
@@ -357,18 +357,21 @@ fn entries_file_root_and_store_agree_with_the_document() {
     let dir = tempfile::tempdir().unwrap();
     let ledger_dir = dir.path().join("ledger");
     let mut subs = submissions().into_iter();
-    let mut ledger = custody::store::Ledger::create(&ledger_dir, subs.next().unwrap()).unwrap();
+    let mut ledger = custody_store::Ledger::create(&ledger_dir, subs.next().unwrap()).unwrap();
     for s in subs {
         ledger.append(s).unwrap();
     }
     drop(ledger);
     assert_eq!(
-        std::fs::read(ledger_dir.join(custody::store::ENTRIES)).unwrap(),
+        std::fs::read(ledger_dir.join(custody_store::ENTRIES)).unwrap(),
         file
     );
-    let report =
-        custody::verify::verify_ledger(&ledger_dir, &custody::verify::Options::default(), &|_| {})
-            .unwrap();
+    let report = custody_store::replay::verify_ledger(
+        &ledger_dir,
+        &custody_store::replay::Options::default(),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(report.entries, 4);
     assert_eq!(report.root, ROOT_4);
 }

@@ -15,9 +15,9 @@
 //! files and grants, `KeyError::WeakKey`; `StrictVerifier::new`; genesis), so no custody key
 //! can make cofactored and cofactorless verifiers disagree.
 
-use custody::checkpoint::{CheckpointError, StrictVerifier};
-use custody::entry::{Body, Content};
-use custody::keys::{self, KeyError, PublicKey, SecretKey};
+use custody_core::checkpoint::{CheckpointError, StrictVerifier};
+use custody_core::entry::{Body, Content};
+use custody_core::keys::{self, KeyError, PublicKey, SecretKey};
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use signed_note::Verifier as _;
 

@@ -1,8 +1,8 @@
 //! Property tests: every proof custody produces verifies, and any single mutation of a
 //! proof hash, the index or a size makes it fail.
 
-use custody::hash::Digest;
-use custody::merkle::{self, Frontier, MemoryHashes};
+use custody_core::hash::Digest;
+use custody_core::merkle::{self, Frontier, MemoryHashes};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
 //! Property tests: the checkpoint, vkey and tlog-proof parsers never panic, on random
 //! bytes or on valid inputs with a byte changed, and mutated inputs never verify.
 
-use custody::checkpoint;
+use custody_core::checkpoint;
 use proptest::prelude::*;
 
 const VKEY: &str =

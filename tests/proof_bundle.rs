@@ -4,12 +4,12 @@
 //!
 //! `cargo test --test proof_bundle -- --ignored --nocapture` prints the worked example's values.
 
-use custody::checkpoint;
-use custody::entry::{Body, Content, Entry};
-use custody::hash::Digest;
-use custody::keys::SecretKey;
-use custody::merkle::{self, MemoryHashes};
-use custody::proof::{self, Bundle, ProvenEntry, Subject, SubjectKind};
+use custody_core::bundle::{self, Bundle, ProvenEntry, Subject, SubjectKind};
+use custody_core::checkpoint;
+use custody_core::entry::{Body, Content, Entry};
+use custody_core::hash::Digest;
+use custody_core::keys::SecretKey;
+use custody_core::merkle::{self, MemoryHashes};
 use std::fs;
 use std::path::Path;
 
@@ -141,7 +141,7 @@ fn export_and_check_entry_and_figure() {
 
     // The bundle is what the library builds and verifies.
     let bytes = fs::read(env.path("f5.json")).unwrap();
-    let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+    let v = bundle::verify(&bytes, &trusted(&vk), None).unwrap();
     assert_eq!(v.subject.kind, SubjectKind::Figure);
     assert_eq!(
         v.entries.keys().copied().collect::<Vec<_>>(),
@@ -294,7 +294,7 @@ fn a_revocation_after_signing_is_carried_and_does_not_void_earlier_entries() {
         "export", "L", "--entry", "3", "-o", "e3.json", "--key", OP_KEY,
     ]);
     let bytes = fs::read(env.path("e3.json")).unwrap();
-    let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+    let v = bundle::verify(&bytes, &trusted(&vk), None).unwrap();
     assert_eq!(
         v.entries.keys().copied().collect::<Vec<_>>(),
         [0, 1, 2, 3, 6]
@@ -306,9 +306,13 @@ fn a_revocation_after_signing_is_carried_and_does_not_void_earlier_entries() {
     // Leaving out a cited source is refused.
     let mut b: Bundle = serde_json::from_slice(&bytes).unwrap();
     b.entries.retain(|e| e.index != 2);
-    let err = proof::verify(&proof::to_canonical_bytes(&b).unwrap(), &trusted(&vk), None)
-        .unwrap_err()
-        .to_string();
+    let err = bundle::verify(
+        &bundle::to_canonical_bytes(&b).unwrap(),
+        &trusted(&vk),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("entry 3") && err.contains("cannot read entry 2"),
         "{err}"
@@ -363,24 +367,24 @@ fn every_single_byte_change_is_refused() {
     env.ok(&["export", "L", "--entry", "3", "-o", "e3.json"]);
     let good = fs::read(env.path("e3.json")).unwrap();
     let t = trusted(&vk);
-    proof::verify(&good, &t, None).unwrap();
+    bundle::verify(&good, &t, None).unwrap();
     for i in 0..good.len() {
         for flip in [0x01u8, 0x20, 0x80] {
             let mut b = good.clone();
             b[i] ^= flip;
             assert!(
-                proof::verify(&b, &t, None).is_err(),
+                bundle::verify(&b, &t, None).is_err(),
                 "byte {i} ^ {flip:#x} accepted"
             );
         }
     }
     // Truncations and an appended byte.
     for cut in [0, 1, good.len() / 3, good.len() - 1] {
-        assert!(proof::verify(&good[..cut], &t, None).is_err());
+        assert!(bundle::verify(&good[..cut], &t, None).is_err());
     }
     let mut longer = good.clone();
     longer.push(b' ');
-    assert!(proof::verify(&longer, &t, None).is_err());
+    assert!(bundle::verify(&longer, &t, None).is_err());
 
     for (n, i) in (0..good.len()).step_by(good.len() / 25).enumerate() {
         let mut b = good.clone();
@@ -401,8 +405,8 @@ fn structural_edits_are_refused_with_the_part_named() {
     let good: Bundle = serde_json::from_slice(&fs::read(env.path("f5.json")).unwrap()).unwrap();
     let t = trusted(&vk);
     let check = |b: &Bundle| -> String {
-        let bytes = proof::to_canonical_bytes(b).unwrap();
-        proof::verify(&bytes, &t, None).unwrap_err().to_string()
+        let bytes = bundle::to_canonical_bytes(b).unwrap();
+        bundle::verify(&bytes, &t, None).unwrap_err().to_string()
     };
     let mut cases: Vec<(&str, Bundle, &str)> = Vec::new();
     let mut b = good.clone();
@@ -455,14 +459,14 @@ fn structural_edits_are_refused_with_the_part_named() {
     }
     // Reformatted JSON (same values) is not canonical.
     let pretty = serde_json::to_vec(&good).unwrap();
-    let err = proof::verify(&pretty, &t, None).unwrap_err().to_string();
+    let err = bundle::verify(&pretty, &t, None).unwrap_err().to_string();
     assert!(err.contains("canonical"), "{err}");
     // Unknown members are refused.
     let mut v: serde_json::Value = serde_json::to_value(&good).unwrap();
     v["note"] = "x".into();
     let mut bytes = serde_json::to_vec_pretty(&v).unwrap();
     bytes.push(b'\n');
-    let err = proof::verify(&bytes, &t, None).unwrap_err().to_string();
+    let err = bundle::verify(&bytes, &t, None).unwrap_err().to_string();
     assert!(err.contains("unknown field"), "{err}");
 }
 
@@ -529,7 +533,7 @@ fn example() -> Example {
             proof: merkle::prove_inclusion(i, 4, &tree).unwrap(),
         })
         .collect();
-    let bundle = proof::build(
+    let bundle = bundle::build(
         ORIGIN,
         &vkey,
         &note,
@@ -583,7 +587,7 @@ fn worked_example_matches_the_document() {
     doc_has(&format!("{} bytes", ex.bundle.len()));
     doc_has(&hex::encode(&ex.entries[3]));
     // And the bundle checks, with the document as its source.
-    let v = proof::verify(&ex.bundle, &trusted(&ex.vkey), Some(Digest::of(DOCUMENT))).unwrap();
+    let v = bundle::verify(&ex.bundle, &trusted(&ex.vkey), Some(Digest::of(DOCUMENT))).unwrap();
     assert_eq!(v.document.unwrap().sources, [2]);
     assert_eq!(v.standing.unwrap().current, Some(108));
 }
@@ -619,13 +623,13 @@ fn sample_bundles_check_against_the_sample_key() {
     let Ok(pubkey) = fs::read_to_string(root.join("keys/operator.pub")) else {
         return;
     };
-    let p = custody::keys::PublicKey::from_file_text(&pubkey).unwrap();
+    let p = custody_core::keys::PublicKey::from_file_text(&pubkey).unwrap();
     let vk = checkpoint::vkey("example.org/nk-repatriation", p.verifying_key()).unwrap();
     for (name, value) in [("figure-406.json", 406), ("figure-1076.json", 1076)] {
         let Ok(bytes) = fs::read(dir.join(name)) else {
             continue;
         };
-        let v = proof::verify(&bytes, &trusted(&vk), None).unwrap();
+        let v = bundle::verify(&bytes, &trusted(&vk), None).unwrap();
         assert_eq!(v.standing.unwrap().published, Some(value), "{name}");
     }
 }

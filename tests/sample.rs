@@ -8,7 +8,7 @@
 mod common;
 
 use common::{frame_body, frames, run};
-use custody::entry::{Body, Entry};
+use custody_core::entry::{Body, Entry};
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -10,11 +10,12 @@ use common::{
     remove_torn_side_files, run_json, run_ok, verify, MAGIC_LEN, OPERATOR_KEY, RESEARCHER_KEY,
     RESEARCHER_PUB,
 };
-use custody::entry::{Body, Content, Entry};
-use custody::hash::Digest;
-use custody::keys::SecretKey;
-use custody::store::frames::{encode_frame, FILE_MAGIC};
-use custody::verify::{verify_ledger, Failure, Options, Report};
+use custody_core::entry::{Body, Content, Entry};
+use custody_core::hash::Digest;
+use custody_core::json::VerifyReport as Report;
+use custody_core::keys::SecretKey;
+use custody_store::frames::{encode_frame, FILE_MAGIC};
+use custody_store::replay::{verify_ledger, Failure, Options, VerifyError};
 use std::fs;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -72,7 +73,10 @@ fn verify_since(dir: &Path, checkpoint: &Path) -> Result<Report, Failure> {
         since: vec![(checkpoint.to_path_buf(), fs::read(checkpoint).unwrap())],
         ..Options::default()
     };
-    verify_ledger(dir, &opts, &|_| {})
+    verify_ledger(dir, &opts, &|_| {}).map_err(|e| match e {
+        VerifyError::Evidence(f) => f,
+        other => panic!("not an evidence failure: {other}"),
+    })
 }
 
 /// The frame boundaries `(start, end)` of an entries file.

@@ -1,8 +1,8 @@
 //! Known-answer tests against the shared vectors in `tests/vectors/` (a copy of the project's shared vectors) (read, never edit).
 
-use custody::checkpoint::{self, CheckpointError};
-use custody::hash::Digest;
-use custody::merkle::{self, MemoryHashes, MerkleError};
+use custody_core::checkpoint::{self, CheckpointError};
+use custody_core::hash::Digest;
+use custody_core::merkle::{self, MemoryHashes, MerkleError};
 use serde_json::Value;
 
 fn vector(name: &str) -> Value {

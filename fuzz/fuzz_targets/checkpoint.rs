@@ -3,7 +3,7 @@
 //! that key and names that key's origin.
 #![no_main]
 
-use custody::checkpoint;
+use custody_core::checkpoint;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

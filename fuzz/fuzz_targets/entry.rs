@@ -2,7 +2,7 @@
 //! exactly the input (the canonical-encoding rule), and its signed message slices cleanly.
 #![no_main]
 
-use custody::entry::{signed_message_of, Entry};
+use custody_core::entry::{signed_message_of, Entry};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! only move forward.
 #![no_main]
 
-use custody::store::frames::{FrameReader, Next};
+use custody_store::frames::{FrameReader, Next};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 //! Merkle root) never panics. Each process rewrites one file in its own temporary directory.
 #![no_main]
 
-use custody::store::frames::FILE_MAGIC;
-use custody::verify::{verify_ledger, Options};
+use custody_store::frames::FILE_MAGIC;
+use custody_store::replay::{verify_ledger, Options};
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -21,6 +21,6 @@ fn dir() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     let mut file = FILE_MAGIC.to_vec();
     file.extend_from_slice(data);
-    std::fs::write(dir().join(custody::store::ENTRIES), &file).expect("write entries");
+    std::fs::write(dir().join(custody_store::ENTRIES), &file).expect("write entries");
     let _ = verify_ledger(dir(), &Options::default(), &|_| {});
 });

@@ -3,7 +3,7 @@
 //! case-insensitively, so that one line is compared ignoring ASCII case).
 #![no_main]
 
-use custody::seal::Opening;
+use custody_core::seal::Opening;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(o) = Opening::from_text(text) {
         assert!(o.opens(&o.commitment()));
-        assert!(!o.identity.is_empty() && o.identity.len() <= custody::seal::MAX_IDENTITY);
+        assert!(!o.identity.is_empty() && o.identity.len() <= custody_core::seal::MAX_IDENTITY);
         let again = o.to_text();
         assert_eq!(again.lines().count(), text.lines().count(), "extra lines");
         for (a, b) in again.lines().zip(text.lines()) {

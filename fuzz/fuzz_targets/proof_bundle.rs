@@ -2,8 +2,8 @@
 //! ledger's operator key: never panics, and whatever verifies is checked against that key.
 #![no_main]
 
-use custody::checkpoint::{self, StrictVerifier};
-use custody::proof;
+use custody_core::checkpoint::{self, StrictVerifier};
+use custody_core::bundle;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! exactly the input and is never a weak key.
 #![no_main]
 
-use custody::keys::PublicKey;
+use custody_core::keys::PublicKey;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! still covers the file format up to decryption).
 #![no_main]
 
-use custody::keys::{KeyError, SecretKey};
+use custody_core::keys::{KeyError, SecretKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     });
     if let Ok(k) = parsed {
         // Only the plain format parses here; it writes back line for line.
-        let again = k.to_file_text(None, None).expect("plain key file");
+        let again = k.to_file_text(None).expect("plain key file");
         assert!(again.lines().eq(text.lines()), "parsed key file differs");
     }
 });

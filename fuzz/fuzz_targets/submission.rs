@@ -2,7 +2,7 @@
 //! parses writes back to exactly the input.
 #![no_main]
 
-use custody::entry::Submission;
+use custody_core::entry::Submission;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! back to exactly the input, and verifying it against a fixed key never panics either.
 #![no_main]
 
-use custody::checkpoint;
-use custody::hash::Digest;
+use custody_core::checkpoint;
+use custody_core::hash::Digest;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! exactly the input (vkeys are canonical).
 #![no_main]
 
-use custody::checkpoint;
+use custody_core::checkpoint;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,0 +1,221 @@
+//! Where a claim or figure stands, and what it is built from: the one walk every report uses.
+//!
+//! `verify`'s report, `figure`, a proof bundle's check and the court exhibit all say the same
+//! things about a figure: its value when signed, each term's value then, its value as of a later
+//! point (today, or a checkpoint), which amendments changed it, whether it was retracted, and the
+//! tree of claims and sources beneath it. [`standing`] and [`tree`] compute those once, from the
+//! rules' [`LogState`] and earlier entries read through [`EntryLookup`]; printers only format.
+
+use crate::entry::{Body, Entry, Qualifier};
+use crate::rules::{EntryLookup, LogState, LookupError, RuleError, MAX_FIGURE_DEPTH};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One term of a figure and its value when the figure was signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct TermValue {
+    /// The claim or figure summed.
+    pub entry: u64,
+    /// Its value just before the figure was signed.
+    pub value: u64,
+}
+
+/// Where a claim or figure stands as of a point of the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    /// The claim or figure.
+    pub entry: u64,
+    /// Its value when signed: a figure's signed value (which equalled its terms then), a
+    /// claim's own count. `None` for a claim without a count.
+    pub published: Option<u64>,
+    /// Each term's value when the figure was signed (empty for a claim).
+    pub terms: Vec<TermValue>,
+    /// Its value as of the point asked about, after the amendments before it.
+    pub current: Option<u64>,
+    /// Amendments after publication that changed anything beneath it, in log order.
+    pub changed_by: Vec<u64>,
+    /// The entry that retracted it, if one did before the point asked about.
+    pub retracted_at: Option<u64>,
+}
+
+impl Standing {
+    /// Whether anything beneath it changed after publication (or it was retracted).
+    #[must_use]
+    pub fn is_changed(&self) -> bool {
+        self.current != self.published || !self.changed_by.is_empty() || self.retracted_at.is_some()
+    }
+}
+
+/// Where claim or figure `index` stands as of just before entry `as_of` (the log's size for
+/// "today", a checkpoint's size for a bundle). `None` if `index` is neither a claim nor a figure.
+///
+/// # Errors
+/// A broken rule (a term that is not a counted claim, nesting too deep, an overflow), or an
+/// entry that could not be read.
+pub fn standing(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    index: u64,
+    as_of: u64,
+) -> Result<Option<Standing>, RuleError> {
+    let entry = log.entry(index)?;
+    let (published, terms) = match &entry.content.body {
+        Body::Figure { value, terms, .. } => {
+            let mut tv = Vec::with_capacity(terms.len());
+            for &t in terms {
+                let value = state.value_at(t, index, u64::MAX, log)?.value;
+                tv.push(TermValue { entry: t, value });
+            }
+            (Some(*value), tv)
+        }
+        Body::Claim { count, .. } => (*count, Vec::new()),
+        _ => return Ok(None),
+    };
+    let retracted_at = state.retracted_before(index, as_of, log)?;
+    let (current, changed_by) = if published.is_some() {
+        let now = state.value_at(index, as_of, index, log)?;
+        (Some(now.value), now.changed_by)
+    } else {
+        // A claim without a count has no value; every amendment of it is a change.
+        let amends = state
+            .amendments_of(index)
+            .iter()
+            .copied()
+            .filter(|&a| a < as_of)
+            .collect();
+        (None, amends)
+    };
+    Ok(Some(Standing {
+        entry: index,
+        published,
+        terms,
+        current,
+        changed_by,
+        retracted_at,
+    }))
+}
+
+/// A figure's report line: its label and how it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FigureStanding {
+    /// The figure's label.
+    pub label: String,
+    /// at-least, exactly, about.
+    pub qualifier: Qualifier,
+    /// The unit.
+    pub unit: String,
+    /// How it stands.
+    #[serde(flatten)]
+    pub standing: Standing,
+}
+
+/// The standing of figure `index` as of `as_of`, with its label (`None` if not a figure).
+///
+/// # Errors
+/// As [`standing`].
+pub fn figure_standing(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    index: u64,
+    as_of: u64,
+) -> Result<Option<FigureStanding>, RuleError> {
+    let entry = log.entry(index)?;
+    let Body::Figure {
+        label,
+        qualifier,
+        unit,
+        ..
+    } = entry.content.body
+    else {
+        return Ok(None);
+    };
+    Ok(
+        standing(state, log, index, as_of)?.map(|standing| FigureStanding {
+            label,
+            qualifier,
+            unit,
+            standing,
+        }),
+    )
+}
+
+/// One node of the tree beneath a claim or figure.
+#[derive(Clone, Debug)]
+pub struct TreeNode {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry.
+    pub entry: Entry,
+    /// A claim's or figure's value when its parent figure was signed (for the root, just
+    /// before `at`); `None` for other kinds and for a claim without a count.
+    pub value: Option<u64>,
+    /// Already shown earlier in the walk (a shared subfigure or a source cited twice): printers
+    /// refer back to it and the walk does not descend again, so output stays linear in the DAG.
+    pub repeat: bool,
+    /// What it is built from: a figure's terms, a claim's citations, an amendment's target.
+    pub children: Vec<TreeNode>,
+}
+
+/// The tree beneath claim or figure `root` (or any entry), with values as they stood just
+/// before entry `at`: each figure's terms are valued as at that figure's own signing. Entries
+/// the lookup does not hold (outside a bundle) are left out.
+///
+/// # Errors
+/// A broken rule (nesting deeper than [`MAX_FIGURE_DEPTH`]) or an unreadable entry.
+pub fn tree(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    root: u64,
+    at: u64,
+) -> Result<TreeNode, RuleError> {
+    let mut seen = BTreeSet::new();
+    let entry = log.entry(root)?;
+    walk(state, log, root, entry, at, 0, &mut seen)
+}
+
+fn walk(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    index: u64,
+    entry: Entry,
+    at: u64,
+    depth: usize,
+    seen: &mut BTreeSet<u64>,
+) -> Result<TreeNode, RuleError> {
+    if depth > MAX_FIGURE_DEPTH + 1 {
+        return Err(RuleError::Broken(format!(
+            "figures nest more than {MAX_FIGURE_DEPTH} deep"
+        )));
+    }
+    let value = match &entry.content.body {
+        Body::Figure { .. } | Body::Claim { count: Some(_), .. } => Some(
+            state
+                .value_at(index, at.max(index + 1), u64::MAX, log)?
+                .value,
+        ),
+        _ => None,
+    };
+    let repeat = !seen.insert(index);
+    let mut children = Vec::new();
+    if !repeat {
+        // A figure's terms are valued as when that figure was signed.
+        let child_at = match &entry.content.body {
+            Body::Figure { .. } => index,
+            _ => at,
+        };
+        for r in entry.content.body.references() {
+            match log.entry(r) {
+                Ok(child) => children.push(walk(state, log, r, child, child_at, depth + 1, seen)?),
+                Err(LookupError::Missing { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(TreeNode {
+        index,
+        entry,
+        value,
+        repeat,
+        children,
+    })
+}

@@ -1,0 +1,39 @@
+//! custody-core: the pure heart of custody, a signed, append-only chain of custody for
+//! human-rights evidence.
+//!
+//! Researchers sign *submissions* (sources, informants, claims, figures, corrections) with
+//! Ed25519; a ledger sequences them into *entries*, each chained to the one before and all
+//! forming an RFC 6962 Merkle tree whose roots the operator signs as C2SP checkpoints.
+//!
+//! This crate never touches a file, the clock, the network or the OS random source: bytes,
+//! times and randomness are passed in (`clippy.toml` in this crate refuses the calls). Reading
+//! and writing a ledger directory is `custody-store`'s; printing is the `custody` binary's.
+//!
+//! Where each rule lives:
+//! - [`hash`]: the `Digest` newtype and every domain-separation constant.
+//! - [`codec`]: the only place values become signed or hashed bytes (bincode 2.0.1, pinned).
+//! - [`entry`]: submissions, entries, bodies, signed bytes.
+//! - [`keys`]: key file formats, key ids, strict verification; [`sign`]: the signer trait.
+//! - [`seal`]: informant commitments, their openings and seal files.
+//! - [`rules`]: admission (who may sign what, citations, sums), text fields, valuation.
+//! - [`explain`]: a claim's or figure's standing and the tree beneath it (every report's walk).
+//! - [`replay`]: the checks each entry passes in order, wherever it is read from.
+//! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
+//! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
+//! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod checkpoint;
+pub mod codec;
+pub mod entry;
+pub mod explain;
+pub mod hash;
+pub mod import;
+pub mod json;
+pub mod keys;
+pub mod merkle;
+pub mod replay;
+pub mod rules;
+pub mod seal;
+pub mod sign;

@@ -1,0 +1,229 @@
+//! Replaying entries in order: the checks every entry passes, wherever it is read from.
+//!
+//! A ledger directory's replay (custody-store), an append (custody-store) and a proof bundle's
+//! check ([`crate::bundle`]) all run an entry through the same steps: its bytes hash to the
+//! stored leaf, decode canonically, carry the expected index and previous leaf hash, pass
+//! [`LogState::admit`], and carry a strict Ed25519 signature by the key the log state names.
+//! This module holds those steps and the [`Replay`] that applies them one entry at a time; it
+//! reads nothing itself (entries come in as bytes, earlier ones through [`EntryLookup`]).
+
+use crate::entry::{signed_message_of, Body, Content, Entry, KeyId};
+use crate::hash::Digest;
+use crate::keys;
+use crate::merkle::{Frontier, MerkleError};
+use crate::rules::{EntryLookup, LogState, RuleError};
+use ed25519_dalek::VerifyingKey;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What is wrong with one entry's bytes or place in the chain (evidence, never I/O).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct LinkError(pub String);
+
+/// Checks entry `index`'s canonical bytes: they hash to `stored_leaf`, decode canonically, and
+/// carry index `index` and previous-entry hash `prev`.
+///
+/// # Errors
+/// What is wrong, as a [`LinkError`].
+pub fn check_link(
+    bytes: &[u8],
+    stored_leaf: &Digest,
+    index: u64,
+    prev: &Digest,
+) -> Result<Entry, LinkError> {
+    if Digest::leaf(bytes) != *stored_leaf {
+        return Err(LinkError(
+            "stored leaf hash does not match the entry's bytes".into(),
+        ));
+    }
+    let entry = Entry::from_bytes(bytes).map_err(|e| LinkError(format!("undecodable: {e}")))?;
+    if entry.index != index {
+        return Err(LinkError(format!(
+            "records index {}, expected {index}",
+            entry.index
+        )));
+    }
+    if entry.prev != *prev {
+        return Err(LinkError("previous-hash mismatch".into()));
+    }
+    Ok(entry)
+}
+
+/// The key that must have signed `content` as the next entry after `state`: the genesis's own
+/// operator key for entry 0, otherwise the granted key the content names.
+///
+/// # Errors
+/// [`RuleError::Broken`] if the key is unknown, not a valid point, or of small or mixed order.
+pub fn signer_key(state: &LogState, content: &Content) -> Result<VerifyingKey, RuleError> {
+    let public = if let (0, Body::Genesis { operator, .. }) = (state.size, &content.body) {
+        *operator
+    } else {
+        state
+            .key(&content.signer)
+            .ok_or_else(|| {
+                RuleError::Broken(format!(
+                    "signer {} is not a key of this ledger",
+                    content.signer.short()
+                ))
+            })?
+            .public
+    };
+    let key = VerifyingKey::from_bytes(&public)
+        .map_err(|_| RuleError::Broken("signer key is not a valid point".into()))?;
+    if !keys::acceptable_key(&key) {
+        return Err(RuleError::Broken(
+            "signer key is a small-order or mixed-order point".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// Checks `sig` over `content` by the key the log state names for its signer (strict Ed25519).
+///
+/// # Errors
+/// [`RuleError::Broken`] if the key is unknown or the signature does not verify.
+pub fn check_signature(
+    state: &LogState,
+    content: &Content,
+    sig: &[u8; 64],
+) -> Result<(), RuleError> {
+    let key = signer_key(state, content)?;
+    let msg = content
+        .signed_bytes()
+        .map_err(|e| RuleError::Broken(e.to_string()))?;
+    keys::verify_strict(&key, &msg, sig)
+        .map_err(|_| RuleError::Broken("signature does not verify".into()))
+}
+
+/// A signature still to be checked: replays check them in parallel batches, in order.
+pub struct PendingSignature {
+    /// The entry it signs.
+    pub index: u64,
+    /// The signed message (context string and content bytes).
+    pub msg: Vec<u8>,
+    /// The signature.
+    pub sig: [u8; 64],
+    /// The key it must verify under.
+    pub key: VerifyingKey,
+}
+
+impl PendingSignature {
+    /// Whether the signature verifies (strict Ed25519).
+    #[must_use]
+    pub fn verifies(&self) -> bool {
+        keys::verify_strict(&self.key, &self.msg, &self.sig).is_ok()
+    }
+}
+
+/// Why a replay stopped at an entry.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The entry's bytes or chain link are wrong.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The entry breaks a rule, or an earlier entry could not be read.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// The Merkle tree cannot grow (past its size bound).
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+}
+
+impl ReplayError {
+    /// Whether the failure is the reader's (I/O), not the evidence's.
+    #[must_use]
+    pub fn is_io(&self) -> bool {
+        matches!(self, ReplayError::Rule(r) if r.is_io())
+    }
+}
+
+/// A replay from genesis: the rules state, the tree's right edge, the roots at the sizes
+/// asked for, and how many entries each key signed.
+pub struct Replay {
+    state: LogState,
+    frontier: Frontier,
+    wanted: BTreeSet<u64>,
+    roots: BTreeMap<u64, Digest>,
+    signers: BTreeMap<KeyId, (VerifyingKey, u64)>,
+}
+
+impl Replay {
+    /// A replay that notes the tree root at each size in `wanted` (checkpoints to check).
+    #[must_use]
+    pub fn new(wanted: BTreeSet<u64>) -> Replay {
+        let frontier = Frontier::new();
+        let mut roots = BTreeMap::new();
+        roots.insert(0, frontier.root());
+        Replay {
+            state: LogState::default(),
+            frontier,
+            wanted,
+            roots,
+            signers: BTreeMap::new(),
+        }
+    }
+
+    /// Checks the next entry (`bytes`, with the leaf hash stored beside it) and applies it.
+    /// Its signature is returned for the caller to check (in parallel batches, in order).
+    ///
+    /// # Errors
+    /// The first check the entry fails.
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        stored_leaf: Digest,
+        log: &dyn EntryLookup,
+    ) -> Result<PendingSignature, ReplayError> {
+        let index = self.state.size;
+        let entry = check_link(bytes, &stored_leaf, index, &self.state.head)?;
+        self.state.admit(&entry.content, log)?;
+        // `admit` has checked the signer's grant at this index; the decompressed key is cached
+        // per key id (the id is the key's hash, so it can never name another key).
+        let slot = match self.signers.entry(entry.content.signer) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((signer_key(&self.state, &entry.content)?, 0))
+            }
+        };
+        slot.1 += 1;
+        let key = slot.0;
+        let msg = signed_message_of(bytes)
+            .ok_or_else(|| LinkError("entry too short to hold a signature".into()))?;
+        self.frontier.push(stored_leaf)?;
+        self.state.apply(&entry.content, stored_leaf);
+        if self.wanted.contains(&self.state.size) {
+            self.roots.insert(self.state.size, self.frontier.root());
+        }
+        Ok(PendingSignature {
+            index,
+            msg,
+            sig: entry.signature.0,
+            key,
+        })
+    }
+
+    /// The rules state so far.
+    #[must_use]
+    pub fn state(&self) -> &LogState {
+        &self.state
+    }
+
+    /// The root of everything replayed so far.
+    #[must_use]
+    pub fn root(&self) -> Digest {
+        self.frontier.root()
+    }
+
+    /// The root noted at `size`, if it was asked for (or is 0).
+    #[must_use]
+    pub fn root_at(&self, size: u64) -> Option<Digest> {
+        self.roots.get(&size).copied()
+    }
+
+    /// Entries signed by key `id` so far.
+    #[must_use]
+    pub fn signed_by(&self, id: &KeyId) -> u64 {
+        self.signers.get(id).map_or(0, |s| s.1)
+    }
+}

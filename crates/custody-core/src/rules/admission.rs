@@ -1,0 +1,338 @@
+//! Admission: may this content become the next entry of the log?
+//!
+//! Entry 0 must be a genesis signed by the key it names; key entries are the operator's; every
+//! other body is evidence, signed by a granted, unrevoked key of a role that may sign it, whose
+//! citations, terms and targets are earlier entries of the right kinds, and whose figures add up.
+//! One function per body kind, so each rule is found by the kind's name.
+
+use super::text::{text, valid_partial_date, valid_period};
+use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError};
+use crate::entry::{Body, Content, Entry, KeyId, Role};
+use std::collections::BTreeSet;
+
+impl LogState {
+    /// Checks that `content` may become entry `self.size`.
+    ///
+    /// # Errors
+    /// The first rule it breaks ([`RuleError::Broken`]), or an earlier entry that could not be
+    /// read ([`RuleError::Lookup`]).
+    pub fn admit(&self, content: &Content, log: &dyn EntryLookup) -> Result<(), RuleError> {
+        if self.size == 0 {
+            return admit_genesis(content);
+        }
+        if content.origin != self.origin {
+            return fail(format!(
+                "origin {:?} is not this ledger's origin {:?}",
+                content.origin, self.origin
+            ));
+        }
+        let signer = self.signer_of(content)?;
+        match &content.body {
+            Body::Genesis { .. } => fail("a second genesis entry"),
+            Body::KeyGrant { key, name, .. } => self.admit_grant(signer, key, name),
+            Body::KeyRevoke { key, reason } => self.admit_revoke(signer, key, reason),
+            body => {
+                if matches!(signer.role, Some(Role::Auditor)) {
+                    return fail(format!(
+                        "signer {} has role auditor, which may not sign {} entries",
+                        signer.name,
+                        body.kind()
+                    ));
+                }
+                Evidence {
+                    state: self,
+                    index: self.size,
+                    log,
+                }
+                .admit(body)
+            }
+        }
+    }
+
+    /// The signer's key record, which must be granted and not revoked.
+    fn signer_of(&self, content: &Content) -> Result<&KeyRecord, RuleError> {
+        let Some(signer) = self.key(&content.signer) else {
+            return fail(format!(
+                "signer {} was never granted on this ledger",
+                content.signer.short()
+            ));
+        };
+        if let Some(r) = signer.revoked_at {
+            return fail(format!(
+                "signer {} ({}) was revoked at entry {r}",
+                content.signer.short(),
+                signer.name
+            ));
+        }
+        Ok(signer)
+    }
+
+    fn admit_grant(&self, signer: &KeyRecord, key: &[u8; 32], name: &str) -> Result<(), RuleError> {
+        if signer.role.is_some() {
+            return fail("only the operator key may grant keys");
+        }
+        crate::keys::PublicKey::from_bytes(name, key)
+            .map_err(|e| RuleError::Broken(format!("granted key: {e}")))?;
+        if !crate::keys::valid_key_name(name) {
+            return fail(format!("invalid key name {name:?}"));
+        }
+        if self.key(&KeyId::of(key)).is_some() {
+            return fail(format!(
+                "key {} is already known to this ledger (a revoked key stays revoked)",
+                KeyId::of(key).short()
+            ));
+        }
+        Ok(())
+    }
+
+    fn admit_revoke(&self, signer: &KeyRecord, key: &KeyId, reason: &str) -> Result<(), RuleError> {
+        if signer.role.is_some() {
+            return fail("only the operator key may revoke keys");
+        }
+        text("reason", reason, true)?;
+        match self.key(key) {
+            None => fail(format!("cannot revoke unknown key {}", key.short())),
+            Some(k) if k.role.is_none() => fail("the operator key cannot be revoked"),
+            Some(k) if k.revoked_at.is_some() => {
+                fail(format!("key {} is already revoked", key.short()))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// Entry 0: a genesis naming a valid origin and operator key, signed by that key.
+fn admit_genesis(content: &Content) -> Result<(), RuleError> {
+    let Body::Genesis { operator, name } = &content.body else {
+        return fail(format!(
+            "entry 0 must be the genesis entry, not a {}",
+            content.body.kind()
+        ));
+    };
+    if !crate::checkpoint::valid_origin(&content.origin) {
+        return fail(format!("invalid origin {:?}", content.origin));
+    }
+    text("operator name", name, true)?;
+    crate::keys::PublicKey::from_bytes(name, operator)
+        .map_err(|e| RuleError::Broken(format!("operator key: {e}")))?;
+    if KeyId::of(operator) != content.signer {
+        return fail("genesis is not signed by the operator key it names");
+    }
+    Ok(())
+}
+
+/// The evidence rules for a body that would become entry `index`.
+struct Evidence<'a> {
+    state: &'a LogState,
+    index: u64,
+    log: &'a dyn EntryLookup,
+}
+
+impl Evidence<'_> {
+    fn admit(&self, body: &Body) -> Result<(), RuleError> {
+        match body {
+            Body::Source {
+                title,
+                publisher,
+                date,
+                locator,
+                ..
+            } => source(title, publisher, date, locator.as_deref()),
+            Body::Informant { alias, .. } => text("alias", alias, true),
+            Body::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+            } => {
+                text("statement", statement, true)?;
+                text("category", category, true)?;
+                text("place", place, false)?;
+                text("unit", unit, count.is_some())?;
+                if !valid_period(period) {
+                    return fail(format!(
+                        "period {period:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B"
+                    ));
+                }
+                self.cites(cites)
+            }
+            Body::Figure {
+                label,
+                value,
+                unit,
+                terms,
+                ..
+            } => {
+                text("label", label, true)?;
+                text("unit", unit, true)?;
+                self.terms(*value, terms)
+            }
+            Body::Correction {
+                target,
+                count,
+                statement,
+                reason,
+            } => self.correction(*target, count.as_ref(), statement.as_deref(), reason),
+            Body::Retraction { target, reason } => self.retraction(*target, reason),
+            Body::Redaction { target, reason } => self.redaction(*target, reason),
+            Body::Genesis { .. } | Body::KeyGrant { .. } | Body::KeyRevoke { .. } => {
+                fail("internal: key entries are checked elsewhere")
+            }
+        }
+    }
+
+    /// Entry `i`, which must come before the entry being admitted.
+    fn earlier(&self, i: u64, what: &str) -> Result<Entry, RuleError> {
+        if i >= self.index {
+            return fail(format!("{what} {i} is not an earlier entry"));
+        }
+        read(self.log, i)
+    }
+
+    fn retracted(&self, i: u64) -> Result<Option<u64>, RuleError> {
+        self.state.retracted_before(i, self.index, self.log)
+    }
+
+    /// A claim cites at least one earlier, unretracted source or informant.
+    fn cites(&self, cites: &[u64]) -> Result<(), RuleError> {
+        if cites.is_empty() {
+            return fail("a claim must cite at least one source or informant");
+        }
+        for &c in cites {
+            let e = self.earlier(c, "cited entry")?;
+            if !matches!(e.content.body, Body::Source { .. } | Body::Informant { .. }) {
+                return fail(format!(
+                    "cited entry {c} is a {}, not a source or informant",
+                    e.content.body.kind()
+                ));
+            }
+            if let Some(r) = self.retracted(c)? {
+                return fail(format!("cited entry {c} was retracted at entry {r}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A figure sums distinct, earlier, unretracted claims and figures, and `value` is the sum.
+    fn terms(&self, value: u64, terms: &[u64]) -> Result<(), RuleError> {
+        if terms.is_empty() {
+            return fail("a figure must sum at least one claim or figure");
+        }
+        let mut seen = BTreeSet::new();
+        let mut sum: u64 = 0;
+        for &t in terms {
+            if !seen.insert(t) {
+                return fail(format!("term {t} appears twice"));
+            }
+            let e = self.earlier(t, "term")?;
+            if !matches!(e.content.body, Body::Claim { .. } | Body::Figure { .. }) {
+                return fail(format!(
+                    "term {t} is a {}, not a claim or figure",
+                    e.content.body.kind()
+                ));
+            }
+            if let Some(r) = self.retracted(t)? {
+                return fail(format!("term {t} was retracted at entry {r}"));
+            }
+            let v = self
+                .state
+                .value_at(t, self.index, u64::MAX, self.log)?
+                .value;
+            sum = sum
+                .checked_add(v)
+                .ok_or_else(|| RuleError::Broken("figure sum overflows".into()))?;
+        }
+        if sum != value {
+            return fail(format!(
+                "figure value {value} does not equal the sum of its terms, {sum}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A correction changes the count or statement of an earlier, unretracted claim.
+    fn correction(
+        &self,
+        target: u64,
+        count: Option<&u64>,
+        statement: Option<&str>,
+        reason: &str,
+    ) -> Result<(), RuleError> {
+        text("reason", reason, true)?;
+        if count.is_none() && statement.is_none() {
+            return fail("a correction must change the count or the statement");
+        }
+        if let Some(s) = statement {
+            text("statement", s, true)?;
+        }
+        let e = self.earlier(target, "corrected entry")?;
+        if !matches!(e.content.body, Body::Claim { .. }) {
+            return fail(format!(
+                "corrected entry {target} is a {}, not a claim",
+                e.content.body.kind()
+            ));
+        }
+        if let Some(r) = self.retracted(target)? {
+            return fail(format!("claim {target} was already retracted at entry {r}"));
+        }
+        Ok(())
+    }
+
+    /// A retraction withdraws an earlier claim, source, informant or figure, once.
+    fn retraction(&self, target: u64, reason: &str) -> Result<(), RuleError> {
+        text("reason", reason, true)?;
+        let e = self.earlier(target, "retracted entry")?;
+        if !matches!(
+            e.content.body,
+            Body::Claim { .. } | Body::Source { .. } | Body::Informant { .. } | Body::Figure { .. }
+        ) {
+            return fail(format!(
+                "entry {target} is a {}, which cannot be retracted",
+                e.content.body.kind()
+            ));
+        }
+        if let Some(r) = self.retracted(target)? {
+            return fail(format!("entry {target} was already retracted at entry {r}"));
+        }
+        Ok(())
+    }
+
+    /// A redaction records, once, that an earlier source's stored copy was deleted.
+    fn redaction(&self, target: u64, reason: &str) -> Result<(), RuleError> {
+        text("reason", reason, true)?;
+        let e = self.earlier(target, "redacted entry")?;
+        if !matches!(e.content.body, Body::Source { .. }) {
+            return fail(format!(
+                "entry {target} is a {}, not a source",
+                e.content.body.kind()
+            ));
+        }
+        for a in self.state.amendments_before(target, self.index) {
+            if let Body::Redaction { .. } = read(self.log, a)?.content.body {
+                return fail(format!("source {target} was already redacted at entry {a}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A source's text fields and publication date.
+fn source(
+    title: &str,
+    publisher: &str,
+    date: &str,
+    locator: Option<&str>,
+) -> Result<(), RuleError> {
+    text("title", title, true)?;
+    text("publisher", publisher, true)?;
+    if !valid_partial_date(date) {
+        return fail(format!("date {date:?} is not YYYY, YYYY-MM or YYYY-MM-DD"));
+    }
+    if let Some(l) = locator {
+        text("locator", l, true)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Export of a proof bundle from a ledger directory: the subject's closure read from the
+//! entries, each with its inclusion proof to the latest checkpoint that holds (or a new one
+//! signed with the operator's key), assembled by core's [`bundle::build`] and checked by
+//! [`bundle::verify`] before it is handed out.
+
+use crate::error::StoreError;
+use crate::ledger::Ledger;
+use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
+use custody_core::entry::Body;
+use custody_core::sign::KeySigner;
+use std::path::PathBuf;
+
+/// A bundle ready to be written.
+#[derive(Debug)]
+pub struct Exported {
+    /// The canonical bundle bytes (already verified).
+    pub bytes: Vec<u8>,
+    /// Entries in the bundle.
+    pub entries: usize,
+    /// The checkpoint's tree size.
+    pub checkpoint_size: u64,
+    /// Amendments or revocations recorded after the checkpoint, which the bundle cannot hold.
+    pub missed: Vec<u64>,
+    /// The log's vkey, for the `check` command line.
+    pub vkey: String,
+    /// The checkpoint this export signed and recorded, if it signed one.
+    pub signed: Option<(u64, PathBuf)>,
+}
+
+impl Ledger {
+    /// Exports a bundle about `subject`. With `key` (the operator's), a new checkpoint of the
+    /// whole log is signed first when the latest recorded one lags.
+    ///
+    /// # Errors
+    /// If the subject does not exist or is the wrong kind, no checkpoint covers it, or reading
+    /// fails.
+    pub fn export(
+        &self,
+        subject: Subject,
+        key: Option<&dyn KeySigner>,
+    ) -> Result<Exported, StoreError> {
+        let index = subject.index;
+        if index >= self.size() {
+            return Err(StoreError::Usage(format!(
+                "entry {index} does not exist: the ledger holds entries 0 to {}",
+                self.size().saturating_sub(1)
+            )));
+        }
+        let subject_entry = self.entry(index)?;
+        if subject.kind == SubjectKind::Figure
+            && !matches!(subject_entry.content.body, Body::Figure { .. })
+        {
+            return Err(StoreError::Usage(format!(
+                "entry {index} is a {}, not a figure; use --entry {index}",
+                subject_entry.content.body.kind()
+            )));
+        }
+        let verifier = self.operator_verifier()?;
+        let mut cp = self.latest_checkpoint(&verifier)?;
+        let mut signed = None;
+        if let Some(key) = key {
+            if cp.as_ref().is_none_or(|c| c.size() < self.size()) {
+                let (new, path) = self.sign_checkpoint(key)?;
+                signed = Some((new.size(), path));
+                cp = Some(new);
+            }
+        }
+        let Some(cp) = cp.filter(|c| c.size() > index) else {
+            return Err(StoreError::Usage(format!(
+                "no recorded checkpoint covers entry {index}; run `custody checkpoint {} --key OPERATOR.key` (or pass --key OPERATOR.key to export)",
+                self.dir().display()
+            )));
+        };
+        let state = self.state();
+        let need = bundle::closure(index, cp.size(), state, self)?;
+        let later = bundle::closure(index, self.size(), state, self)?;
+        let missed = later.difference(&need).copied().collect();
+        let mut entries = Vec::with_capacity(need.len());
+        for &i in &need {
+            entries.push(ProvenEntry {
+                index: i,
+                bytes: self.entry_bytes(i)?,
+                proof: self.prove_inclusion(i, cp.size())?,
+            });
+        }
+        let vkey = verifier.to_vkey();
+        let count = entries.len();
+        let bytes = bundle::build(&state.origin, &vkey, cp.note(), subject, entries)
+            .map_err(|e| StoreError::Usage(e.to_string()))?;
+        // Never hand out a bundle that would not check.
+        bundle::verify(&bytes, &verifier, None).map_err(|e| {
+            StoreError::Usage(format!(
+                "internal: the exported bundle does not verify ({e}); run `custody verify`"
+            ))
+        })?;
+        Ok(Exported {
+            bytes,
+            entries: count,
+            checkpoint_size: cp.size(),
+            missed,
+            vkey,
+            signed,
+        })
+    }
+}

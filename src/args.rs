@@ -1,0 +1,497 @@
+//! clap structures: what the command line accepts. No I/O here.
+//!
+//! Choices of roles, source kinds and qualifiers come from custody-core's enums
+//! ([`Named`]), so a new kind is added in one place.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use custody_core::entry::{Named, Qualifier, Role, SourceKind};
+use std::path::PathBuf;
+
+/// A clap parser for one of custody-core's named enums.
+fn named<T: Named + Send + Sync + Clone>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::ALL.iter().map(|v| v.name()))
+        .try_map(|s: String| T::from_name(&s).ok_or_else(|| format!("unknown value {s:?}")))
+}
+
+/// custody: a signed, append-only chain of custody for human-rights evidence.
+#[derive(Parser, Debug)]
+#[command(name = "custody", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Make, grant, revoke and show keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Create a ledger: entry 0 binds the origin to the operator key.
+    Init {
+        /// The new ledger directory (must not exist or be empty).
+        ledger: PathBuf,
+        /// The log's origin, e.g. "example.org/nk-repatriation" (also the checkpoint key name).
+        #[arg(long)]
+        origin: String,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Sign a submission and append it to a ledger.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Sign a submission offline (no ledger needed) into a .cust file.
+    #[command(subcommand)]
+    Sign(SignCommand),
+    /// Sequence signed submission files (.cust) into the ledger.
+    Append {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Submission files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Correct a claim (a new signed entry; the claim itself never changes).
+    Correct {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The claim's entry index.
+        target: u64,
+        /// The corrected count.
+        #[arg(long)]
+        count: Option<u64>,
+        /// The corrected statement.
+        #[arg(long)]
+        statement: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Retract a claim, source, informant or figure.
+    Retract {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The entry to retract.
+        target: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Delete a stored source document (e.g. to protect a witness) and record a signed redaction.
+    Redact {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The source entry.
+        target: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// One line per entry.
+    Log {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One entry, whole.
+    Show {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Entry index.
+        index: u64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the whole ledger: every hash, signature, grant, figure and checkpoint.
+    Verify {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// An older signed checkpoint the log must still extend (repeatable).
+        #[arg(long)]
+        since: Vec<PathBuf>,
+        /// Re-hash stored documents.
+        #[arg(long)]
+        documents: bool,
+        /// Fail (exit 1) if a figure's claims changed after it was published.
+        #[arg(long)]
+        strict: bool,
+        /// Threads for signature checks (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain a figure: its arithmetic, claims, sources, signers and hashes.
+    Figure {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The figure's entry index.
+        index: u64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an informant's opening from its seal file (for a court, under seal).
+    Disclose {
+        /// The seal file.
+        seal: PathBuf,
+    },
+    /// Check that an opening matches informant entry N.
+    CheckDisclosure {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The informant's entry index.
+        index: u64,
+        /// The opening file (as printed by `disclose`).
+        #[arg(long)]
+        opening: PathBuf,
+    },
+    /// Sign a checkpoint of the current tree and record it in the ledger.
+    Checkpoint {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Merkle proofs.
+    #[command(subcommand)]
+    Prove(ProveCommand),
+    /// Cut a torn tail (a crash mid-append) back to the last whole entry.
+    Repair {
+        /// The ledger directory.
+        ledger: PathBuf,
+    },
+    /// Sign and append many submissions from JSON Lines (one body per line).
+    Import {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The JSON Lines file.
+        file: PathBuf,
+        /// Entries per fsync (group commit).
+        #[arg(long, default_value_t = 4096)]
+        batch: usize,
+    },
+    /// Write a self-contained proof bundle of one entry or figure (docs/PROOFS.md).
+    Export(ExportArgs),
+    /// Check a proof bundle offline against a trusted log key.
+    Check(CheckArgs),
+    /// Render a proof bundle as a printable HTML exhibit.
+    Exhibit(ExhibitArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["entry", "figure"])))]
+pub struct ExportArgs {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// Export this entry and everything beneath it.
+    #[arg(long)]
+    pub entry: Option<u64>,
+    /// Export this figure and everything beneath it.
+    #[arg(long)]
+    pub figure: Option<u64>,
+    /// Where to write the bundle (never overwritten without --force).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The operator's secret key: sign a checkpoint of the whole log if the latest one lags.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Overwrite the output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
+    #[arg(long)]
+    pub trust: String,
+    /// A file that must be one of the bundle's source documents (compared by SHA-256).
+    #[arg(long)]
+    pub document: Option<PathBuf>,
+    /// One JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExhibitArgs {
+    /// The bundle.
+    pub bundle: PathBuf,
+    /// Where to write the HTML page (never overwritten without --force).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The log key to check the bundle against (default: the bundle's own, which the page
+    /// then says must be compared with the operator's published key).
+    #[arg(long)]
+    pub trust: Option<String>,
+    /// Overwrite the output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Generate a key pair: DIR/NAME.key (mode 0600) and DIR/NAME.pub.
+    New {
+        /// The key's name.
+        name: String,
+        /// Where to write it.
+        #[arg(long, default_value = "keys")]
+        dir: PathBuf,
+        /// Encrypt the secret key with a passphrase (CUSTODY_PASSPHRASE or a prompt).
+        #[arg(long)]
+        encrypt: bool,
+    },
+    /// Grant a key a role on a ledger (signed by the operator).
+    Grant {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The public key file to grant.
+        #[arg(long = "pub")]
+        public: PathBuf,
+        /// The role.
+        #[arg(long, value_parser = named::<Role>())]
+        role: Role,
+    },
+    /// Revoke a key from the next entry on (signed by the operator).
+    Revoke {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The operator's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The public key file to revoke.
+        #[arg(long = "pub")]
+        public: PathBuf,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the C2SP verifier key (vkey) for checkpoints signed with this key.
+    Vkey {
+        /// The public key file.
+        public: PathBuf,
+        /// The log's origin (the key name in the vkey).
+        #[arg(long)]
+        origin: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    /// The document.
+    pub file: PathBuf,
+    /// Its title.
+    #[arg(long)]
+    pub title: String,
+    /// Who published it.
+    #[arg(long)]
+    pub publisher: String,
+    /// Publication date: YYYY, YYYY-MM or YYYY-MM-DD.
+    #[arg(long)]
+    pub date: String,
+    /// What kind of document.
+    #[arg(long, value_parser = named::<SourceKind>())]
+    pub kind: SourceKind,
+    /// A URL or archive reference.
+    #[arg(long)]
+    pub locator: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InformantArgs {
+    /// The alias recorded in the ledger.
+    #[arg(long)]
+    pub alias: String,
+    /// A file holding the identity (never written to the ledger).
+    #[arg(long)]
+    pub identity_file: PathBuf,
+    /// Where to write the opening (salt and identity), mode 0600.
+    #[arg(long)]
+    pub seal: PathBuf,
+    /// Encrypt the seal file with a passphrase (CUSTODY_PASSPHRASE or a prompt).
+    #[arg(long)]
+    pub encrypt: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ClaimArgs {
+    /// The statement.
+    #[arg(long)]
+    pub statement: String,
+    /// A count, if the claim counts people.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// The count's unit.
+    #[arg(long, default_value = "people")]
+    pub unit: String,
+    /// Category, e.g. forced-repatriation.
+    #[arg(long)]
+    pub category: String,
+    /// When: YYYY[-MM[-DD]] or a range A..B.
+    #[arg(long)]
+    pub period: String,
+    /// Where.
+    #[arg(long, default_value = "")]
+    pub place: String,
+    /// Cited source or informant entries (comma-separated or repeated).
+    #[arg(long = "source", value_delimiter = ',', required = true)]
+    pub sources: Vec<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct FigureArgs {
+    /// The figure's label.
+    #[arg(long)]
+    pub label: String,
+    /// The published value; must equal the sum.
+    #[arg(long)]
+    pub value: u64,
+    /// at-least, exactly or about.
+    #[arg(long, value_parser = named::<Qualifier>(), default_value = "exactly")]
+    pub qualifier: Qualifier,
+    /// Unit.
+    #[arg(long, default_value = "people")]
+    pub unit: String,
+    /// Entries whose counts or values are summed (comma-separated).
+    #[arg(long = "sum", value_delimiter = ',', required = true)]
+    pub terms: Vec<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AddCommand {
+    /// A source document, hashed with SHA-256.
+    Source {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Keep a copy in the ledger's documents/ folder.
+        #[arg(long)]
+        store: bool,
+        #[command(flatten)]
+        args: SourceArgs,
+    },
+    /// An informant: an alias and a salted commitment to the identity.
+    Informant {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        args: InformantArgs,
+    },
+    /// A claim citing sources or informants.
+    Claim {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        args: ClaimArgs,
+    },
+    /// A figure: the sum of claims and other figures.
+    Figure {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        #[command(flatten)]
+        args: FigureArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct OfflineArgs {
+    /// Signer's secret key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The origin of the ledger it is meant for.
+    #[arg(long)]
+    pub origin: String,
+    /// Where to write the submission.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SignCommand {
+    /// A source document.
+    Source {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        #[command(flatten)]
+        args: SourceArgs,
+    },
+    /// An informant.
+    Informant {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        #[command(flatten)]
+        args: InformantArgs,
+    },
+    /// A claim.
+    Claim {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        #[command(flatten)]
+        args: ClaimArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProveCommand {
+    /// Audit path of an entry in the tree of size N.
+    Inclusion {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Entry index.
+        index: u64,
+        /// Tree size (default: the whole log).
+        #[arg(long)]
+        size: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Proof that the tree of size OLD is a prefix of the tree of size NEW.
+    Consistency {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Older size.
+        old: u64,
+        /// Newer size.
+        new: u64,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,125 @@
+//! `custody add source|informant|claim|figure`, and the bodies `sign` shares with it.
+
+use super::{load_key, open_writer, passphrase, sign_and_add};
+use crate::args::{AddCommand, ClaimArgs, FigureArgs, InformantArgs, SourceArgs};
+use anyhow::{Context, Result};
+use custody_core::entry::Body;
+use custody_core::seal::Opening;
+use custody_store::clock::{os_rng, sign_now};
+use custody_store::files;
+
+pub fn run(a: AddCommand) -> Result<()> {
+    match a {
+        AddCommand::Source {
+            ledger,
+            key,
+            store: keep,
+            args,
+        } => {
+            let (body, sha256) = source_body(&args)?;
+            let key = load_key(&key)?;
+            let mut l = open_writer(&ledger)?;
+            let origin = l.state().origin.clone();
+            let sub = sign_now(&key, &origin, body)?;
+            l.check(&sub)?;
+            let stored = if keep {
+                Some(l.store_document(&args.file, &sha256)?)
+            } else {
+                None
+            };
+            let r = l.append(sub)?;
+            out!(
+                "entry {} (source) appended; document SHA-256 {sha256}",
+                r.index
+            );
+            if let Some(p) = stored {
+                out!("stored copy: {}", p.display());
+            }
+            Ok(())
+        }
+        AddCommand::Informant { ledger, key, args } => {
+            let key = load_key(&key)?;
+            let mut l = open_writer(&ledger)?;
+            let (body, opening) = informant_body(&args)?;
+            let origin = l.state().origin.clone();
+            let sub = sign_now(&key, &origin, body)?;
+            l.check(&sub)?;
+            // The seal is written before the entry so an acknowledged entry always has its opening.
+            write_seal(&args, &opening)?;
+            let r = l.append(sub)?;
+            out!(
+                "entry {} (informant {:?}) appended; commitment {}",
+                r.index,
+                args.alias,
+                opening.commitment()
+            );
+            out!(
+                "opening sealed in {} (mode 0600); keep it off this machine",
+                args.seal.display()
+            );
+            Ok(())
+        }
+        AddCommand::Claim { ledger, key, args } => sign_and_add(&ledger, &key, claim_body(args)),
+        AddCommand::Figure { ledger, key, args } => sign_and_add(&ledger, &key, figure_body(args)),
+    }
+}
+
+/// A source body for the document `a.file` (hashed here), and its hash.
+pub fn source_body(a: &SourceArgs) -> Result<(Body, custody_core::hash::Digest)> {
+    let (sha256, size) = files::hash_file(&a.file)?;
+    let body = Body::Source {
+        sha256,
+        size,
+        title: a.title.clone(),
+        publisher: a.publisher.clone(),
+        date: a.date.clone(),
+        kind: a.kind,
+        locator: a.locator.clone(),
+    };
+    Ok((body, sha256))
+}
+
+pub fn claim_body(a: ClaimArgs) -> Body {
+    Body::Claim {
+        statement: a.statement,
+        count: a.count,
+        unit: a.unit,
+        category: a.category,
+        period: a.period,
+        place: a.place,
+        cites: a.sources,
+    }
+}
+
+pub fn figure_body(a: FigureArgs) -> Body {
+    Body::Figure {
+        label: a.label,
+        value: a.value,
+        qualifier: a.qualifier,
+        unit: a.unit,
+        terms: a.terms,
+    }
+}
+
+/// The informant body and its opening (a fresh salt over the identity file's text).
+pub fn informant_body(a: &InformantArgs) -> Result<(Body, Opening)> {
+    let identity = files::read_small_text(&a.identity_file)
+        .with_context(|| format!("cannot read identity file {}", a.identity_file.display()))?;
+    let opening = Opening::new(&a.alias, identity.trim_end().as_bytes(), &mut os_rng())?;
+    let body = Body::Informant {
+        alias: a.alias.clone(),
+        commitment: opening.commitment(),
+    };
+    Ok((body, opening))
+}
+
+/// Writes the seal file (mode 0600, never replacing one), encrypted if asked.
+pub fn write_seal(a: &InformantArgs, opening: &Opening) -> Result<()> {
+    let pass = if a.encrypt {
+        Some(passphrase("Passphrase for the seal file: ")?)
+    } else {
+        None
+    };
+    files::write_seal(&a.seal, opening, pass)
+        .with_context(|| format!("cannot write seal file {}", a.seal.display()))
+}

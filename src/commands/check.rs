@@ -1,0 +1,171 @@
+//! `custody check`: a proof bundle checked offline against a trusted log key.
+
+use super::Failed;
+use crate::args::CheckArgs;
+use crate::print::time;
+use anyhow::{Context, Result};
+use custody_core::bundle::{self, VerifiedBundle, MAX_BUNDLE_BYTES};
+use custody_core::checkpoint;
+use custody_core::entry::Body;
+use custody_core::json::{
+    failed, with_ok, CheckReport, CheckedEntryJson, DocumentMatchJson, FailureJson, SignerJson,
+    TreeHeadJson,
+};
+use custody_store::files;
+use custody_store::StoreError;
+use std::path::Path;
+
+/// Reads a bundle file, refusing (exit 1) one larger than the format allows.
+pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
+    match files::read_bounded(path, MAX_BUNDLE_BYTES as u64, "a bundle") {
+        Ok(b) => Ok(b),
+        Err(StoreError::TooLarge { .. }) => Err(Failed(format!(
+            "bundle check FAILED: {} is larger than {MAX_BUNDLE_BYTES} bytes, the most a bundle may be",
+            path.display(),
+        ))
+        .into()),
+        Err(e) => Err(e).with_context(|| format!("cannot read bundle {}", path.display())),
+    }
+}
+
+pub fn run(a: CheckArgs) -> Result<()> {
+    let trusted = checkpoint::parse_vkey(a.trust.trim())
+        .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
+    let bytes = read_bundle(&a.bundle)?;
+    let document = match &a.document {
+        Some(p) => Some(files::hash_file(p)?.0),
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let result = bundle::verify(&bytes, &trusted, document);
+    let elapsed = started.elapsed();
+    let v = match result {
+        Ok(v) => v,
+        Err(e) => {
+            if a.json {
+                let f = FailureJson {
+                    entry: match &e {
+                        bundle::BundleError::Entry { index, .. } => Some(*index),
+                        _ => None,
+                    },
+                    reason: e.to_string(),
+                };
+                out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+            }
+            return Err(Failed(format!("bundle check FAILED: {e}")).into());
+        }
+    };
+    if a.json {
+        out!("{}", serde_json::to_string_pretty(&with_ok(&report(&v))?)?);
+        return Ok(());
+    }
+    let s = v.subject.index;
+    let e = &v.entries[&s].entry;
+    let signer = SignerJson::of(&e.content.signer, v.keys());
+    out!(
+        "OK: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
+        v.subject.kind.name(),
+        e.content.body.kind(),
+        v.origin,
+        v.checkpoint.size()
+    );
+    out!(
+        "  signed by {} ({}, key {}), claimed time {}",
+        signer.name.as_deref().unwrap_or("?"),
+        signer.role.as_deref().unwrap_or("?"),
+        &signer.key_id[..16],
+        time(e.content.claimed_time)
+    );
+    if let Some(line) = standing_line(&v) {
+        out!("  {line}");
+    }
+    if let Some(d) = &v.document {
+        let list: Vec<String> = d.sources.iter().map(ToString::to_string).collect();
+        out!(
+            "  document SHA-256 {} is the document of source entry {}",
+            d.sha256,
+            list.join(", ")
+        );
+    }
+    out!(
+        "  checked {} entries: inclusion proofs, strict signatures, grants, rules and arithmetic ({:.1} ms)",
+        v.entries.len(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    out!("  bundle SHA-256 {}", v.bundle_sha256);
+    out!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
+    Ok(())
+}
+
+fn report(v: &VerifiedBundle) -> CheckReport {
+    CheckReport {
+        origin: v.origin.clone(),
+        vkey: v.vkey.clone(),
+        bundle_sha256: v.bundle_sha256.to_hex(),
+        checkpoint: TreeHeadJson {
+            size: v.checkpoint.size(),
+            root: v.checkpoint.root().to_hex(),
+        },
+        subject: v.subject,
+        standing: v.standing.clone(),
+        document: v.document.as_ref().map(|d| DocumentMatchJson {
+            sha256: d.sha256.to_hex(),
+            sources: d.sources.clone(),
+        }),
+        entries: v
+            .entries
+            .iter()
+            .map(|(&i, ve)| CheckedEntryJson {
+                index: i,
+                kind: ve.entry.content.body.kind(),
+                signer: SignerJson::of(&ve.entry.content.signer, v.keys()),
+                claimed_time: time(ve.entry.content.claimed_time),
+                leaf_hash: ve.leaf.to_hex(),
+            })
+            .collect(),
+    }
+}
+
+/// The subject's standing in one line: its value when signed and as of the checkpoint.
+fn standing_line(v: &VerifiedBundle) -> Option<String> {
+    use std::fmt::Write as _;
+    let s = v.standing.as_ref()?;
+    let e = &v.entries[&v.subject.index].entry;
+    let published = s.published?;
+    let current = s.current?;
+    let mut line = match &e.content.body {
+        Body::Figure {
+            label,
+            qualifier,
+            unit,
+            ..
+        } => {
+            let terms: Vec<String> = s
+                .terms
+                .iter()
+                .map(|t| format!("{} [entry {}]", t.value, t.entry))
+                .collect();
+            format!(
+                "figure {label:?}: {} {published} {unit} = {} when signed",
+                qualifier.name(),
+                terms.join(" + ")
+            )
+        }
+        Body::Claim { unit, .. } => format!("claim count {published} {unit} when signed"),
+        _ => return None,
+    };
+    if current == published && s.changed_by.is_empty() {
+        let _ = write!(line, "; unchanged as of the checkpoint");
+    } else {
+        let by: Vec<String> = s.changed_by.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            line,
+            "; {current} as of the checkpoint, after entries {}",
+            by.join(", ")
+        );
+    }
+    if let Some(r) = s.retracted_at {
+        let _ = write!(line, "; RETRACTED at entry {r}");
+    }
+    Some(line)
+}

@@ -1,0 +1,46 @@
+//! `custody disclose` (print a seal's opening, for a court) and `check-disclosure`.
+
+use super::{open_reader, passphrase, Failed};
+use crate::print::time;
+use anyhow::{bail, Result};
+use custody_core::entry::Body;
+use custody_store::files;
+use std::path::Path;
+
+pub fn disclose(seal: &Path) -> Result<()> {
+    let o = files::read_seal(seal, || {
+        passphrase(&format!("Passphrase for {}: ", seal.display()))
+    })?;
+    // Printing the opening is this command's purpose: it is for a court, under seal.
+    use std::io::Write as _;
+    write!(std::io::stdout().lock(), "{}", o.to_text().as_str())?;
+    Ok(())
+}
+
+pub fn check(ledger: &Path, index: u64, opening: &Path) -> Result<()> {
+    let o = files::read_opening(opening)?;
+    let l = open_reader(ledger)?;
+    let e = l.entry(index)?;
+    let Body::Informant { alias, commitment } = e.content.body else {
+        bail!(
+            "entry {index} is a {}, not an informant",
+            e.content.body.kind()
+        );
+    };
+    if o.opens(&commitment) {
+        out!(
+            "OK: the opening matches entry {index} (informant {alias:?}), commitment {commitment}"
+        );
+        out!(
+            "signed by key {} at claimed time {}",
+            e.content.signer.short(),
+            time(e.content.claimed_time)
+        );
+        Ok(())
+    } else {
+        Err(Failed(format!(
+            "the opening does NOT match entry {index} (informant {alias:?}): wrong identity or salt"
+        ))
+        .into())
+    }
+}

@@ -1,0 +1,142 @@
+//! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
+
+use super::open_reader;
+use crate::print::{list, signer_label, time};
+use anyhow::{bail, Result};
+use custody_core::entry::Body;
+use custody_core::explain::{self, TreeNode};
+use custody_core::json::{FigureJson, SignerJson};
+use custody_core::rules::KeyRecord;
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
+    let l = open_reader(ledger)?;
+    let (e, leaf) = l.entry_with_leaf(index)?;
+    if !matches!(e.content.body, Body::Figure { .. }) {
+        bail!("entry {index} is a {}, not a figure", e.content.body.kind());
+    }
+    let st = l.state();
+    let Some(fig) = explain::figure_standing(st, &l, index, l.size())? else {
+        bail!("entry {index} is not a figure");
+    };
+    let mut out = std::io::stdout().lock();
+    if json_out {
+        let v = FigureJson {
+            figure: fig,
+            leaf_hash: leaf.to_hex(),
+            signer: SignerJson::of(&e.content.signer, &st.keys),
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    let s = &fig.standing;
+    let published = s.published.unwrap_or(0);
+    let sum: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
+    writeln!(out, "figure {index}: {}", fig.label)?;
+    writeln!(out, "  published: {} {published} {} = {}  (checked: the terms summed to {published} when it was signed)", fig.qualifier.name(), fig.unit, sum.join(" + "))?;
+    writeln!(
+        out,
+        "  signed by {} at claimed time {}",
+        signer_label(&st.keys, &e),
+        time(e.content.claimed_time)
+    )?;
+    writeln!(out, "  leaf hash {leaf}")?;
+    let now = s.current.unwrap_or(0);
+    if s.changed_by.is_empty() {
+        writeln!(out, "  today: unchanged ({published}); no correction or retraction beneath it since publication")?;
+    } else {
+        writeln!(
+            out,
+            "  today: {now} — changed after publication by entries {} (published {published}, now {now})",
+            list(&s.changed_by),
+        )?;
+    }
+    writeln!(out, "  how it is built (values as at publication):")?;
+    let tree = explain::tree(st, &l, index, index + 1)?;
+    let mut lines = Vec::new();
+    for child in &tree.children {
+        walk(&l, &st.keys, child, 1, &mut lines)?;
+    }
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// One line per figure and claim, with the sources each claim cites beneath it.
+fn walk(
+    l: &custody_store::Ledger,
+    keys: &[KeyRecord],
+    node: &TreeNode,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<()> {
+    let pad = "  ".repeat(depth + 1);
+    let leaf = l.leaf(node.index)?;
+    let who = signer_label(keys, &node.entry);
+    let again = if node.repeat { " (shown above)" } else { "" };
+    match &node.entry.content.body {
+        Body::Figure { label, .. } => {
+            out.push(format!(
+                "{pad}figure {} {label:?} = {}  [signed by {who}; leaf {}]{again}",
+                node.index,
+                node.value.unwrap_or(0),
+                &leaf.to_hex()[..16]
+            ));
+            for c in &node.children {
+                walk(l, keys, c, depth + 1, out)?;
+            }
+        }
+        Body::Claim {
+            statement,
+            place,
+            period,
+            ..
+        } => {
+            let value = node
+                .value
+                .map_or_else(|| "no count".into(), |v| v.to_string());
+            out.push(format!(
+                "{pad}claim {}: {value} — {statement} ({})  [signed by {who}; leaf {}]{again}",
+                node.index,
+                if place.is_empty() {
+                    period.clone()
+                } else {
+                    format!("{place}, {period}")
+                },
+                &leaf.to_hex()[..16]
+            ));
+            for c in &node.children {
+                let line = match &c.entry.content.body {
+                    Body::Source {
+                        title,
+                        publisher,
+                        date,
+                        sha256,
+                        ..
+                    } => format!(
+                        "source {}: {title:?}, {publisher}, {date}; document sha256 {sha256}",
+                        c.index
+                    ),
+                    Body::Informant { alias, commitment } => format!(
+                        "informant {}: {alias:?}; identity sealed, commitment {commitment}",
+                        c.index
+                    ),
+                    other => format!("{} {}", other.kind(), c.index),
+                };
+                out.push(format!(
+                    "{pad}  cites {line}  [signed by {}; leaf {}]",
+                    signer_label(keys, &c.entry),
+                    &l.leaf(c.index)?.to_hex()[..16]
+                ));
+            }
+        }
+        other => bail!(
+            "entry {} is a {}, not a claim or figure",
+            node.index,
+            other.kind()
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! `custody repair`: cut a torn tail (a crash mid-append) back to the last whole entry.
+
+use super::open_writer;
+use anyhow::Result;
+use std::path::Path;
+
+pub fn run(ledger: &Path) -> Result<()> {
+    let mut l = open_writer(ledger)?;
+    match l.repair()? {
+        None => out!(
+            "nothing to repair: the entries file ends at entry {}",
+            l.size().saturating_sub(1)
+        ),
+        Some((side, bytes)) => out!(
+            "cut {bytes} torn bytes after entry {}; they are kept in {}",
+            l.size().saturating_sub(1),
+            side.display()
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,481 @@
+//! The court exhibit: a printable, static HTML page rendered from a [`VerifiedBundle`], never
+//! from raw bundle JSON. Every string taken from the bundle is HTML-escaped; the page has no
+//! script and no remote resource. Values and standings come from custody-core's `explain`
+//! walk, the same one `figure`, `verify` and `check` print.
+
+use crate::print::time;
+use anyhow::Result;
+use custody_core::bundle::VerifiedBundle;
+use custody_core::entry::Body;
+use custody_core::explain::TreeNode;
+use custody_core::json::SignerJson;
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and attribute values.
+#[must_use]
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const CSS: &str = r"
+@page { size: auto; margin: 16mm 15mm 18mm 15mm; }
+html { font-family: Georgia, 'Times New Roman', serif; font-size: 10.5pt; line-height: 1.4; color: #000; background: #fff; }
+body { max-width: 178mm; margin: 0 auto; }
+h1 { font-size: 16pt; margin: 0 0 4pt 0; }
+h2 { font-size: 12.5pt; margin: 16pt 0 6pt 0; border-bottom: 1px solid #000; break-after: avoid; page-break-after: avoid; }
+h3 { font-size: 11pt; margin: 10pt 0 4pt 0; break-after: avoid; page-break-after: avoid; }
+.hash, code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 8.5pt; overflow-wrap: anywhere; word-break: break-all; }
+pre { white-space: pre-wrap; border: 1px solid #888; padding: 6pt; break-inside: avoid; page-break-inside: avoid; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
+th, td { border: 1px solid #888; padding: 2pt 4pt; text-align: left; vertical-align: top; }
+th { background: #eee; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+ul.tree, ul.tree ul { list-style: none; padding-left: 14pt; margin: 2pt 0; }
+ul.tree { padding-left: 0; }
+ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
+.box { border: 2px solid #000; padding: 6pt 8pt; margin: 8pt 0; break-inside: avoid; page-break-inside: avoid; }
+.note { font-size: 9.5pt; }
+.changed { font-weight: bold; }
+.blank { display: inline-block; min-width: 60mm; border-bottom: 1px solid #000; }
+.decl p { margin: 8pt 0; }
+@media print { a { color: #000; text-decoration: none; } }
+";
+
+struct Page<'a> {
+    v: &'a VerifiedBundle,
+    h: String,
+}
+
+impl Page<'_> {
+    fn signer_cell(&self, index: u64) -> String {
+        let e = &self.v.entries[&index].entry;
+        let s = SignerJson::of(&e.content.signer, self.v.keys());
+        format!(
+            "{} ({})<br><span class=\"hash\">{}</span>",
+            esc(s.name.as_deref().unwrap_or("?")),
+            esc(s.role.as_deref().unwrap_or("?")),
+            esc(&s.key_id)
+        )
+    }
+
+    fn cite_line(&self, c: u64) -> String {
+        let Some(ve) = self.v.entries.get(&c) else {
+            return format!("entry {c} (not in the bundle)");
+        };
+        match &ve.entry.content.body {
+            Body::Source {
+                title,
+                publisher,
+                date,
+                sha256,
+                ..
+            } => format!(
+                "source [entry {c}]: &ldquo;{}&rdquo;, {}, {}; document SHA-256 <span class=\"hash\">{}</span>{}",
+                esc(title),
+                esc(publisher),
+                esc(date),
+                sha256,
+                self.amend_note(c)
+            ),
+            Body::Informant { alias, commitment } => format!(
+                "informant [entry {c}]: {} (identity sealed; commitment <span class=\"hash\">{}</span>){}",
+                esc(alias),
+                commitment,
+                self.amend_note(c)
+            ),
+            other => format!("{} [entry {c}]", other.kind()),
+        }
+    }
+
+    fn amend_note(&self, i: u64) -> String {
+        let mut s = String::new();
+        for &a in self.v.amendments(i) {
+            if let Some(ae) = self.v.entries.get(&a) {
+                let what = match &ae.entry.content.body {
+                    Body::Correction {
+                        count,
+                        statement,
+                        reason,
+                        ..
+                    } => {
+                        let mut w = String::from("corrected");
+                        if let Some(c) = count {
+                            let _ = write!(w, " to count {c}");
+                        }
+                        if let Some(st) = statement {
+                            let _ = write!(w, " to statement &ldquo;{}&rdquo;", esc(st));
+                        }
+                        let _ = write!(w, ": {}", esc(reason));
+                        w
+                    }
+                    Body::Retraction { reason, .. } => format!("RETRACTED: {}", esc(reason)),
+                    Body::Redaction { reason, .. } => {
+                        format!("stored copy redacted: {}", esc(reason))
+                    }
+                    other => other.kind().to_string(),
+                };
+                let _ = write!(
+                    s,
+                    " <span class=\"changed\">[entry {a}, {}: {what}]</span>",
+                    esc(&time(ae.entry.content.claimed_time))
+                );
+            }
+        }
+        s
+    }
+
+    /// The arithmetic tree from core's walk: values as they stood when each figure was signed.
+    fn tree(&mut self, node: &TreeNode) -> Result<()> {
+        let v = self.v;
+        let index = node.index;
+        if node.repeat {
+            let _ = write!(
+                self.h,
+                "<li>{} [entry {index}] (shown above)</li>",
+                esc(node.entry.content.body.kind())
+            );
+            return Ok(());
+        }
+        match &node.entry.content.body {
+            Body::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                ..
+            } => {
+                let at_value = node.value.unwrap_or(*value);
+                let parts: Vec<String> = node
+                    .children
+                    .iter()
+                    .map(|c| c.value.unwrap_or(0).to_string())
+                    .collect();
+                let changed = match v.standing_of(index)? {
+                    Some(now) if now.is_changed() => format!(
+                        " <span class=\"changed\">(now {} after entries {})</span>",
+                        now.current.unwrap_or(0),
+                        now.changed_by
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    _ => String::new(),
+                };
+                let _ = write!(
+                    self.h,
+                    "<li><b>Figure [entry {index}]: &ldquo;{}&rdquo; &mdash; {} {at_value} {}</b> = {}{changed}{}",
+                    esc(label),
+                    esc(qualifier.name()),
+                    esc(unit),
+                    parts.join(" + "),
+                    self.amend_note(index)
+                );
+                self.h.push_str("<ul>");
+                for c in &node.children {
+                    self.tree(c)?;
+                }
+                self.h.push_str("</ul></li>");
+            }
+            Body::Claim {
+                statement,
+                unit,
+                period,
+                place,
+                ..
+            } => {
+                let shown = match node.value {
+                    Some(val) => format!("{val} {}", esc(unit)),
+                    None => "no count".into(),
+                };
+                let _ = write!(
+                    self.h,
+                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}",
+                    esc(statement),
+                    esc(place),
+                    if place.is_empty() {
+                        esc(period)
+                    } else {
+                        format!(", {}", esc(period))
+                    },
+                    self.amend_note(index)
+                );
+                self.h.push_str("<ul>");
+                for c in &node.children {
+                    let line = self.cite_line(c.index);
+                    let _ = write!(self.h, "<li>cites {line}</li>");
+                }
+                self.h.push_str("</ul></li>");
+            }
+            other => {
+                let _ = write!(
+                    self.h,
+                    "<li>{} [entry {index}]{}",
+                    esc(other.kind()),
+                    self.amend_note(index)
+                );
+                if !node.children.is_empty() {
+                    self.h.push_str("<ul>");
+                    for c in &node.children {
+                        self.tree(c)?;
+                    }
+                    self.h.push_str("</ul>");
+                }
+                self.h.push_str("</li>");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The exhibit page for a verified bundle. `self_keyed`: checked against the bundle's own key.
+///
+/// # Errors
+/// If the bundle's figures cannot be walked (they nest too deeply).
+pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<String> {
+    let s = v.subject.index;
+    let subj = &v.entries[&s].entry;
+    let title = match &subj.content.body {
+        Body::Figure {
+            label,
+            value,
+            qualifier,
+            unit,
+            ..
+        } => format!(
+            "Figure &ldquo;{}&rdquo;: {} {value} {}",
+            esc(label),
+            esc(qualifier.name()),
+            esc(unit)
+        ),
+        other => format!("Entry {s} ({})", esc(other.kind())),
+    };
+    let mut p = Page {
+        v,
+        h: String::new(),
+    };
+    let cp = &v.checkpoint;
+    let _ = write!(
+        p.h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Exhibit: {title_text}</title><style>{CSS}</style></head><body>\n\
+         <h1>Exhibit: {title}</h1>\n\
+         <p>Proof bundle <code>{file}</code> from the custody ledger <code>{origin}</code>, \
+         {kind} entry {s}.</p>\n\
+         <div class=\"box\"><p><b>Result of the check.</b> Every entry below is included, as \
+         recorded, in the log whose signed checkpoint is reproduced in section 4 (tree size {size}, \
+         root <span class=\"hash\">{root}</span>); the checkpoint signature verifies under the log \
+         key <span class=\"hash\">{vkey}</span>; every entry's Ed25519 signature verifies under the \
+         key granted to its signer before it was made and not revoked; and every figure equals the \
+         sum of its terms as they stood when it was signed.</p>{keynote}\
+         <p>SHA-256 of the bundle file: <span class=\"hash\">{bsha}</span> ({blen} bytes).</p></div>\n",
+        title_text = esc(&html_text(&title)),
+        file = esc(file_name),
+        origin = esc(&v.origin),
+        kind = v.subject.kind.name(),
+        size = cp.size(),
+        root = cp.root(),
+        vkey = esc(&v.vkey),
+        bsha = v.bundle_sha256,
+        blen = v.bundle_len,
+        keynote = if self_keyed {
+            "<p><b>Note:</b> this page was produced against the log key written in the bundle itself. \
+             It proves nothing until that key is compared with the key the ledger's operator \
+             published (for example on its website or in a court filing).</p>"
+        } else {
+            "<p>The log key was supplied independently of the bundle by the person who produced this page.</p>"
+        },
+    );
+
+    p.h.push_str("<h2>1. The subject and everything beneath it</h2>\n");
+    p.h.push_str(
+        "<p class=\"note\">Values are as they stood when each figure was signed. Later corrections \
+         and retractions recorded before the checkpoint are shown in bold.</p>\n<ul class=\"tree\">",
+    );
+    let root = v.tree(s, s + 1)?;
+    p.tree(&root)?;
+    p.h.push_str("</ul>\n");
+    if let Some(st) = &v.standing {
+        if let (Some(pub_), Some(cur)) = (st.published, st.current) {
+            let _ = writeln!(
+                p.h,
+                "<p>Value when signed: <b>{pub_}</b>. Value as of the checkpoint: <b>{cur}</b>{}.</p>",
+                if st.changed_by.is_empty() {
+                    " (no correction or retraction beneath it in the bundle)".to_string()
+                } else {
+                    format!(
+                        ", changed by entries {}",
+                        st.changed_by
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+        }
+    }
+
+    p.h.push_str("<h2>2. Entries, signers and hashes</h2>\n<table><tr><th>entry</th><th>kind</th><th>signed by (role), key id</th><th>claimed time</th><th>entry hash (RFC 6962 leaf hash)</th></tr>\n");
+    for (&i, ve) in &v.entries {
+        let _ = writeln!(
+            p.h,
+            "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"hash\">{}</td></tr>",
+            esc(ve.entry.content.body.kind()),
+            p.signer_cell(i),
+            esc(&time(ve.entry.content.claimed_time)),
+            ve.leaf
+        );
+    }
+    p.h.push_str("</table>\n<p class=\"note\">Claimed times are what each signer's clock said; they are signed but not independently verified.</p>\n");
+
+    p.h.push_str("<h2>3. Source documents</h2>\n<table><tr><th>entry</th><th>document</th><th>SHA-256 of the document</th><th>size (bytes)</th></tr>\n");
+    for (&i, ve) in &v.entries {
+        if let Body::Source {
+            sha256,
+            size,
+            title,
+            publisher,
+            date,
+            kind,
+            locator,
+        } = &ve.entry.content.body
+        {
+            let _ = writeln!(
+                p.h,
+                "<tr><td>{i}</td><td>&ldquo;{}&rdquo;, {}, {} ({}){}{}</td><td class=\"hash\">{sha256}</td><td>{size}</td></tr>",
+                esc(title),
+                esc(publisher),
+                esc(date),
+                esc(kind.name()),
+                locator
+                    .as_ref()
+                    .map(|l| format!("<br>locator: {}", esc(l)))
+                    .unwrap_or_default(),
+                p.amend_note(i)
+            );
+        }
+    }
+    p.h.push_str("</table>\n");
+
+    let _ = write!(
+        p.h,
+        "<h2>4. The signed checkpoint</h2>\n<p>The log operator's signed statement of the log's \
+         size and Merkle root (C2SP signed note), verbatim:</p>\n<pre>{}</pre>\n",
+        esc(cp.note())
+    );
+
+    p.h.push_str(
+        "<h2>5. What this proof establishes, and what it does not</h2>\n<ul>\
+         <li><b>Established:</b> integrity and attribution. Each entry shown is byte for byte the \
+         entry committed to by the checkpoint; each was signed by the key shown, which the ledger \
+         operator had granted before and had not revoked; each figure equalled the sum of its \
+         terms when it was signed; each source entry records the SHA-256 of a document, so any copy \
+         of that document can be matched to it.</li>\
+         <li><b>Not established:</b> that any claim is true, or that a source document says what a \
+         claim says it does. A signature shows that a key holder asserted something, not that it \
+         is correct.</li>\
+         <li><b>Not established:</b> the time of any entry. Claimed times are the signers' own; \
+         the checkpoint carries no timestamp. The proof shows the state of the log as of the \
+         checkpoint, whenever that checkpoint first became known to others.</li>\
+         <li><b>Not established:</b> that no later correction or retraction exists. The bundle \
+         includes those recorded before the checkpoint; anything after it is not covered, and \
+         completeness of the amendments shown rests on the exporter (a full replay of the ledger \
+         with <code>custody verify</code> checks it).</li>\
+         <li><b>Not established:</b> that the operator showed everyone the same log. Only \
+         checkpoints published or witnessed independently guard against that.</li>\
+         <li>The identity of an informant is not in the ledger; only a salted commitment to it.</li>\
+         </ul>\n",
+    );
+
+    let _ = write!(
+        p.h,
+        "<h2>6. How to verify this without custody</h2>\n<ol>\
+         <li>Compute the SHA-256 of the bundle file (<code>sha256sum {file}</code>) and compare it \
+         with <span class=\"hash\">{bsha}</span>.</li>\
+         <li>Compute the SHA-256 of each source document (<code>sha256sum report.pdf</code>) and \
+         compare it with the hashes in section 3.</li>\
+         <li>Obtain the log key (vkey) from the operator independently of this bundle and compare \
+         it with <span class=\"hash\">{vkey}</span>. Check the checkpoint's signature with it using \
+         any C2SP signed-note implementation (for example Go's \
+         <code>golang.org/x/mod/sumdb/note</code>).</li>\
+         <li>For each entry in the bundle's <code>entries</code> list: decode <code>bytes_b64</code> \
+         (<code>base64 -d</code>); its entry hash is SHA-256 of one zero byte followed by those bytes \
+         (<code>( printf '\\000'; cat entry.bin ) | sha256sum</code>), which must equal the value in \
+         section 2.</li>\
+         <li>Check each entry's <code>tlog_proof</code> (format c2sp.org/tlog-proof@v1): the \
+         RFC 9162 &sect;2.1.3.2 inclusion proof of the entry hash at its index must reproduce the \
+         checkpoint's root (for example with Go's <code>golang.org/x/mod/sumdb/tlog</code> \
+         <code>CheckRecord</code>).</li>\
+         <li>Check each entry's Ed25519 signature (the last 64 bytes of the entry) over the 22 bytes \
+         <code>custody/v1/submission</code> and a zero byte, followed by the entry bytes from offset \
+         40 up to the signature, with the signer's public key from the genesis or key-grant entry \
+         (for example <code>openssl pkeyutl -verify -rawin</code>).</li>\
+         <li>Decode each entry's fields (docs/FORMAT.md) and add up each figure's terms.</li>\
+         </ol>\n<p class=\"note\">Every step, byte layout and check is specified in \
+         <code>docs/PROOFS.md</code> (the bundle format), <code>docs/FORMAT.md</code> (entries) and \
+         <code>docs/CHECKPOINTS.md</code> (checkpoints and proofs) of the custody source, and in \
+         RFC 9162, RFC 8032 and the C2SP specifications signed-note, tlog-checkpoint and \
+         tlog-proof (c2sp.org).</p>\n",
+        file = esc(file_name),
+        bsha = v.bundle_sha256,
+        vkey = esc(&v.vkey),
+    );
+
+    let _ = write!(
+        p.h,
+        "<h2>7. Declaration</h2>\n<div class=\"decl\">\
+         <p class=\"note\">A template in the spirit of US Federal Rule of Evidence 902(14) \
+         (records authenticated by a process of digital identification) and similar rules \
+         elsewhere; adapt it to the court's requirements.</p>\
+         <p>I, <span class=\"blank\"></span> (name), <span class=\"blank\"></span> (position and \
+         organisation), declare:</p>\
+         <p>1. I produced the file <code>{file}</code> (SHA-256 <span class=\"hash\">{bsha}</span>, \
+         {blen} bytes) from the custody ledger with origin <code>{origin}</code>, kept by \
+         <span class=\"blank\"></span>, on <span class=\"blank\"></span> (date), using the \
+         <code>custody export</code> command, which copies the entries and computes their proofs \
+         without altering the ledger.</p>\
+         <p>2. The ledger's signed checkpoint covers {size} entries with Merkle root \
+         <span class=\"hash\">{root}</span>. I checked the file with <code>custody check</code> \
+         against the log key <span class=\"hash\">{vkey}</span>, which I obtained from \
+         <span class=\"blank\"></span>, and the check succeeded.</p>\
+         <p>3. The source documents I produced with this file have the SHA-256 hashes listed in \
+         section 3 of this exhibit: <span class=\"blank\"></span>.</p>\
+         <p>4. I am familiar with how the ledger is kept, and this record was made and kept in the \
+         course of that regularly conducted activity: <span class=\"blank\"></span>.</p>\
+         <p>I declare under penalty of perjury under the laws of <span class=\"blank\"></span> that \
+         the foregoing is true and correct.</p>\
+         <p>Signed: <span class=\"blank\"></span> &nbsp; Date: <span class=\"blank\"></span> \
+         &nbsp; Place: <span class=\"blank\"></span></p></div>\n</body></html>\n",
+        file = esc(file_name),
+        bsha = v.bundle_sha256,
+        blen = v.bundle_len,
+        origin = esc(&v.origin),
+        size = cp.size(),
+        root = cp.root(),
+        vkey = esc(&v.vkey),
+    );
+    Ok(p.h)
+}
+
+/// The text of a title fragment, for `<title>`: entities in `render`'s own markup decoded.
+fn html_text(s: &str) -> String {
+    s.replace("&ldquo;", "\u{201c}")
+        .replace("&rdquo;", "\u{201d}")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+}

@@ -182,7 +182,7 @@ fn check_text_decoders(text: &str) -> Result<(), TestCaseError> {
         prop_assert!(!k.verifying_key().is_weak());
         prop_assert!(k.to_file_text().lines().eq(text.lines()));
     }
-    let no_passphrase = || Err(KeyError::Passphrase("no passphrase in tests".into()));
+    let no_passphrase = |_: &[u8]| Err(KeyError::Passphrase("no passphrase in tests".into()));
     if let Ok(k) = SecretKey::from_file_text(text, no_passphrase) {
         let again = k.to_file_text(None).unwrap();
         prop_assert!(again.lines().eq(text.lines()));

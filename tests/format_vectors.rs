@@ -204,7 +204,7 @@ fn keys_and_key_ids() {
     doc_has(secret.as_str());
     doc_has(&op.public().to_file_text());
     doc_has(&re.public().to_file_text());
-    let back = SecretKey::from_file_text(&secret, || unreachable!()).unwrap();
+    let back = SecretKey::from_file_text(&secret, |_| unreachable!()).unwrap();
     assert_eq!(back.id(), op.id());
     assert_eq!(
         PublicKey::from_file_text(&re.public().to_file_text()).unwrap(),

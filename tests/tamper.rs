@@ -464,7 +464,7 @@ fn with_forged_claim(original: &[u8], fr: &[(usize, usize)], key: &SecretKey) ->
 
 fn load_key(cwd: &Path, name: &str) -> SecretKey {
     let text = fs::read_to_string(cwd.join(format!("keys/{name}.key"))).unwrap();
-    SecretKey::from_file_text(&text, || unreachable!("unencrypted")).unwrap()
+    SecretKey::from_file_text(&text, |_| unreachable!("unencrypted")).unwrap()
 }
 
 /// `verify L --json` through the binary: its exit code and JSON.

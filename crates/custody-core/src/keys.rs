@@ -1,15 +1,14 @@
-//! Key files, key ids, passphrase protection and strict signature verification.
+//! Key files, key ids and strict signature verification.
 //!
 //! Owns the text formats of `NAME.key` (secret, mode 0600) and `NAME.pub` (public), written down in
 //! `docs/FORMAT.md`. Secrets live only in `ed25519_dalek::SigningKey` (zeroised on drop) and in
-//! `Zeroizing` buffers; no `Debug` or error message here ever shows one. Passphrase encryption is
-//! age's scrypt mode; nothing here is hand-rolled cryptography.
+//! `Zeroizing` buffers; no `Debug` or error message here ever shows one.
 //!
-//! Pure: reading and writing key files, and encrypting (which draws randomness), are
-//! custody-store's (`custody_store::files`); randomness for new keys is passed in.
+//! Pure: reading and writing key files, and age's scrypt passphrase encryption and decryption
+//! of them, are custody-store's (`custody_store::files`), passed in here as functions;
+//! randomness for new keys is passed in. Nothing here is hand-rolled cryptography.
 
 use crate::entry::KeyId;
-use age::secrecy::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -163,13 +162,15 @@ impl SecretKey {
             .is_some_and(|l| l.starts_with("ed25519-scrypt "))
     }
 
-    /// Parses a secret key file. `passphrase` is called only if the key is encrypted.
+    /// Parses a secret key file. `decrypt` turns an encrypted key's age ciphertext into its
+    /// seed (`custody_store::files` asks for the passphrase and decrypts); it is called only if
+    /// the key is encrypted.
     ///
     /// # Errors
-    /// On a malformed file, a missing or wrong passphrase.
+    /// On a malformed file, or whatever `decrypt` returns (a missing or wrong passphrase).
     pub fn from_file_text(
         text: &str,
-        passphrase: impl FnOnce() -> Result<SecretString, KeyError>,
+        decrypt: impl FnOnce(&[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError>,
     ) -> Result<SecretKey, KeyError> {
         let mut lines = text.lines();
         if lines.next() != Some(SECRET_MAGIC) {
@@ -193,7 +194,7 @@ impl SecretKey {
             let ct = B64
                 .decode(b)
                 .map_err(|_| KeyError::Format("encrypted key is not valid base64".into()))?;
-            decrypt_with_passphrase(&ct, passphrase()?)?
+            decrypt(&ct)?
         } else {
             return Err(KeyError::Format("unknown secret key type".into()));
         };
@@ -218,20 +219,6 @@ impl crate::sign::KeySigner for SecretKey {
     fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
-}
-
-/// Decrypts an age scrypt ciphertext.
-///
-/// # Errors
-/// [`KeyError::WrongPassphrase`] when the passphrase does not open it.
-pub fn decrypt_with_passphrase(
-    ciphertext: &[u8],
-    passphrase: SecretString,
-) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let identity = age::scrypt::Identity::new(passphrase);
-    age::decrypt(&identity, ciphertext)
-        .map(Zeroizing::new)
-        .map_err(|_| KeyError::WrongPassphrase)
 }
 
 fn field(line: Option<&str>, name: &str) -> Result<String, KeyError> {
@@ -374,29 +361,11 @@ mod tests {
     fn secret_and_public_files_round_trip() {
         let k = SecretKey::from_seed("researcher", &[9u8; 32]);
         let text = k.to_file_text(None).unwrap();
-        let back = SecretKey::from_file_text(&text, || unreachable!()).unwrap();
+        let back = SecretKey::from_file_text(&text, |_| unreachable!()).unwrap();
         assert_eq!(back.id(), k.id());
         let p = k.public().to_file_text();
         assert_eq!(PublicKey::from_file_text(&p).unwrap(), k.public());
         assert!(!format!("{k:?}").contains(&B64.encode([9u8; 32])));
-    }
-
-    #[test]
-    fn encrypted_key_needs_the_right_passphrase() {
-        let k = SecretKey::from_seed("op", &[1u8; 32]);
-        let enc = |seed: &[u8]| -> Result<Vec<u8>, KeyError> {
-            let mut r = age::scrypt::Recipient::new(SecretString::from("right".to_string()));
-            r.set_work_factor(2);
-            #[allow(clippy::disallowed_methods)] // a test may draw randomness
-            age::encrypt(&r, seed).map_err(|e| KeyError::Passphrase(e.to_string()))
-        };
-        let text = k.to_file_text(Some(&enc)).unwrap();
-        assert!(!text.contains(&B64.encode([1u8; 32])));
-        let ok = SecretKey::from_file_text(&text, || Ok(SecretString::from("right".to_string())))
-            .unwrap();
-        assert_eq!(ok.id(), k.id());
-        let bad = SecretKey::from_file_text(&text, || Ok(SecretString::from("wrong".to_string())));
-        assert!(matches!(bad, Err(KeyError::WrongPassphrase)));
     }
 
     #[test]

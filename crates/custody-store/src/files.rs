@@ -164,6 +164,20 @@ pub fn encrypt_with_passphrase(
     age::encrypt(&recipient, plaintext).map_err(|e| KeyError::Passphrase(e.to_string()))
 }
 
+/// Decrypts an age scrypt ciphertext (a key's seed, a seal's opening).
+///
+/// # Errors
+/// [`KeyError::WrongPassphrase`] when the passphrase does not open it.
+pub fn decrypt_with_passphrase(
+    ciphertext: &[u8],
+    passphrase: SecretString,
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let identity = age::scrypt::Identity::new(passphrase);
+    age::decrypt(&identity, ciphertext)
+        .map(Zeroizing::new)
+        .map_err(|_| KeyError::WrongPassphrase)
+}
+
 /// Loads a secret key file: checks its mode, then parses (decrypting if needed; `passphrase`
 /// is called only for an encrypted key).
 ///
@@ -175,7 +189,8 @@ pub fn load_secret(
 ) -> Result<SecretKey, StoreError> {
     check_private_mode(path)?;
     let text = read_small_text(path)?;
-    SecretKey::from_file_text(&text, passphrase).map_err(|e| key_error(path, e))
+    SecretKey::from_file_text(&text, |ct| decrypt_with_passphrase(ct, passphrase()?))
+        .map_err(|e| key_error(path, e))
 }
 
 /// Writes a new key pair: `dir/NAME.key` (mode 0600, optionally encrypted) and `dir/NAME.pub`.
@@ -264,8 +279,7 @@ pub fn read_seal(
         SealFile::Plain(o) => Ok(o),
         SealFile::Encrypted(ct) => {
             let pass = passphrase().map_err(|e| key_error(path, e))?;
-            let pt = custody_core::keys::decrypt_with_passphrase(&ct, pass)
-                .map_err(|e| key_error(path, e))?;
+            let pt = decrypt_with_passphrase(&ct, pass).map_err(|e| key_error(path, e))?;
             opening_from_plaintext(&pt).map_err(seal_err)
         }
     }
@@ -301,4 +315,26 @@ pub fn read_submission(path: &Path) -> Result<Submission, StoreError> {
 /// If it exists or cannot be written.
 pub fn write_submission(path: &Path, sub: &Submission) -> Result<(), StoreError> {
     write_new(path, &sub.to_file_bytes()?, false, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_key_needs_the_right_passphrase() {
+        let k = SecretKey::from_seed("op", &[1u8; 32]);
+        let enc = |seed: &[u8]| {
+            encrypt_with_passphrase(seed, SecretString::from("right".to_string()), Some(2))
+        };
+        let text = k.to_file_text(Some(&enc)).unwrap();
+        assert!(SecretKey::file_is_encrypted(&text));
+        let open = |p: &'static str| {
+            SecretKey::from_file_text(&text, move |ct| {
+                decrypt_with_passphrase(ct, SecretString::from(p.to_string()))
+            })
+        };
+        assert_eq!(open("right").unwrap().id(), k.id());
+        assert!(matches!(open("wrong"), Err(KeyError::WrongPassphrase)));
+    }
 }

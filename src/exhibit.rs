@@ -298,175 +298,223 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
         },
     );
 
-    p.h.push_str("<h2>1. The subject and everything beneath it</h2>\n");
-    p.h.push_str(
-        "<p class=\"note\">Values are as they stood when each figure was signed. Later corrections \
-         and retractions recorded before the checkpoint are shown in bold.</p>\n<ul class=\"tree\">",
-    );
-    let root = v.tree(s, s + 1)?;
-    p.tree(&root)?;
-    p.h.push_str("</ul>\n");
-    if let Some(st) = &v.standing {
-        if let (Some(pub_), Some(cur)) = (st.published, st.current) {
-            let _ = writeln!(
-                p.h,
-                "<p>Value when signed: <b>{pub_}</b>. Value as of the checkpoint: <b>{cur}</b>{}.</p>",
-                if st.changed_by.is_empty() {
-                    " (no correction or retraction beneath it in the bundle)".to_string()
-                } else {
-                    format!(
-                        ", changed by entries {}",
-                        st.changed_by
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
-            );
-        }
-    }
-
-    p.h.push_str("<h2>2. Entries, signers and hashes</h2>\n<table><tr><th>entry</th><th>kind</th><th>signed by (role), key id</th><th>claimed time</th><th>entry hash (RFC 6962 leaf hash)</th></tr>\n");
-    for (&i, ve) in &v.entries {
-        let _ = writeln!(
-            p.h,
-            "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"hash\">{}</td></tr>",
-            esc(ve.entry.content.body.kind()),
-            p.signer_cell(i),
-            esc(&time(ve.entry.content.claimed_time)),
-            ve.leaf
-        );
-    }
-    p.h.push_str("</table>\n<p class=\"note\">Claimed times are what each signer's clock said; they are signed but not independently verified.</p>\n");
-
-    p.h.push_str("<h2>3. Source documents</h2>\n<table><tr><th>entry</th><th>document</th><th>SHA-256 of the document</th><th>size (bytes)</th></tr>\n");
-    for (&i, ve) in &v.entries {
-        if let Body::Source {
-            sha256,
-            size,
-            title,
-            publisher,
-            date,
-            kind,
-            locator,
-        } = &ve.entry.content.body
-        {
-            let _ = writeln!(
-                p.h,
-                "<tr><td>{i}</td><td>&ldquo;{}&rdquo;, {}, {} ({}){}{}</td><td class=\"hash\">{sha256}</td><td>{size}</td></tr>",
-                esc(title),
-                esc(publisher),
-                esc(date),
-                esc(kind.name()),
-                locator
-                    .as_ref()
-                    .map(|l| format!("<br>locator: {}", esc(l)))
-                    .unwrap_or_default(),
-                p.amend_note(i)
-            );
-        }
-    }
-    p.h.push_str("</table>\n");
-
-    let _ = write!(
-        p.h,
-        "<h2>4. The signed checkpoint</h2>\n<p>The log operator's signed statement of the log's \
-         size and Merkle root (C2SP signed note), verbatim:</p>\n<pre>{}</pre>\n",
-        esc(cp.note())
-    );
-
-    p.h.push_str(
-        "<h2>5. What this proof establishes, and what it does not</h2>\n<ul>\
-         <li><b>Established:</b> integrity and attribution. Each entry shown is byte for byte the \
-         entry committed to by the checkpoint; each was signed by the key shown, which the ledger \
-         operator had granted before and had not revoked; each figure equalled the sum of its \
-         terms when it was signed; each source entry records the SHA-256 of a document, so any copy \
-         of that document can be matched to it.</li>\
-         <li><b>Not established:</b> that any claim is true, or that a source document says what a \
-         claim says it does. A signature shows that a key holder asserted something, not that it \
-         is correct.</li>\
-         <li><b>Not established:</b> the time of any entry. Claimed times are the signers' own; \
-         the checkpoint carries no timestamp. The proof shows the state of the log as of the \
-         checkpoint, whenever that checkpoint first became known to others.</li>\
-         <li><b>Not established:</b> that no later correction or retraction exists. The bundle \
-         includes those recorded before the checkpoint; anything after it is not covered, and \
-         completeness of the amendments shown rests on the exporter (a full replay of the ledger \
-         with <code>custody verify</code> checks it).</li>\
-         <li><b>Not established:</b> that the operator showed everyone the same log. Only \
-         checkpoints published or witnessed independently guard against that.</li>\
-         <li>The identity of an informant is not in the ledger; only a salted commitment to it.</li>\
-         </ul>\n",
-    );
-
-    let _ = write!(
-        p.h,
-        "<h2>6. How to verify this without custody</h2>\n<ol>\
-         <li>Compute the SHA-256 of the bundle file (<code>sha256sum {file}</code>) and compare it \
-         with <span class=\"hash\">{bsha}</span>.</li>\
-         <li>Compute the SHA-256 of each source document (<code>sha256sum report.pdf</code>) and \
-         compare it with the hashes in section 3.</li>\
-         <li>Obtain the log key (vkey) from the operator independently of this bundle and compare \
-         it with <span class=\"hash\">{vkey}</span>. Check the checkpoint's signature with it using \
-         any C2SP signed-note implementation (for example Go's \
-         <code>golang.org/x/mod/sumdb/note</code>).</li>\
-         <li>For each entry in the bundle's <code>entries</code> list: decode <code>bytes_b64</code> \
-         (<code>base64 -d</code>); its entry hash is SHA-256 of one zero byte followed by those bytes \
-         (<code>( printf '\\000'; cat entry.bin ) | sha256sum</code>), which must equal the value in \
-         section 2.</li>\
-         <li>Check each entry's <code>tlog_proof</code> (format c2sp.org/tlog-proof@v1): the \
-         RFC 9162 &sect;2.1.3.2 inclusion proof of the entry hash at its index must reproduce the \
-         checkpoint's root (for example with Go's <code>golang.org/x/mod/sumdb/tlog</code> \
-         <code>CheckRecord</code>).</li>\
-         <li>Check each entry's Ed25519 signature (the last 64 bytes of the entry) over the 22 bytes \
-         <code>custody/v1/submission</code> and a zero byte, followed by the entry bytes from offset \
-         40 up to the signature, with the signer's public key from the genesis or key-grant entry \
-         (for example <code>openssl pkeyutl -verify -rawin</code>).</li>\
-         <li>Decode each entry's fields (docs/FORMAT.md) and add up each figure's terms.</li>\
-         </ol>\n<p class=\"note\">Every step, byte layout and check is specified in \
-         <code>docs/PROOFS.md</code> (the bundle format), <code>docs/FORMAT.md</code> (entries) and \
-         <code>docs/CHECKPOINTS.md</code> (checkpoints and proofs) of the custody source, and in \
-         RFC 9162, RFC 8032 and the C2SP specifications signed-note, tlog-checkpoint and \
-         tlog-proof (c2sp.org).</p>\n",
-        file = esc(file_name),
-        bsha = v.bundle_sha256,
-        vkey = esc(&v.vkey),
-    );
-
-    let _ = write!(
-        p.h,
-        "<h2>7. Declaration</h2>\n<div class=\"decl\">\
-         <p class=\"note\">A template in the spirit of US Federal Rule of Evidence 902(14) \
-         (records authenticated by a process of digital identification) and similar rules \
-         elsewhere; adapt it to the court's requirements.</p>\
-         <p>I, <span class=\"blank\"></span> (name), <span class=\"blank\"></span> (position and \
-         organisation), declare:</p>\
-         <p>1. I produced the file <code>{file}</code> (SHA-256 <span class=\"hash\">{bsha}</span>, \
-         {blen} bytes) from the custody ledger with origin <code>{origin}</code>, kept by \
-         <span class=\"blank\"></span>, on <span class=\"blank\"></span> (date), using the \
-         <code>custody export</code> command, which copies the entries and computes their proofs \
-         without altering the ledger.</p>\
-         <p>2. The ledger's signed checkpoint covers {size} entries with Merkle root \
-         <span class=\"hash\">{root}</span>. I checked the file with <code>custody check</code> \
-         against the log key <span class=\"hash\">{vkey}</span>, which I obtained from \
-         <span class=\"blank\"></span>, and the check succeeded.</p>\
-         <p>3. The source documents I produced with this file have the SHA-256 hashes listed in \
-         section 3 of this exhibit: <span class=\"blank\"></span>.</p>\
-         <p>4. I am familiar with how the ledger is kept, and this record was made and kept in the \
-         course of that regularly conducted activity: <span class=\"blank\"></span>.</p>\
-         <p>I declare under penalty of perjury under the laws of <span class=\"blank\"></span> that \
-         the foregoing is true and correct.</p>\
-         <p>Signed: <span class=\"blank\"></span> &nbsp; Date: <span class=\"blank\"></span> \
-         &nbsp; Place: <span class=\"blank\"></span></p></div>\n</body></html>\n",
-        file = esc(file_name),
-        bsha = v.bundle_sha256,
-        blen = v.bundle_len,
-        origin = esc(&v.origin),
-        size = cp.size(),
-        root = cp.root(),
-        vkey = esc(&v.vkey),
-    );
+    p.subject()?;
+    p.entries()?;
+    p.sources()?;
+    p.checkpoint()?;
+    p.limits()?;
+    p.manual(file_name)?;
+    p.declaration(file_name)?;
     Ok(p.h)
+}
+
+impl Page<'_> {
+    /// Section 1: the subject and the tree beneath it, with its value when signed and now.
+    fn subject(&mut self) -> Result<()> {
+        let v = self.v;
+        let s = v.subject.index;
+        self.h
+            .push_str("<h2>1. The subject and everything beneath it</h2>\n");
+        self.h.push_str(
+            "<p class=\"note\">Values are as they stood when each figure was signed. Later corrections \
+             and retractions recorded before the checkpoint are shown in bold.</p>\n<ul class=\"tree\">",
+        );
+        let root = v.tree(s, s + 1)?;
+        self.tree(&root)?;
+        self.h.push_str("</ul>\n");
+        if let Some(st) = &v.standing {
+            if let (Some(pub_), Some(cur)) = (st.published, st.current) {
+                let _ = writeln!(
+                    self.h,
+                    "<p>Value when signed: <b>{pub_}</b>. Value as of the checkpoint: <b>{cur}</b>{}.</p>",
+                    if st.changed_by.is_empty() {
+                        " (no correction or retraction beneath it in the bundle)".to_string()
+                    } else {
+                        format!(
+                            ", changed by entries {}",
+                            st.changed_by
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Section 2: every entry, its signer, claimed time and leaf hash.
+    fn entries(&mut self) -> Result<()> {
+        let v = self.v;
+        self.h.push_str("<h2>2. Entries, signers and hashes</h2>\n<table><tr><th>entry</th><th>kind</th><th>signed by (role), key id</th><th>claimed time</th><th>entry hash (RFC 6962 leaf hash)</th></tr>\n");
+        for (&i, ve) in &v.entries {
+            let _ = writeln!(
+                self.h,
+                "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"hash\">{}</td></tr>",
+                esc(ve.entry.content.body.kind()),
+                self.signer_cell(i),
+                esc(&time(ve.entry.content.claimed_time)),
+                ve.leaf
+            );
+        }
+        self.h.push_str("</table>\n<p class=\"note\">Claimed times are what each signer's clock said; they are signed but not independently verified.</p>\n");
+        Ok(())
+    }
+
+    /// Section 3: the source documents and their hashes.
+    fn sources(&mut self) -> Result<()> {
+        let v = self.v;
+        self.h.push_str("<h2>3. Source documents</h2>\n<table><tr><th>entry</th><th>document</th><th>SHA-256 of the document</th><th>size (bytes)</th></tr>\n");
+        for (&i, ve) in &v.entries {
+            if let Body::Source {
+                sha256,
+                size,
+                title,
+                publisher,
+                date,
+                kind,
+                locator,
+            } = &ve.entry.content.body
+            {
+                let _ = writeln!(
+                    self.h,
+                    "<tr><td>{i}</td><td>&ldquo;{}&rdquo;, {}, {} ({}){}{}</td><td class=\"hash\">{sha256}</td><td>{size}</td></tr>",
+                    esc(title),
+                    esc(publisher),
+                    esc(date),
+                    esc(kind.name()),
+                    locator
+                        .as_ref()
+                        .map(|l| format!("<br>locator: {}", esc(l)))
+                        .unwrap_or_default(),
+                    self.amend_note(i)
+                );
+            }
+        }
+        self.h.push_str("</table>\n");
+        Ok(())
+    }
+
+    /// Section 4: the signed checkpoint, verbatim.
+    fn checkpoint(&mut self) -> Result<()> {
+        let v = self.v;
+        let cp = &v.checkpoint;
+        let _ = write!(
+            self.h,
+            "<h2>4. The signed checkpoint</h2>\n<p>The log operator's signed statement of the log's \
+             size and Merkle root (C2SP signed note), verbatim:</p>\n<pre>{}</pre>\n",
+            esc(cp.note())
+        );
+        Ok(())
+    }
+
+    /// Section 5: what the proof establishes and what it does not.
+    fn limits(&mut self) -> Result<()> {
+        self.h.push_str(
+            "<h2>5. What this proof establishes, and what it does not</h2>\n<ul>\
+             <li><b>Established:</b> integrity and attribution. Each entry shown is byte for byte the \
+             entry committed to by the checkpoint; each was signed by the key shown, which the ledger \
+             operator had granted before and had not revoked; each figure equalled the sum of its \
+             terms when it was signed; each source entry records the SHA-256 of a document, so any copy \
+             of that document can be matched to it.</li>\
+             <li><b>Not established:</b> that any claim is true, or that a source document says what a \
+             claim says it does. A signature shows that a key holder asserted something, not that it \
+             is correct.</li>\
+             <li><b>Not established:</b> the time of any entry. Claimed times are the signers' own; \
+             the checkpoint carries no timestamp. The proof shows the state of the log as of the \
+             checkpoint, whenever that checkpoint first became known to others.</li>\
+             <li><b>Not established:</b> that no later correction or retraction exists. The bundle \
+             includes those recorded before the checkpoint; anything after it is not covered, and \
+             completeness of the amendments shown rests on the exporter (a full replay of the ledger \
+             with <code>custody verify</code> checks it).</li>\
+             <li><b>Not established:</b> that the operator showed everyone the same log. Only \
+             checkpoints published or witnessed independently guard against that.</li>\
+             <li>The identity of an informant is not in the ledger; only a salted commitment to it.</li>\
+             </ul>\n",
+        );
+        Ok(())
+    }
+
+    /// Section 6: how to check the bundle without custody.
+    fn manual(&mut self, file_name: &str) -> Result<()> {
+        let v = self.v;
+        let _ = write!(
+            self.h,
+            "<h2>6. How to verify this without custody</h2>\n<ol>\
+             <li>Compute the SHA-256 of the bundle file (<code>sha256sum {file}</code>) and compare it \
+             with <span class=\"hash\">{bsha}</span>.</li>\
+             <li>Compute the SHA-256 of each source document (<code>sha256sum report.pdf</code>) and \
+             compare it with the hashes in section 3.</li>\
+             <li>Obtain the log key (vkey) from the operator independently of this bundle and compare \
+             it with <span class=\"hash\">{vkey}</span>. Check the checkpoint's signature with it using \
+             any C2SP signed-note implementation (for example Go's \
+             <code>golang.org/x/mod/sumdb/note</code>).</li>\
+             <li>For each entry in the bundle's <code>entries</code> list: decode <code>bytes_b64</code> \
+             (<code>base64 -d</code>); its entry hash is SHA-256 of one zero byte followed by those bytes \
+             (<code>( printf '\\000'; cat entry.bin ) | sha256sum</code>), which must equal the value in \
+             section 2.</li>\
+             <li>Check each entry's <code>tlog_proof</code> (format c2sp.org/tlog-proof@v1): the \
+             RFC 9162 &sect;2.1.3.2 inclusion proof of the entry hash at its index must reproduce the \
+             checkpoint's root (for example with Go's <code>golang.org/x/mod/sumdb/tlog</code> \
+             <code>CheckRecord</code>).</li>\
+             <li>Check each entry's Ed25519 signature (the last 64 bytes of the entry) over the 22 bytes \
+             <code>custody/v1/submission</code> and a zero byte, followed by the entry bytes from offset \
+             40 up to the signature, with the signer's public key from the genesis or key-grant entry \
+             (for example <code>openssl pkeyutl -verify -rawin</code>).</li>\
+             <li>Decode each entry's fields (docs/FORMAT.md) and add up each figure's terms.</li>\
+             </ol>\n<p class=\"note\">Every step, byte layout and check is specified in \
+             <code>docs/PROOFS.md</code> (the bundle format), <code>docs/FORMAT.md</code> (entries) and \
+             <code>docs/CHECKPOINTS.md</code> (checkpoints and proofs) of the custody source, and in \
+             RFC 9162, RFC 8032 and the C2SP specifications signed-note, tlog-checkpoint and \
+             tlog-proof (c2sp.org).</p>\n",
+            file = esc(file_name),
+            bsha = v.bundle_sha256,
+            vkey = esc(&v.vkey),
+        );
+        Ok(())
+    }
+
+    /// Section 7: a declaration template.
+    fn declaration(&mut self, file_name: &str) -> Result<()> {
+        let v = self.v;
+        let cp = &v.checkpoint;
+        let _ = write!(
+            self.h,
+            "<h2>7. Declaration</h2>\n<div class=\"decl\">\
+             <p class=\"note\">A template in the spirit of US Federal Rule of Evidence 902(14) \
+             (records authenticated by a process of digital identification) and similar rules \
+             elsewhere; adapt it to the court's requirements.</p>\
+             <p>I, <span class=\"blank\"></span> (name), <span class=\"blank\"></span> (position and \
+             organisation), declare:</p>\
+             <p>1. I produced the file <code>{file}</code> (SHA-256 <span class=\"hash\">{bsha}</span>, \
+             {blen} bytes) from the custody ledger with origin <code>{origin}</code>, kept by \
+             <span class=\"blank\"></span>, on <span class=\"blank\"></span> (date), using the \
+             <code>custody export</code> command, which copies the entries and computes their proofs \
+             without altering the ledger.</p>\
+             <p>2. The ledger's signed checkpoint covers {size} entries with Merkle root \
+             <span class=\"hash\">{root}</span>. I checked the file with <code>custody check</code> \
+             against the log key <span class=\"hash\">{vkey}</span>, which I obtained from \
+             <span class=\"blank\"></span>, and the check succeeded.</p>\
+             <p>3. The source documents I produced with this file have the SHA-256 hashes listed in \
+             section 3 of this exhibit: <span class=\"blank\"></span>.</p>\
+             <p>4. I am familiar with how the ledger is kept, and this record was made and kept in the \
+             course of that regularly conducted activity: <span class=\"blank\"></span>.</p>\
+             <p>I declare under penalty of perjury under the laws of <span class=\"blank\"></span> that \
+             the foregoing is true and correct.</p>\
+             <p>Signed: <span class=\"blank\"></span> &nbsp; Date: <span class=\"blank\"></span> \
+             &nbsp; Place: <span class=\"blank\"></span></p></div>\n</body></html>\n",
+            file = esc(file_name),
+            bsha = v.bundle_sha256,
+            blen = v.bundle_len,
+            origin = esc(&v.origin),
+            size = cp.size(),
+            root = cp.root(),
+            vkey = esc(&v.vkey),
+        );
+        Ok(())
+    }
 }
 
 /// The text of a title fragment, for `<title>`: entities in `render`'s own markup decoded.

@@ -1,4 +1,4 @@
-//! `proof::verify` (proof bundles, docs/PROOFS.md) on arbitrary bytes, trusting the sample
+//! `bundle::verify` (proof bundles, docs/PROOFS.md) on arbitrary bytes, trusting the sample
 //! ledger's operator key: never panics, and whatever verifies is checked against that key.
 #![no_main]
 
@@ -17,5 +17,5 @@ fn trusted() -> &'static StrictVerifier {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = proof::verify(data, trusted(), None);
+    let _ = bundle::verify(data, trusted(), None);
 });

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let parsed = SecretKey::from_file_text(text, || {
+    let parsed = SecretKey::from_file_text(text, |_| {
         Err(KeyError::Passphrase("no passphrase while fuzzing".into()))
     });
     if let Ok(k) = parsed {

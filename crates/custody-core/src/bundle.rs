@@ -383,11 +383,6 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
         .unwrap_or(a.len().min(b.len()))
 }
 
-fn b64_canonical(s: &str) -> Option<Vec<u8>> {
-    let bytes = B64.decode(s).ok()?;
-    (B64.encode(&bytes) == s).then_some(bytes)
-}
-
 /// Parses and checks a bundle: the steps of `docs/PROOFS.md` "Verifying a bundle", in order.
 ///
 /// `trusted` is the log key the caller trusts (never the bundle's own `vkey`); `document` is the
@@ -582,7 +577,7 @@ fn check_entry(
     cp: &SignedCheckpoint,
 ) -> Result<VerifiedEntry, BundleError> {
     let i = be.index;
-    let bytes = b64_canonical(&be.bytes_b64)
+    let bytes = checkpoint::b64_strict(&be.bytes_b64)
         .ok_or_else(|| entry_err(i, "bytes_b64 is not canonical padded base64"))?;
     if bytes.len() > MAX_RECORD_BYTES {
         return Err(entry_err(i, "the entry is longer than 1 MiB"));

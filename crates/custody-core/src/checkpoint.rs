@@ -171,7 +171,7 @@ fn typed_key(key: &VerifyingKey) -> [u8; 33] {
 }
 
 /// Strict base64: standard alphabet, canonical padding, and re-encoding gives the input.
-fn b64_strict(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn b64_strict(s: &str) -> Option<Vec<u8>> {
     let bytes = B64.decode(s).ok()?;
     (B64.encode(&bytes) == s).then_some(bytes)
 }

@@ -227,3 +227,124 @@ impl Replay {
         self.signers.get(id).map_or(0, |s| s.1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Role, SourceKind};
+    use crate::sign::sign_submission;
+    use ed25519_dalek::SigningKey;
+
+    /// Earlier entries held in memory, or a reader whose disk fails.
+    struct Log {
+        entries: Vec<Entry>,
+        disk_fails: bool,
+    }
+
+    impl EntryLookup for Log {
+        fn entry(&self, index: u64) -> Result<Entry, crate::rules::LookupError> {
+            if self.disk_fails {
+                return Err(crate::rules::LookupError::Io {
+                    index,
+                    source: std::io::Error::from_raw_os_error(5),
+                });
+            }
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| self.entries.get(i).cloned())
+                .ok_or(crate::rules::LookupError::Missing {
+                    index,
+                    reason: "is not here".into(),
+                })
+        }
+    }
+
+    fn bodies(op: &SigningKey, re: &SigningKey) -> Vec<(SigningKey, Body)> {
+        vec![
+            (
+                op.clone(),
+                Body::Genesis {
+                    operator: op.verifying_key().to_bytes(),
+                    name: "operator".into(),
+                },
+            ),
+            (
+                op.clone(),
+                Body::KeyGrant {
+                    key: re.verifying_key().to_bytes(),
+                    name: "researcher".into(),
+                    role: Role::Researcher,
+                },
+            ),
+            (
+                re.clone(),
+                Body::Source {
+                    sha256: Digest::of(b"report"),
+                    size: 6,
+                    title: "t".into(),
+                    publisher: "p".into(),
+                    date: "2025".into(),
+                    kind: SourceKind::NgoReport,
+                    locator: None,
+                },
+            ),
+            (
+                re.clone(),
+                Body::Claim {
+                    statement: "s".into(),
+                    count: Some(1),
+                    unit: "people".into(),
+                    category: "c".into(),
+                    period: "2024".into(),
+                    place: String::new(),
+                    cites: vec![2],
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_failing_disk_is_io_and_a_missing_entry_is_evidence() {
+        let op = SigningKey::from_bytes(&[1u8; 32]);
+        let re = SigningKey::from_bytes(&[2u8; 32]);
+        let mut replay = Replay::new(BTreeSet::new());
+        let mut log = Log {
+            entries: Vec::new(),
+            disk_fails: false,
+        };
+        let all = bodies(&op, &re);
+        let (last, first) = all.split_last().unwrap();
+        for (key, body) in first {
+            let sub = sign_submission(key, "example.org/t", 0, body.clone()).unwrap();
+            let entry = sub.into_entry(replay.state().size, replay.state().head);
+            let bytes = entry.to_bytes().unwrap();
+            let p = replay.push(&bytes, Digest::leaf(&bytes), &log).unwrap();
+            assert!(p.verifies());
+            log.entries.push(entry);
+        }
+        let sub = sign_submission(&last.0, "example.org/t", 0, last.1.clone()).unwrap();
+        let entry = sub.into_entry(3, replay.state().head);
+        let bytes = entry.to_bytes().unwrap();
+        let failing = Log {
+            entries: Vec::new(),
+            disk_fails: true,
+        };
+        let err = replay
+            .push(&bytes, Digest::leaf(&bytes), &failing)
+            .err()
+            .unwrap();
+        assert!(err.is_io(), "{err}");
+        let empty = Log {
+            entries: Vec::new(),
+            disk_fails: false,
+        };
+        let err = replay
+            .push(&bytes, Digest::leaf(&bytes), &empty)
+            .err()
+            .unwrap();
+        assert!(!err.is_io(), "{err}");
+        assert!(err.to_string().contains("cannot read entry 2"), "{err}");
+        // With the source readable the claim is admitted.
+        assert!(replay.push(&bytes, Digest::leaf(&bytes), &log).is_ok());
+    }
+}

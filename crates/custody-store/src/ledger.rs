@@ -180,11 +180,16 @@ impl Ledger {
             .open(&path)
             .map_err(io_at(&path))?;
         let mut magic = [0u8; 16];
-        if entries.read_exact_at(&mut magic, 0).is_err() || &magic != FILE_MAGIC {
-            return Err(StoreError::Corrupt {
-                entry: 0,
-                reason: "entries file does not start with the custody-log-v1 magic".into(),
-            });
+        match entries.read_exact_at(&mut magic, 0) {
+            // A file too short to hold the magic is evidence; a read that fails is not.
+            Err(e) if e.kind() != io::ErrorKind::UnexpectedEof => return Err(io_at(&path)(e)),
+            Ok(()) if &magic == FILE_MAGIC => {}
+            _ => {
+                return Err(StoreError::Corrupt {
+                    entry: 0,
+                    reason: "entries file does not start with the custody-log-v1 magic".into(),
+                })
+            }
         }
         let writable = access == Access::Write || lock.is_some() && dir_writable(dir);
         let (index, hashes) = if writable {

@@ -175,6 +175,9 @@ pub enum Command {
     Repair {
         /// The ledger directory.
         ledger: PathBuf,
+        /// Cut even entries a recorded checkpoint covers (they stay in a side file).
+        #[arg(long)]
+        force: bool,
     },
     /// Sign and append many submissions from JSON Lines (one body per line).
     Import {

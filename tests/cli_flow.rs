@@ -502,8 +502,19 @@ fn verify_since_an_old_checkpoint_catches_rewritten_history() {
     let entries = fs::read(e.path("L/entries")).unwrap();
     let at = frames(&entries)[4].1;
     fs::write(e.path("L/entries"), &entries[..at]).unwrap();
+    // This machine verified the longer history, so custody here refuses to build on the cut one.
+    let err = e.fails(2, &e.claim_args("L", RESEARCHER_KEY, "rewritten", 1, "2"));
+    assert!(err.contains("no longer holds the history"), "{err}");
+    // An operator rewriting from a machine that never saw the old history is not stopped there.
+    let elsewhere = tempfile::tempdir().unwrap();
     for i in 0..4 {
-        e.claim("L", &format!("rewritten {i}"), 1, "2");
+        let statement = format!("rewritten {i}");
+        let out = common::custody(e.cwd())
+            .env("CUSTODY_CACHE_DIR", elsewhere.path())
+            .args(e.claim_args("L", RESEARCHER_KEY, &statement, 1, "2"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
     }
     // The ledger's own copy of the checkpoint already catches it...
     let (code, v) = e.verify_json(&["verify", "L", "--json"]);

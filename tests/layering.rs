@@ -33,24 +33,66 @@ fn sample_copy(tmp: &Path) -> std::path::PathBuf {
     dir
 }
 
+/// `custody args` under strace, with every `syscalls` call on `file` failing with EIO: a real
+/// disk error at the OS interface, whoever runs the test (root reads anything chmod forbids).
+fn with_eio(cwd: &Path, file: &Path, syscalls: &str, args: &[&str]) -> std::process::Output {
+    let strace = std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .expect("these tests need strace (.ci/run installs it: apt-get install strace)");
+    assert!(strace.status.success());
+    std::process::Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "-P"])
+        .arg(file)
+        .args(["-e", &format!("trace={syscalls}")])
+        .args(["-e", &format!("inject={syscalls}:error=EIO")])
+        .arg(common::bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("CUSTODY_CACHE_DIR", cwd.join("cache"))
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn an_unreadable_entries_file_is_exit_2_with_its_path_not_a_failed_verification() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = sample_copy(tmp.path());
-    // Reading /proc/self/mem at offset 0 fails with EIO: a real OS read error, even as root.
-    fs::remove_file(dir.join("entries")).unwrap();
-    std::os::unix::fs::symlink("/proc/self/mem", dir.join("entries")).unwrap();
-    for args in [
-        &["verify", "L"][..],
-        &["verify", "L", "--json"],
-        &["log", "L"],
-    ] {
+    let entries = dir.join("entries");
+    // The magic (a positional read), then the stream of frames (plain reads).
+    for syscalls in ["pread64", "read"] {
+        for args in [
+            &["verify", "L"][..],
+            &["verify", "L", "--json"],
+            &["log", "L"],
+        ] {
+            let out = with_eio(tmp.path(), &entries, syscalls, args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{syscalls} {args:?}: {err}");
+            assert!(err.contains("L/entries"), "{syscalls} {args:?}: {err}");
+            assert!(err.contains("os error 5"), "{syscalls} {args:?}: {err}");
+            assert!(!err.contains("FAILED"), "{syscalls} {args:?}: {err}");
+        }
+    }
+    // Without the fault the same ledger verifies: the exit 2 was the disk's.
+    let out = custody(tmp.path()).args(["verify", "L"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn an_entries_file_that_is_a_link_is_refused_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = sample_copy(tmp.path());
+    fs::rename(dir.join("entries"), tmp.path().join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere"), dir.join("entries")).unwrap();
+    for args in [&["verify", "L"][..], &["log", "L"]] {
         let out = custody(tmp.path()).args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains("L/entries"), "{args:?}: {err}");
-        assert!(err.contains("os error 5"), "{args:?}: {err}");
-        assert!(!err.contains("FAILED"), "{args:?}: {err}");
+        assert!(
+            err.contains("L/entries") && err.contains("symbolic link"),
+            "{err}"
+        );
     }
 }
 

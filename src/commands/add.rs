@@ -28,6 +28,7 @@ pub fn run(a: AddCommand) -> Result<()> {
                 None
             };
             let r = l.append(sub)?;
+            super::warn(&mut l);
             out!(
                 "entry {} (source) appended; document SHA-256 {sha256}",
                 r.index
@@ -47,6 +48,7 @@ pub fn run(a: AddCommand) -> Result<()> {
             // The seal is written before the entry so an acknowledged entry always has its opening.
             write_seal(&args, &opening)?;
             let r = l.append(sub)?;
+            super::warn(&mut l);
             out!(
                 "entry {} (informant {:?}) appended; commitment {}",
                 r.index,

@@ -13,6 +13,7 @@ pub fn redact(ledger: &Path, key: &Path, target: u64, reason: String) -> Result<
     let origin = l.state().origin.clone();
     let sub = sign_now(&key, &origin, Body::Redaction { target, reason })?;
     let (a, removed) = l.redact(sub)?;
+    super::warn(&mut l);
     match removed {
         CopyRemoved::Deleted(path) => out!(
             "entry {} (redaction) appended; stored copy {} deleted",

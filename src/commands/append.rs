@@ -23,6 +23,7 @@ pub fn run(ledger: &Path, paths: &[PathBuf]) -> Result<()> {
             a.index,
             a.leaf
         );
+        super::warn(&mut l);
     }
     Ok(())
 }

@@ -15,15 +15,22 @@ use custody_store::files;
 use custody_store::StoreError;
 use std::path::Path;
 
-/// Reads a bundle file, refusing (exit 1) one larger than the format allows.
+/// Why a bundle file larger than the format allows is refused.
+fn too_large(path: &Path) -> String {
+    format!(
+        "{} is larger than {MAX_BUNDLE_BYTES} bytes, the most a bundle may be",
+        path.display()
+    )
+}
+
+/// Reads a bundle file, refusing (exit 1, [`Failed`]) one larger than the format allows; that
+/// is the only [`Failed`] it returns.
 pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
     match files::read_bounded(path, MAX_BUNDLE_BYTES as u64, "a bundle") {
         Ok(b) => Ok(b),
-        Err(StoreError::TooLarge { .. }) => Err(Failed(format!(
-            "bundle check FAILED: {} is larger than {MAX_BUNDLE_BYTES} bytes, the most a bundle may be",
-            path.display(),
-        ))
-        .into()),
+        Err(StoreError::TooLarge { .. }) => {
+            Err(Failed(format!("bundle check FAILED: {}", too_large(path))).into())
+        }
         Err(e) => Err(e).with_context(|| format!("cannot read bundle {}", path.display())),
     }
 }
@@ -31,7 +38,20 @@ pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
 pub fn run(a: CheckArgs) -> Result<()> {
     let trusted = checkpoint::parse_vkey(a.trust.trim())
         .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
-    let bytes = read_bundle(&a.bundle)?;
+    let bytes = match read_bundle(&a.bundle) {
+        Ok(b) => b,
+        Err(e) => {
+            // A refused bundle is a failed check (exit 1), so --json still prints its verdict.
+            if a.json && e.is::<Failed>() {
+                let f = FailureJson {
+                    entry: None,
+                    reason: too_large(&a.bundle),
+                };
+                out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+            }
+            return Err(e);
+        }
+    };
     let document = match &a.document {
         Some(p) => Some(files::hash_file(p)?.0),
         None => None,

@@ -24,6 +24,7 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
         &|n| bar.set_position(n),
     );
     bar.finish_and_clear();
+    super::warn(&mut l);
     let done = result?;
     match done.first {
         Some(f) => out!(

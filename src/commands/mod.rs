@@ -124,7 +124,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => disclose::check(&ledger, index, &opening),
         Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
         Command::Prove(p) => prove::run(p),
-        Command::Repair { ledger } => repair::run(&ledger),
+        Command::Repair { ledger, force } => repair::run(&ledger, force),
         Command::Import {
             ledger,
             key,
@@ -181,7 +181,15 @@ pub fn sign_and_add(ledger: &Path, key: &Path, body: Body) -> Result<()> {
     let sub = sign_now(&key, &origin, body)?;
     let a = l.append(sub)?;
     out!("entry {} ({kind}) appended; leaf hash {}", a.index, a.leaf);
+    warn(&mut l);
     Ok(())
+}
+
+/// Prints the ledger's warnings (a cache that could not be written after a durable entry).
+pub fn warn(l: &mut Ledger) {
+    for w in l.take_warnings() {
+        eprintln!("custody: warning: {w}");
+    }
 }
 
 /// A progress bar on stderr when it is a terminal (and not hidden), else nothing.

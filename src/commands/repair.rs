@@ -4,9 +4,9 @@ use super::open_writer;
 use anyhow::Result;
 use std::path::Path;
 
-pub fn run(ledger: &Path) -> Result<()> {
+pub fn run(ledger: &Path, force: bool) -> Result<()> {
     let mut l = open_writer(ledger)?;
-    match l.repair()? {
+    match l.repair(force)? {
         None => out!(
             "nothing to repair: the entries file ends at entry {}",
             l.size().saturating_sub(1)

@@ -27,7 +27,12 @@ pub fn bin() -> PathBuf {
 /// The `custody` binary, run in `cwd` with no passphrase in its environment.
 pub fn custody(cwd: &Path) -> Command {
     let mut c = Command::cargo_bin("custody").unwrap();
-    c.current_dir(cwd).env_remove("CUSTODY_PASSPHRASE");
+    // Verified caches live outside ledger directories (so snapshots of a work dir never see
+    // them); one folder for the whole test run keeps them out of the user's own cache too.
+    c.current_dir(cwd).env_remove("CUSTODY_PASSPHRASE").env(
+        "CUSTODY_CACHE_DIR",
+        std::env::temp_dir().join("custody-test-cache"),
+    );
     c
 }
 

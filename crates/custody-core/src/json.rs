@@ -429,8 +429,7 @@ pub struct FigureJson {
 /// A key the log granted, with what it signed (`verify`).
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyJson {
-    /// The key.
-    #[serde(flatten)]
+    /// The key: the same [`SignerJson`] object as everywhere, not flattened into this one.
     pub signer: SignerJson,
     /// Entries it signed.
     pub entries: u64,

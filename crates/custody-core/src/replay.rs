@@ -96,6 +96,7 @@ pub fn check_signature(
 }
 
 /// A signature still to be checked: replays check them in parallel batches, in order.
+#[derive(Clone)]
 pub struct PendingSignature {
     /// The entry it signs.
     pub index: u64,
@@ -149,14 +150,21 @@ pub struct Replay {
 }
 
 impl Replay {
-    /// A replay that notes the tree root at each size in `wanted` (checkpoints to check).
+    /// A replay from genesis that notes the tree root at each size in `wanted` (checkpoints
+    /// to check).
     #[must_use]
     pub fn new(wanted: BTreeSet<u64>) -> Replay {
-        let frontier = Frontier::new();
+        Replay::resume(LogState::default(), Frontier::new(), wanted)
+    }
+
+    /// A replay that continues after a verified prefix: its rules state and tree edge (which
+    /// the caller vouches for: custody-store keeps them in this machine's verified caches).
+    #[must_use]
+    pub fn resume(state: LogState, frontier: Frontier, wanted: BTreeSet<u64>) -> Replay {
         let mut roots = BTreeMap::new();
-        roots.insert(0, frontier.root());
+        roots.insert(frontier.size(), frontier.root());
         Replay {
-            state: LogState::default(),
+            state,
             frontier,
             wanted,
             roots,
@@ -175,6 +183,20 @@ impl Replay {
         stored_leaf: Digest,
         log: &dyn EntryLookup,
     ) -> Result<PendingSignature, ReplayError> {
+        self.push_stored(bytes, stored_leaf, log).map(|(p, _)| p)
+    }
+
+    /// [`Replay::push`], also returning the RFC 6962 stored hashes the entry adds to the tree
+    /// (Go tlog's layout), for a caller that keeps them on disk.
+    ///
+    /// # Errors
+    /// The first check the entry fails.
+    pub fn push_stored(
+        &mut self,
+        bytes: &[u8],
+        stored_leaf: Digest,
+        log: &dyn EntryLookup,
+    ) -> Result<(PendingSignature, Vec<Digest>), ReplayError> {
         let index = self.state.size;
         let entry = check_link(bytes, &stored_leaf, index, &self.state.head)?;
         self.state.admit(&entry.content, log)?;
@@ -190,17 +212,26 @@ impl Replay {
         let key = slot.0;
         let msg = signed_message_of(bytes)
             .ok_or_else(|| LinkError("entry too short to hold a signature".into()))?;
-        self.frontier.push(stored_leaf)?;
+        let stored = self.frontier.push(stored_leaf)?;
         self.state.apply(&entry.content, stored_leaf);
         if self.wanted.contains(&self.state.size) {
             self.roots.insert(self.state.size, self.frontier.root());
         }
-        Ok(PendingSignature {
-            index,
-            msg,
-            sig: entry.signature.0,
-            key,
-        })
+        Ok((
+            PendingSignature {
+                index,
+                msg,
+                sig: entry.signature.0,
+                key,
+            },
+            stored,
+        ))
+    }
+
+    /// The replay's rules state and tree edge, once it is done.
+    #[must_use]
+    pub fn into_parts(self) -> (LogState, Frontier) {
+        (self.state, self.frontier)
     }
 
     /// The rules state so far.

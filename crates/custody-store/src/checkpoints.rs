@@ -1,22 +1,33 @@
 //! Checkpoints on disk: recording a signed note in `checkpoints/`, listing them, the latest one
 //! that holds against the log, and signing a new one with the operator's key.
+//!
+//! The folder is untrusted input like the rest of a ledger directory: a note is read only from
+//! a regular file and only up to [`MAX_NOTE_BYTES`], and a note is written through a temporary
+//! file that is never a symbolic link, so nothing planted there makes custody hang or write
+//! outside the ledger.
 
 use crate::error::StoreError;
-use crate::files::io_at;
+use crate::files::{create_temp_nofollow, io_at, open_regular, real_dir};
 use crate::ledger::{sync_dir, Ledger, CHECKPOINTS};
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::hash::Digest;
 use custody_core::sign::KeySigner;
 use ed25519_dalek::VerifyingKey;
-use std::fs::{self, File};
-use std::io::Read;
+use std::fs;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 impl Ledger {
     /// Records a signed checkpoint note; never overwrites. Returns its path.
     ///
+    /// The note is written to `checkpoints/.SIZE.tmp` created by [`create_temp_nofollow`] (a
+    /// symbolic link or crash leftover there is removed, never written through), fsynced,
+    /// renamed into place, and the folder fsynced, so a recorded checkpoint is durable and a
+    /// crash leaves at most a temporary file.
+    ///
     /// # Errors
-    /// On I/O failure.
+    /// If `checkpoints` is not a directory (a symbolic link to one elsewhere is refused), or on
+    /// I/O failure.
     pub fn record_checkpoint(
         &self,
         size: u64,
@@ -25,15 +36,21 @@ impl Ledger {
     ) -> Result<PathBuf, StoreError> {
         let dir = self.dir().join(CHECKPOINTS);
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        real_dir(&dir)?;
         let path = dir.join(format!("{size:012}-{}.txt", &root.to_hex()[..16]));
-        if path.exists() {
+        // Not `exists()`, which follows a link. A regular file under the final name is the
+        // checkpoint of this size and root, recorded before (what it holds is `verify`'s
+        // business). Anything else there (a planted link or FIFO) is no record: the rename
+        // below replaces that directory entry, never following it.
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             return Ok(path);
         }
         let tmp = dir.join(format!(".{size}.tmp"));
-        fs::write(&tmp, note).map_err(io_at(&tmp))?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
+        let mut f = create_temp_nofollow(&tmp, 0o666)?;
+        f.write_all(note.as_bytes())
+            .and_then(|()| f.sync_all())
             .map_err(io_at(&tmp))?;
+        drop(f);
         fs::rename(&tmp, &path).map_err(io_at(&path))?;
         sync_dir(&dir)?;
         Ok(path)
@@ -123,23 +140,34 @@ impl Ledger {
 }
 
 /// Every checkpoint note recorded in a ledger directory, sorted by name, each read to at most
-/// [`MAX_NOTE_BYTES`].
+/// [`MAX_NOTE_BYTES`]. Names not ending in `.txt` (temporary files, anything else) are skipped.
+///
+/// Each note is opened with [`open_regular`]: a FIFO, a symbolic link (to
+/// `/dev/zero`, to a huge file), a directory or a device under a `.txt` name is an error naming
+/// it, returned at once, never followed or waited on.
 ///
 /// # Errors
-/// On I/O failure.
+/// If the folder cannot be read, or a `.txt` entry is not a regular file.
 pub fn list_checkpoints(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreError> {
     let cdir = dir.join(CHECKPOINTS);
     let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir(&cdir) else {
-        return Ok(out);
-    };
+    match fs::symlink_metadata(&cdir) {
+        // No folder, no checkpoints (ledgers written before there was one).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_at(&cdir)(e)),
+        Ok(_) => real_dir(&cdir)?,
+    }
+    let rd = fs::read_dir(&cdir).map_err(io_at(&cdir))?;
     for e in rd {
         let e = e.map_err(io_at(&cdir))?;
         let p = e.path();
         if p.extension().and_then(|x| x.to_str()) == Some("txt") {
+            // Cut at the bound as before: a longer note then fails to open, which `verify`
+            // reports against the checkpoint it names.
             let mut b = Vec::new();
-            File::open(&p)
-                .and_then(|f| f.take(MAX_NOTE_BYTES as u64).read_to_end(&mut b))
+            open_regular(&p)?
+                .take(MAX_NOTE_BYTES as u64)
+                .read_to_end(&mut b)
                 .map_err(io_at(&p))?;
             out.push((p, b));
         }

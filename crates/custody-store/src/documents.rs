@@ -1,15 +1,21 @@
 //! Stored copies of source documents (`documents/`, named by SHA-256 hex): storing one, the
 //! redaction sequence that deletes one, and `verify --documents`' re-hash of all of them.
+//!
+//! The folder is untrusted input: a copy is written through a temporary file that is never a
+//! symbolic link, and only a regular file is ever hashed, so nothing planted there makes custody
+//! write outside the ledger or hang.
 
 use crate::error::StoreError;
-use crate::files::{hash_file, io_at};
-use crate::ledger::{Appended, Ledger, DOCUMENTS};
+use crate::files::{create_temp_nofollow, hash_open, io_at, open_regular, real_dir};
+use crate::ledger::{sync_dir, Appended, Ledger, DOCUMENTS};
 use custody_core::entry::{Body, Submission};
 use custody_core::hash::Digest;
 use custody_core::json::DocumentJson;
 use custody_core::rules::{EntryLookup, LogState, RuleError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// What a redaction did to the stored copy.
@@ -28,21 +34,54 @@ impl Ledger {
         self.dir().join(DOCUMENTS).join(sha256.to_hex())
     }
 
-    /// Copies `file`, which must hash to `sha256`, into `documents/` (write, hash again, fsync,
-    /// rename). Called before the source entry is appended: a stored copy without an entry is
-    /// harmless and named by `verify --documents`; an entry claiming a copy that is missing is
-    /// not. Returns the copy's path.
+    /// Copies `file`, which must hash to `sha256`, into `documents/` (write, hash the copy,
+    /// fsync, rename, fsync the folder). Called before the source entry is appended: a stored
+    /// copy without an entry is harmless and named by `verify --documents`; an entry claiming a
+    /// copy that is missing is not. Returns the copy's path.
+    ///
+    /// The copy goes to `documents/HEX.tmp` created by [`create_temp_nofollow`], not through
+    /// `fs::copy`, which opens its destination with `create` + `truncate` and so writes through a
+    /// symbolic link planted under that predictable name. The copy is hashed by reading it back
+    /// through the handle it was written through, so what is renamed into place is what was
+    /// checked.
     ///
     /// # Errors
-    /// If the file changed while it was copied, or on I/O failure.
+    /// If the file changed while it was copied, `documents` is not a real directory, or on I/O
+    /// failure.
     pub fn store_document(&self, file: &Path, sha256: &Digest) -> Result<PathBuf, StoreError> {
         let dest = self.document_path(sha256);
-        if dest.exists() {
+        let dir = self.dir().join(DOCUMENTS);
+        fs::create_dir_all(&dir).map_err(io_at(&dir))?;
+        real_dir(&dir)?;
+        // A regular file under the final name is the copy (`verify --documents` re-hashes it);
+        // anything else there (a link, a FIFO) is left for `verify --documents` to name, and is
+        // replaced by the rename below, never followed.
+        if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_file()) {
             return Ok(dest);
         }
         let tmp = dest.with_extension("tmp");
-        fs::copy(file, &tmp).map_err(io_at(file))?;
-        let (h, _) = hash_file(&tmp)?;
+        let mut src = fs::File::open(file).map_err(io_at(file))?;
+        // The copy keeps the original's permission bits, as `fs::copy` did.
+        let mode = src.metadata().map_err(io_at(file))?.permissions().mode() & 0o777;
+        let mut out = create_temp_nofollow(&tmp, mode)?;
+        // Hash the copy read back through the same handle (no second open of a name someone
+        // else may have swapped), from its start.
+        let copied = std::io::copy(&mut src, &mut out)
+            .map_err(io_at(file))
+            .and_then(|_| {
+                out.sync_all()
+                    .and_then(|()| out.seek(SeekFrom::Start(0)))
+                    .map_err(io_at(&tmp))
+            })
+            .and_then(|_| hash_open(&mut out, &tmp));
+        drop(out);
+        let h = match copied {
+            Ok((h, _)) => h,
+            Err(e) => {
+                fs::remove_file(&tmp).ok();
+                return Err(e);
+            }
+        };
         if h != *sha256 {
             fs::remove_file(&tmp).ok();
             return Err(StoreError::Usage(format!(
@@ -50,10 +89,8 @@ impl Ledger {
                 file.display()
             )));
         }
-        fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io_at(&tmp))?;
         fs::rename(&tmp, &dest).map_err(io_at(&dest))?;
+        sync_dir(&dir)?;
         Ok(dest)
     }
 
@@ -131,6 +168,11 @@ pub(crate) fn check_documents(
     let mut out = Vec::new();
     let docs = dir.join(DOCUMENTS);
     let mut stored: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // A `documents` that links to a folder elsewhere would have custody hash files outside the
+    // ledger as if they were its copies.
+    if fs::symlink_metadata(&docs).is_ok() {
+        real_dir(&docs).map_err(DocumentFailure::Io)?;
+    }
     if let Ok(rd) = fs::read_dir(&docs) {
         for e in rd.flatten() {
             if let Some(n) = e.file_name().to_str() {
@@ -180,7 +222,10 @@ pub(crate) fn check_documents(
                         meta.len()
                     )));
                 }
-                let (h, _) = hash_file(p).map_err(DocumentFailure::Io)?;
+                // Opened without following a link and checked again on the handle, so a file
+                // swapped for a FIFO or link after the check above is refused, not hashed.
+                let f = open_regular(p).map_err(DocumentFailure::Io)?;
+                let (h, _) = hash_open(f, p).map_err(DocumentFailure::Io)?;
                 if h != sha256 {
                     return Err(fail(Some(i), format!(
                         "stored document {} does not hash to the recorded SHA-256 (it hashes to {h})",

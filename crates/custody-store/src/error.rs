@@ -75,6 +75,15 @@ pub enum StoreError {
         /// How many there are.
         bytes: u64,
     },
+    /// The entries file no longer holds the history this machine verified (its caches say
+    /// otherwise): it was rewritten, truncated or replaced.
+    #[error("the entries file no longer holds the history this machine verified before (entry {entry} differs or is gone): the ledger was rewritten, truncated or replaced; run `custody verify` on it, and only if you accept it as a different ledger delete the cache folder {cache}")]
+    Rewritten {
+        /// The last entry of the verified history.
+        entry: u64,
+        /// This ledger's cache folder.
+        cache: String,
+    },
     /// An entry is not what custody wrote.
     #[error("entry {entry}: {reason}")]
     Corrupt {
@@ -121,7 +130,10 @@ impl StoreError {
     /// checkpoint that contradicts the log), as opposed to the input, the usage or the machine.
     #[must_use]
     pub fn is_evidence(&self) -> bool {
-        matches!(self, StoreError::Corrupt { .. } | StoreError::Torn { .. })
+        matches!(
+            self,
+            StoreError::Corrupt { .. } | StoreError::Torn { .. } | StoreError::Rewritten { .. }
+        )
     }
 }
 

@@ -2,6 +2,12 @@
 //! submission files, bundles, documents to hash, and outputs. One implementation each of a
 //! bounded read and of a create-new-then-fsync write, so no command reads without a bound or
 //! reports a file written before it is durable.
+//!
+//! Also the two ways custody touches a file *inside* a ledger directory, which is untrusted
+//! input (a shared drive, a sync folder, a seized laptop): [`open_regular`] to read one and
+//! [`create_temp_nofollow`] to create a temporary file in one. Neither follows a symbolic link
+//! or blocks on a FIFO, so whoever can write the directory, with no keys, can make custody
+//! refuse it but never write outside it, hang, or read without a bound.
 
 use crate::error::StoreError;
 use age::secrecy::SecretString;
@@ -28,9 +34,103 @@ pub(crate) fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
 /// # Errors
 /// [`StoreError::Io`], or [`StoreError::TooLarge`] naming `what` the file was meant to be.
 pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>, StoreError> {
+    read_bounded_from(File::open(path).map_err(io_at(path))?, path, max, what)
+}
+
+/// Opens a file inside a ledger directory for reading, refusing anything but a regular file.
+///
+/// Why: a ledger directory is untrusted, and `File::open` follows a symbolic link planted there
+/// (to `/dev/zero`, a huge file, a file the reader may not disclose) and blocks forever opening
+/// a FIFO. This opens with `O_NOFOLLOW` (a symbolic link as the last component fails with
+/// `ELOOP` instead of being followed) and `O_NONBLOCK` (opening a FIFO returns at once), then
+/// checks the opened file itself with `fstat`, so there is no window between the check and
+/// the open. `O_NONBLOCK` changes nothing for reads of a regular file.
+///
+/// # Errors
+/// [`StoreError::Io`] naming `path`: the OS error, or, for a symbolic link, FIFO, directory,
+/// device or socket, a message saying which it is and that custody reads only regular files
+/// in a ledger directory.
+pub fn open_regular(path: &Path) -> Result<File, StoreError> {
+    open_regular_with(path, OpenOptions::new().read(true))
+}
+
+/// [`open_regular`] with the caller's options (write, append, create): still `O_NOFOLLOW |
+/// O_NONBLOCK`, and still only a regular file, checked on the opened handle.
+///
+/// # Errors
+/// As [`open_regular`].
+pub fn open_regular_with(path: &Path, opts: &mut OpenOptions) -> Result<File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = opts
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                not_regular(path, "a symbolic link")
+            } else {
+                io_at(path)(e)
+            }
+        })?;
+    let kind = file.metadata().map_err(io_at(path))?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(not_regular(path, file_kind(kind)))
+}
+
+/// What a file that is not a regular file is, for an error message.
+fn file_kind(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
+/// The refusal of a ledger file that is `what` (a FIFO, a symbolic link, ...).
+fn not_regular(path: &Path, what: &str) -> StoreError {
+    io_at(path)(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "is {what}, not a regular file; custody reads only regular files in a ledger directory"
+        ),
+    ))
+}
+
+/// [`read_bounded`] for a file inside a ledger directory: opened with [`open_regular`], so a
+/// symbolic link, FIFO or device planted there is refused at once instead of followed, read
+/// until memory runs out, or waited on forever. User-supplied paths (a submission on
+/// `/dev/stdin`, a checkpoint given to `--since`) keep using [`read_bounded`].
+///
+/// # Errors
+/// As [`open_regular`], or [`StoreError::TooLarge`] naming `what` the file was meant to be.
+pub fn read_bounded_in_ledger(
+    path: &Path,
+    max: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, StoreError> {
+    read_bounded_from(open_regular(path)?, path, max, what)
+}
+
+/// Reads at most `max` bytes of the open `file`, refusing a longer one.
+fn read_bounded_from(
+    file: File,
+    path: &Path,
+    max: u64,
+    what: &'static str,
+) -> Result<Vec<u8>, StoreError> {
     let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
         .map_err(io_at(path))?;
     if bytes.len() as u64 > max {
         return Err(StoreError::TooLarge {
@@ -40,6 +140,68 @@ pub fn read_bounded(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>
         });
     }
     Ok(bytes)
+}
+
+/// Creates a temporary file inside a ledger directory, open for writing and reading back
+/// (mode `mode`; the caller writes, fsyncs and renames it), never writing through whatever is
+/// already at `path`.
+///
+/// Why: a temporary file's name is predictable (`checkpoints/.SIZE.tmp`,
+/// `documents/HEX.tmp`), so someone who can write the ledger directory can plant a symbolic
+/// link there to a file outside it; opening that name with `create` + `truncate` (as
+/// `fs::write` and `fs::copy` do) would overwrite the link's target. Here the directory entry
+/// at `path`, if any, is removed first (removing a symbolic link removes the link, never its
+/// target; a stale temporary file left by a crash is removed the same way, so it never blocks),
+/// then the file is created with `create_new` (`O_EXCL`, which never follows a link) and
+/// `O_NOFOLLOW`. If an entry reappears between the two (another process racing), creation
+/// fails rather than follows it.
+///
+/// # Errors
+/// [`StoreError::Io`] naming `path`: a directory is in the way (it is not removed), or the OS
+/// error.
+pub fn create_temp_nofollow(path: &Path, mode: u32) -> Result<File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(io_at(path)(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "is a directory where custody writes a temporary file; remove it",
+            )))
+        }
+        Ok(_) => fs::remove_file(path).map_err(io_at(path))?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_at(path)(e)),
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io_at(path))
+}
+
+/// Refuses a ledger folder (`checkpoints/`, `documents/`) that is not a directory of its own:
+/// through a symbolic link to a directory elsewhere, custody would read files from, and write
+/// files into, a place outside the ledger.
+///
+/// # Errors
+/// [`StoreError::Io`] naming `dir`.
+pub(crate) fn real_dir(dir: &Path) -> Result<(), StoreError> {
+    let m = fs::symlink_metadata(dir).map_err(io_at(dir))?;
+    if m.is_dir() {
+        return Ok(());
+    }
+    let what = if m.file_type().is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a directory"
+    };
+    Err(io_at(dir)(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("is {what}; custody keeps this folder only as a real directory inside the ledger"),
+    )))
 }
 
 /// Creates `path` (never replacing a file unless `replace`), writes `bytes` and fsyncs it, so
@@ -82,8 +244,16 @@ pub fn write_new(
 /// # Errors
 /// On I/O failure.
 pub fn hash_file(path: &Path) -> Result<(Digest, u64), StoreError> {
+    hash_open(File::open(path).map_err(io_at(path))?, path)
+}
+
+/// SHA-256 and size of what `f` (an open file, named `path` in errors) holds from its current
+/// offset to its end, read in constant memory.
+///
+/// # Errors
+/// On I/O failure.
+pub fn hash_open(mut f: impl Read, path: &Path) -> Result<(Digest, u64), StoreError> {
     use sha2::Digest as _;
-    let mut f = File::open(path).map_err(io_at(path))?;
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
@@ -320,6 +490,88 @@ pub fn write_submission(path: &Path, sub: &Submission) -> Result<(), StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn refusal(r: Result<File, StoreError>) -> String {
+        match r {
+            Err(e @ StoreError::Io { .. }) => e.to_string(),
+            Err(e) => panic!("not an I/O refusal: {e}"),
+            Ok(_) => panic!("opened"),
+        }
+    }
+
+    #[test]
+    fn open_regular_refuses_links_fifos_and_directories_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("note.txt");
+        fs::write(&file, "ok").unwrap();
+        assert_eq!(read_bounded_in_ledger(&file, 10, "a note").unwrap(), b"ok");
+
+        let link = d.path().join("link.txt");
+        symlink(&file, &link).unwrap();
+        let msg = refusal(open_regular(&link));
+        assert!(
+            msg.contains("link.txt: is a symbolic link, not a regular file"),
+            "{msg}"
+        );
+        let zero = d.path().join("zero.txt");
+        symlink("/dev/zero", &zero).unwrap();
+        assert!(refusal(open_regular(&zero)).contains("symbolic link"));
+
+        let fifo = d.path().join("fifo.txt");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        // With no writer, a plain open would block here forever.
+        let msg = refusal(open_regular(&fifo));
+        assert!(msg.contains("fifo.txt: is a FIFO, not a regular file; custody reads only regular files in a ledger directory"), "{msg}");
+
+        assert!(refusal(open_regular(d.path())).contains("is a directory"));
+        assert!(matches!(
+            read_bounded_in_ledger(&file, 1, "a note"),
+            Err(StoreError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn read_bounded_still_reads_what_the_user_names() {
+        // User-supplied paths may be links or devices: bounded, not refused.
+        let e = read_bounded(Path::new("/dev/zero"), 8, "a submission").unwrap_err();
+        assert_eq!(e.to_string(), "/dev/zero is too large to be a submission");
+    }
+
+    #[test]
+    fn create_temp_nofollow_removes_a_planted_link_never_its_target() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "victim").unwrap();
+        let tmp = d.path().join(".1.tmp");
+        symlink(&victim, &tmp).unwrap();
+        let mut f = create_temp_nofollow(&tmp, 0o600).unwrap();
+        f.write_all(b"note").unwrap();
+        drop(f);
+        assert_eq!(fs::read(&victim).unwrap(), b"victim");
+        assert!(fs::symlink_metadata(&tmp).unwrap().is_file());
+        assert_eq!(fs::read(&tmp).unwrap(), b"note");
+
+        // A stale temporary file left by a crash is replaced, not appended to or refused.
+        let mut f = create_temp_nofollow(&tmp, 0o600).unwrap();
+        f.write_all(b"new").unwrap();
+        drop(f);
+        assert_eq!(fs::read(&tmp).unwrap(), b"new");
+
+        // A dangling link is removed too; a directory is refused, not removed.
+        fs::remove_file(&tmp).unwrap();
+        symlink(d.path().join("nowhere"), &tmp).unwrap();
+        create_temp_nofollow(&tmp, 0o600).unwrap();
+        assert!(!d.path().join("nowhere").exists());
+        let sub = d.path().join("sub.tmp");
+        fs::create_dir(&sub).unwrap();
+        assert!(create_temp_nofollow(&sub, 0o600).is_err());
+        assert!(sub.is_dir());
+    }
 
     #[test]
     fn encrypted_key_needs_the_right_passphrase() {

@@ -14,26 +14,26 @@
 //! Append is: encode, write, fsync (`sync_data`), then report; derived files are updated after
 //! and rebuilt from `entries` whenever they are missing, short or disagree with it.
 
+use crate::cache::Cache;
 use crate::dedup;
 use crate::error::{lookup_error, StoreError};
-use crate::files::io_at;
-use crate::frames::{self, encode_frame, FrameReader, Next, FILE_MAGIC};
+use crate::files::{io_at, open_regular_with};
+use crate::frames::{self, encode_frame, FILE_MAGIC};
+use crate::stream::{
+    earlier_copy, stream, submission_key, End, HashAppender, OffsetIndex, Source, StreamError,
+};
 use custody_core::entry::{Entry, Submission};
 use custody_core::hash::Digest;
 use custody_core::merkle::{self, Frontier};
-use custody_core::replay::{check_link, check_signature};
+use custody_core::replay::{check_link, check_signature, Replay};
 use custody_core::rules::{EntryLookup, LogState, LookupError, NoEntries};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The entries file's name.
 pub const ENTRIES: &str = "entries";
-const INDEX: &str = "index";
-const HASHES: &str = "hashes";
-const STATE: &str = "state.json";
-const DEDUP: &str = "dedup";
 const LOCK: &str = "lock";
 /// The checkpoints folder's name.
 pub const CHECKPOINTS: &str = "checkpoints";
@@ -66,11 +66,13 @@ pub struct Ledger {
     torn: Option<(u64, u64)>,
     state: LogState,
     frontier: Frontier,
-    index: File,
-    hashes: File,
+    cache: Cache,
     dedup: Option<dedup::Dedup>,
     /// Entries of a batch being appended, readable by later members of the same batch.
     pending_frames: Vec<(u64, Vec<u8>)>,
+    /// Things the caller should tell the user that did not stop the operation (a cache that
+    /// could not be written after an entry was durable).
+    warnings: Vec<String>,
     _lock: Option<File>,
 }
 
@@ -92,16 +94,6 @@ impl merkle::HashReader for FileHashes<'_> {
         }
         Ok(out)
     }
-}
-
-fn open_rw(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(io_at(path))
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -156,17 +148,20 @@ impl Ledger {
             return Err(StoreError::NotALedger(dir.display().to_string()));
         }
         let lock_path = dir.join(LOCK);
-        let lock = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-        {
+        // Never through a symbolic link, never a FIFO: the lock and the entries file are
+        // regular files of this directory or nothing.
+        let lock = match open_regular_with(
+            &lock_path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        ) {
             Ok(l) => Some(l),
             // A read-only ledger (e.g. on a DVD or a read-only clone) can still be read.
-            Err(_) if access == Access::Read => None,
-            Err(e) => return Err(io_at(&lock_path)(e)),
+            Err(StoreError::Io { .. }) if access == Access::Read => None,
+            Err(e) => return Err(e),
         };
         if let Some(l) = &lock {
             // Readers too take the exclusive lock, but only while opening: opening may rebuild
@@ -174,11 +169,12 @@ impl Ledger {
             // once the ledger is open, so a long read (export, show) never blocks a writer.
             l.lock().map_err(io_at(&lock_path))?;
         }
-        let entries = OpenOptions::new()
-            .read(true)
-            .append(access == Access::Write)
-            .open(&path)
-            .map_err(io_at(&path))?;
+        let entries = open_regular_with(
+            &path,
+            OpenOptions::new()
+                .read(true)
+                .append(access == Access::Write),
+        )?;
         let mut magic = [0u8; 16];
         match entries.read_exact_at(&mut magic, 0) {
             // A file too short to hold the magic is evidence; a read that fails is not.
@@ -191,15 +187,12 @@ impl Ledger {
                 })
             }
         }
-        let writable = access == Access::Write || lock.is_some() && dir_writable(dir);
-        let (index, hashes) = if writable {
-            (open_rw(&dir.join(INDEX))?, open_rw(&dir.join(HASHES))?)
-        } else {
-            (
-                File::open(dir.join(INDEX)).map_err(io_at(dir))?,
-                File::open(dir.join(HASHES)).map_err(io_at(dir))?,
-            )
-        };
+        // The caches are named by the genesis entry too, so a new ledger made where an old one
+        // was never meets the old one's caches.
+        let genesis = frames::read_frame_at(&entries, FILE_MAGIC.len() as u64)
+            .map_err(io_at(&path))?
+            .map(|f| f.stored_leaf);
+        let cache = Cache::open(dir, genesis.as_ref())?;
         let mut ledger = Ledger {
             dir: dir.to_path_buf(),
             entries,
@@ -207,193 +200,167 @@ impl Ledger {
             torn: None,
             state: LogState::default(),
             frontier: Frontier::new(),
-            index,
-            hashes,
+            cache,
             dedup: None,
             pending_frames: Vec::new(),
+            warnings: Vec::new(),
             _lock: lock,
         };
-        ledger.load_derived(writable)?;
+        ledger.load_derived()?;
         if access == Access::Read {
             // Readers hold no lock after opening: they read a prefix that never changes.
             ledger._lock = None;
+            ledger.cache.unlock();
         }
         Ok(ledger)
     }
 
-    /// Loads derived state; catches it up or rebuilds it when it disagrees with `entries`.
-    fn load_derived(&mut self, writable: bool) -> Result<(), StoreError> {
+    /// Loads this machine's verified caches and checks that the entries file still holds the
+    /// history they record; then verifies whatever follows (in full when there are no caches).
+    fn load_derived(&mut self) -> Result<(), StoreError> {
         let file_len = self.entries.metadata().map_err(io_at(&self.dir))?.len();
-        // state.json is derived from the entries and never larger than them (plus its fixed
-        // fields); reading through a bound keeps a huge or endless one (a link to /dev/zero in a
-        // ledger received from someone else) from taking all memory. Cut short, it is rebuilt.
-        let mut bytes = Vec::new();
-        let state: Option<LogState> = File::open(self.dir.join(STATE))
-            .and_then(|f| f.take(file_len + (1 << 20)).read_to_end(&mut bytes))
-            .ok()
-            .and_then(|_| serde_json::from_slice(&bytes).ok());
-        let index_len = self.index.metadata().map_err(io_at(&self.dir))?.len();
-        let hashes_len = self.hashes.metadata().map_err(io_at(&self.dir))?.len();
-        let mut resume = None;
-        if let Some(st) = state {
-            let n = st.size;
-            let consistent =
-                n > 0 && index_len == n * 8 && hashes_len == tlog_tiles::stored_hash_count(n) * 32;
-            if consistent {
-                let last = self.offset_of(n - 1)?;
-                if let Ok(Some(frame)) = self.frame_at(last) {
-                    let leaf = self.stored_leaf(n - 1)?;
-                    if frame.stored_leaf == st.head && leaf == st.head && frame.end() <= file_len {
-                        resume = Some((st, frame.end()));
-                    }
-                }
+        // The state is small whatever the log's size (keys, amendments, figures); the bound
+        // only keeps a damaged cache from taking all memory.
+        let resume = match self.cache.load(file_len + (1 << 20)) {
+            Some(c) => self.check_cached(c.state, c.entries_end, file_len)?,
+            None => None,
+        };
+        match resume {
+            Some((state, end, dedup)) => {
+                self.frontier = Frontier::from_reader(state.size, &FileHashes(&self.cache.hashes))?;
+                self.state = state;
+                self.end = end;
+                self.dedup = Some(dedup);
             }
-        }
-        let (state, start) = match resume {
-            Some(r) => r,
             None => {
-                if writable {
-                    self.index.set_len(0).map_err(io_at(&self.dir))?;
-                    self.hashes.set_len(0).map_err(io_at(&self.dir))?;
-                }
-                (LogState::default(), FILE_MAGIC.len() as u64)
+                self.cache.reset()?;
+                let file = self
+                    .cache
+                    .dedup
+                    .try_clone()
+                    .map_err(io_at(&self.cache.path("dedup")))?;
+                let expected = file_len / 256;
+                self.dedup = Some(
+                    dedup::Dedup::create(file, expected)
+                        .map_err(io_at(&self.cache.path("dedup")))?,
+                );
+                self.state = LogState::default();
+                self.frontier = Frontier::new();
+                self.end = FILE_MAGIC.len() as u64;
             }
+        }
+        self.catch_up(file_len)
+    }
+
+    /// Whether cached state for `n` entries is whole, and still the prefix of the entries file.
+    /// A cache that is not whole (a crash while it was written) is rebuilt; an entries file that
+    /// no longer holds the verified history is an error, never silently re-verified.
+    fn check_cached(
+        &self,
+        state: LogState,
+        entries_end: u64,
+        file_len: u64,
+    ) -> Result<Option<(LogState, u64, dedup::Dedup)>, StoreError> {
+        let n = state.size;
+        let len = |f: &File| f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        let whole = n > 0
+            && len(&self.cache.index) == n * 8
+            && len(&self.cache.hashes) == tlog_tiles::stored_hash_count(n) * 32;
+        if !whole {
+            return Ok(None);
+        }
+        let dedup_file = self
+            .cache
+            .dedup
+            .try_clone()
+            .map_err(io_at(&self.cache.path("dedup")))?;
+        let Some(dedup) = dedup::Dedup::open(dedup_file)
+            .ok()
+            .flatten()
+            .filter(|d| d.count() == n)
+        else {
+            return Ok(None);
         };
-        self.frontier = if state.size == 0 {
-            Frontier::new()
+        let last = self.offset_of(n - 1)?;
+        let frame = if entries_end <= file_len {
+            self.frame_at(last)?
         } else {
-            Frontier::from_reader(state.size, &FileHashes(&self.hashes))?
+            None
         };
-        self.state = state;
-        self.end = start;
-        if start < file_len || self.state.size == 0 {
-            self.catch_up(writable)?;
+        let holds = frame.is_some_and(|f| f.end() == entries_end && f.stored_leaf == state.head)
+            && self.stored_leaf(n - 1)? == state.head;
+        if !holds {
+            return Err(StoreError::Rewritten {
+                entry: n - 1,
+                cache: self.cache.path("").display().to_string(),
+            });
         }
-        if writable {
-            self.open_dedup()?;
-        }
-        Ok(())
+        Ok(Some((state, entries_end, dedup)))
     }
 
-    /// Scans frames from `self.end`, extending derived data; stops at a torn tail.
-    fn catch_up(&mut self, writable: bool) -> Result<(), StoreError> {
-        // A fresh handle: a cloned one would share (and move) the file offset.
-        let mut f = File::open(self.entries_path()).map_err(io_at(&self.dir))?;
-        f.seek(SeekFrom::Start(self.end))
-            .map_err(io_at(&self.dir))?;
-        let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, f), self.end);
-        let mut index_buf = Vec::new();
-        let mut hash_buf = Vec::new();
+    /// Verifies every whole entry after `self.end` (chain, rules, duplicates, signatures) and
+    /// adds it to the caches; stops at a torn tail.
+    fn catch_up(&mut self, file_len: u64) -> Result<(), StoreError> {
+        if self.end >= file_len {
+            return Ok(());
+        }
         let first_new = self.state.size;
-        loop {
-            match reader.next_frame().map_err(io_at(&self.dir))? {
-                Next::End => break,
-                Next::Torn { offset, bytes } => {
-                    self.torn = Some((offset, bytes));
-                    break;
-                }
-                Next::BadLength { length, .. } => {
-                    return Err(StoreError::Corrupt {
-                        entry: self.state.size,
+        let mut replay = Replay::resume(
+            std::mem::take(&mut self.state),
+            std::mem::take(&mut self.frontier),
+            std::collections::BTreeSet::new(),
+        );
+        let index_file = self
+            .cache
+            .index
+            .try_clone()
+            .map_err(io_at(&self.cache.path("index")))?;
+        let mut index = OffsetIndex::new(index_file, self.cache.path("index"), first_new);
+        let mut hashes = HashAppender {
+            file: &self.cache.hashes,
+            path: self.cache.path("hashes"),
+            len: tlog_tiles::stored_hash_count(first_new) * 32,
+            buf: Vec::new(),
+        };
+        let path = self.entries_path();
+        let src = Source {
+            file: &self.entries,
+            path: &path,
+            start: self.end,
+        };
+        let Some(dedup) = self.dedup.as_mut() else {
+            return Err(StoreError::Usage("internal: no duplicate table".into()));
+        };
+        let streamed = stream(&src, &mut replay, &mut index, dedup, &mut hashes, &|_| {});
+        let flushed = hashes.flush();
+        let (state, frontier) = replay.into_parts();
+        self.state = state;
+        self.frontier = frontier;
+        let streamed = match streamed {
+            Ok(s) => s,
+            Err(e) => {
+                // Nothing of this catch-up is recorded as verified.
+                self.cache.forget();
+                return Err(match e {
+                    StreamError::Io(e) => e,
+                    StreamError::Evidence(f) => StoreError::Corrupt {
+                        entry: f.entry.unwrap_or(first_new),
                         reason: format!(
-                        "frame length {length} is not a valid entry length; run `custody verify`"
-                    ),
-                    })
-                }
-                Next::Frame(frame) => {
-                    let i = self.state.size;
-                    let entry = check_frame(&frame, i, &self.state.head)?;
-                    index_buf.extend_from_slice(&frame.offset.to_le_bytes());
-                    for h in self.frontier.push(frame.stored_leaf)? {
-                        hash_buf.extend_from_slice(&h.0);
-                    }
-                    self.state.apply(&entry.content, frame.stored_leaf);
-                    self.end = frame.end();
-                    if writable && index_buf.len() >= 1 << 20 {
-                        self.flush_derived(&mut index_buf, &mut hash_buf)?;
-                    }
-                }
+                            "{}; `custody verify {}` shows the whole report",
+                            f.reason,
+                            self.dir.display()
+                        ),
+                    },
+                });
             }
+        };
+        flushed?;
+        self.end = streamed.offset;
+        if let End::Torn { offset, bytes } = streamed.end {
+            self.torn = Some((offset, bytes));
         }
-        if writable {
-            self.flush_derived(&mut index_buf, &mut hash_buf)?;
-            self.save_state()?;
-        } else if self.state.size > first_new {
-            // A read-only ledger whose derived files are stale cannot serve O(1) reads.
-            return Err(StoreError::Rejected(format!(
-                "the ledger's derived index is stale and the directory is read-only; copy it somewhere writable ({} entries unindexed)",
-                self.state.size - first_new
-            )));
-        }
-        Ok(())
-    }
-
-    fn flush_derived(
-        &mut self,
-        index_buf: &mut Vec<u8>,
-        hash_buf: &mut Vec<u8>,
-    ) -> Result<(), StoreError> {
-        let ip = self.dir.join(INDEX);
-        let hp = self.dir.join(HASHES);
-        let ilen = self.index.metadata().map_err(io_at(&ip))?.len();
-        self.index
-            .write_all_at(index_buf, ilen)
-            .map_err(io_at(&ip))?;
-        let hlen = self.hashes.metadata().map_err(io_at(&hp))?.len();
-        self.hashes
-            .write_all_at(hash_buf, hlen)
-            .map_err(io_at(&hp))?;
-        index_buf.clear();
-        hash_buf.clear();
-        Ok(())
-    }
-
-    fn save_state(&self) -> Result<(), StoreError> {
-        let path = self.dir.join(STATE);
-        let tmp = self.dir.join("state.json.tmp");
-        let bytes =
-            serde_json::to_vec(&self.state).map_err(|e| io_at(&path)(io::Error::other(e)))?;
-        fs::write(&tmp, bytes).map_err(io_at(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io_at(&path))?;
-        Ok(())
-    }
-
-    fn open_dedup(&mut self) -> Result<(), StoreError> {
-        let path = self.dir.join(DEDUP);
-        let file = open_rw(&path)?;
-        let existing =
-            dedup::Dedup::open(file.try_clone().map_err(io_at(&path))?).map_err(io_at(&path))?;
-        match existing {
-            Some(d) if d.count() == self.state.size => self.dedup = Some(d),
-            Some(mut d) if d.count() < self.state.size => {
-                for i in d.count()..self.state.size {
-                    let e = self.entry(i)?;
-                    d.insert(dedup::key_of(&e.signature.0), i)
-                        .map_err(io_at(&path))?;
-                }
-                self.dedup = Some(d);
-            }
-            _ => {
-                let mut d = dedup::Dedup::create(file, self.state.size).map_err(io_at(&path))?;
-                let mut f = File::open(self.entries_path()).map_err(io_at(&self.dir))?;
-                f.seek(SeekFrom::Start(FILE_MAGIC.len() as u64))
-                    .map_err(io_at(&self.dir))?;
-                let mut r = FrameReader::new(BufReader::with_capacity(1 << 20, f), 16);
-                let mut i = 0;
-                while i < self.state.size {
-                    let Next::Frame(frame) = r.next_frame().map_err(io_at(&self.dir))? else {
-                        break;
-                    };
-                    let n = frame.bytes.len();
-                    if n >= 64 {
-                        let mut sig = [0u8; 64];
-                        sig.copy_from_slice(&frame.bytes[n - 64..]);
-                        d.insert(dedup::key_of(&sig), i).map_err(io_at(&path))?;
-                    }
-                    i += 1;
-                }
-                self.dedup = Some(d);
-            }
+        if self.state.size > first_new {
+            self.cache.save(&self.state, self.end)?;
         }
         Ok(())
     }
@@ -426,19 +393,27 @@ impl Ledger {
 
     fn offset_of(&self, i: u64) -> Result<u64, StoreError> {
         let mut b = [0u8; 8];
-        self.index
+        self.cache
+            .index
             .read_exact_at(&mut b, i * 8)
-            .map_err(io_at(&self.dir.join(INDEX)))?;
+            .map_err(io_at(&self.cache.path("index")))?;
         Ok(u64::from_le_bytes(b))
     }
 
+    /// The verified leaf hash of entry `i`, from this machine's caches.
     fn stored_leaf(&self, i: u64) -> Result<Digest, StoreError> {
         let idx = tlog_tiles::stored_hash_index(0, i);
         let mut h = [0u8; 32];
-        self.hashes
+        self.cache
+            .hashes
             .read_exact_at(&mut h, idx * 32)
-            .map_err(io_at(&self.dir.join(HASHES)))?;
+            .map_err(io_at(&self.cache.path("hashes")))?;
         Ok(Digest(h))
+    }
+
+    /// What the caller should tell the user that did not stop the operation.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn frame_at(&self, offset: u64) -> Result<Option<frames::Frame>, StoreError> {
@@ -464,6 +439,14 @@ impl Ledger {
         } else {
             self.stored_leaf(i - 1)?
         };
+        // The frame must still be the entry this machine verified: its own trailing hash is
+        // the untrusted file's, the cached leaf hash is not.
+        if frame.stored_leaf != self.stored_leaf(i)? {
+            return Err(StoreError::Corrupt {
+                entry: i,
+                reason: "its bytes are no longer those this machine verified (the entries file was changed); run `custody verify`".into(),
+            });
+        }
         let entry = check_frame(&frame, i, &prev)?;
         Ok((entry, frame.stored_leaf))
     }
@@ -496,10 +479,11 @@ impl Ledger {
     /// # Errors
     /// Why it would be refused.
     pub fn check(&self, sub: &Submission) -> Result<(), StoreError> {
-        self.check_inner(sub, true)
+        self.check_inner(sub, true).map(|_| ())
     }
 
-    fn check_inner(&self, sub: &Submission, verify_signature: bool) -> Result<(), StoreError> {
+    /// Checks `sub` as the next entry; returns its signed message (for the duplicate table).
+    fn check_inner(&self, sub: &Submission, verify_signature: bool) -> Result<Vec<u8>, StoreError> {
         let index = self.state.size;
         self.state.admit(&sub.content, self).map_err(|e| {
             if e.is_io() {
@@ -512,17 +496,16 @@ impl Ledger {
             check_signature(&self.state, &sub.content, &sub.signature.0)
                 .map_err(|e| StoreError::Rejected(format!("refused as entry {index}: {e}")))?;
         }
+        let msg = sub.content.signed_bytes()?;
         if let Some(d) = &self.dedup {
-            for cand in d
-                .candidates(dedup::key_of(&sub.signature.0))
-                .map_err(io_at(&self.dir))?
-            {
-                if cand < self.state.size && self.entry(cand)?.signature == sub.signature {
-                    return Err(StoreError::Duplicate(cand));
-                }
+            let key = submission_key(&msg);
+            if let Some(c) = earlier_copy(d, key, &msg, index, &|c| {
+                self.entry_bytes(c).map_err(|e| lookup_error(c, e))
+            })? {
+                return Err(StoreError::Duplicate(c));
             }
         }
-        Ok(())
+        Ok(msg)
     }
 
     /// Appends one submission: checks it, writes it, fsyncs, then reports.
@@ -572,30 +555,33 @@ impl Ledger {
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
         let mut out = Vec::with_capacity(subs.len());
-        let mut pending: Vec<(u64, [u8; 64])> = Vec::new();
-        // Signatures of this batch so far: the dedup table does not hold them yet, and a
-        // linear scan would make a batch quadratic.
-        let mut in_batch: std::collections::HashMap<[u8; 64], u64> =
-            std::collections::HashMap::new();
+        let mut pending: Vec<(u64, u64)> = Vec::new();
+        // Signed messages of this batch so far: the duplicate table does not hold them yet, and
+        // a linear scan would make a batch quadratic.
+        let mut in_batch: std::collections::HashMap<Digest, u64> = std::collections::HashMap::new();
         let mut end = self.end;
         for (k, sub) in subs.into_iter().enumerate() {
-            let res = self.check_inner(&sub, verify_signatures).and_then(|()| {
-                match in_batch.get(&sub.signature.0) {
+            let res = self.check_inner(&sub, verify_signatures).and_then(|msg| {
+                let d = Digest::of(&msg);
+                match in_batch.get(&d) {
                     Some(i) => Err(StoreError::Duplicate(*i)),
-                    None => Ok(()),
+                    None => Ok((d, submission_key(&msg))),
                 }
             });
-            if let Err(e) = res {
-                (self.state, self.frontier) = saved;
-                return Err(if k == 0 {
-                    e
-                } else {
-                    StoreError::BatchRejected {
-                        position: k,
-                        source: Box::new(e),
-                    }
-                });
-            }
+            let (msg_digest, key) = match res {
+                Ok(x) => x,
+                Err(e) => {
+                    (self.state, self.frontier) = saved;
+                    return Err(if k == 0 {
+                        e
+                    } else {
+                        StoreError::BatchRejected {
+                            position: k,
+                            source: Box::new(e),
+                        }
+                    });
+                }
+            };
             let index = self.state.size;
             let entry = sub.into_entry(index, self.state.head);
             let bytes = entry.to_bytes()?;
@@ -607,8 +593,8 @@ impl Ledger {
             for h in self.frontier.push(leaf)? {
                 hash_buf.extend_from_slice(&h.0);
             }
-            pending.push((index, entry.signature.0));
-            in_batch.insert(entry.signature.0, index);
+            pending.push((key, index));
+            in_batch.insert(msg_digest, index);
             self.state.apply(&entry.content, leaf);
             out.push(Appended { index, leaf });
             // Later members of the batch may cite earlier ones; they are read from the pending
@@ -625,27 +611,55 @@ impl Ledger {
             // Nothing of this batch was acknowledged, so cutting back to the last acknowledged
             // entry loses nothing. If even that fails, the bytes stay as a torn tail that this
             // handle refuses to append after (and the next open names).
-            let cut = OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .and_then(|f| f.set_len(self.end).and_then(|()| f.sync_all()));
+            // Through the handle opened (without following links) at open, never the path.
+            let cut = self
+                .entries
+                .set_len(self.end)
+                .and_then(|()| self.entries.sync_all());
             if cut.is_err() {
                 self.torn = Some((self.end, buf.len() as u64));
             }
             return Err(io_at(&path)(e));
         }
-        // Durable: from here on the entries are acknowledged. Derived files follow.
+        // Durable: from here on the entries are acknowledged, whatever happens to the caches.
+        // A cache that cannot be written is forgotten (the next open verifies again) and the
+        // failure is a warning, so no caller reports a durable entry as failed and retries it.
         self.end = end;
-        self.flush_derived(&mut index_buf, &mut hash_buf)?;
-        if let Some(d) = &mut self.dedup {
-            let pairs: Vec<(u64, u64)> = pending
-                .iter()
-                .map(|(i, sig)| (dedup::key_of(sig), *i))
-                .collect();
-            d.insert_many(&pairs).map_err(io_at(&self.dir))?;
+        if let Err(e) = self.update_caches(&index_buf, &hash_buf, &pending) {
+            self.cache.forget();
+            self.dedup = None;
+            self.warnings.push(format!(
+                "the entries are durable, but this machine's cache could not be updated ({e}); the next command verifies the ledger again"
+            ));
         }
-        self.save_state()?;
         Ok(out)
+    }
+
+    /// Appends new entries' offsets, stored hashes and duplicate keys to the caches, then
+    /// records the new verified prefix.
+    fn update_caches(
+        &mut self,
+        index_buf: &[u8],
+        hash_buf: &[u8],
+        pending: &[(u64, u64)],
+    ) -> Result<(), StoreError> {
+        let (ip, hp) = (self.cache.path("index"), self.cache.path("hashes"));
+        let ilen = self.cache.index.metadata().map_err(io_at(&ip))?.len();
+        self.cache
+            .index
+            .write_all_at(index_buf, ilen)
+            .map_err(io_at(&ip))?;
+        let hlen = self.cache.hashes.metadata().map_err(io_at(&hp))?.len();
+        self.cache
+            .hashes
+            .write_all_at(hash_buf, hlen)
+            .map_err(io_at(&hp))?;
+        let Some(d) = &mut self.dedup else {
+            return Err(StoreError::Usage("no duplicate table".into()));
+        };
+        d.insert_many(pending)
+            .map_err(io_at(&self.cache.path("dedup")))?;
+        self.cache.save(&self.state, self.end)
     }
 
     fn torn_error(&self, offset: u64, bytes: u64) -> StoreError {
@@ -663,32 +677,54 @@ impl Ledger {
     /// Cuts a torn tail back to the last whole entry, keeping the cut bytes in a side file.
     /// Returns the side file and how many bytes were cut, or `None` if there was no torn tail.
     ///
+    /// A torn tail is a crash's partial write, so it is normally after every checkpointed
+    /// entry. If a recorded checkpoint covers more entries than remain whole, the file lost
+    /// signed entries (it was cut or damaged): that is refused unless `force`, with what would
+    /// be removed, because restoring a backup is then the remedy, not cutting.
+    ///
     /// # Errors
-    /// On I/O failure.
-    pub fn repair(&mut self) -> Result<Option<(PathBuf, u64)>, StoreError> {
+    /// On I/O failure, or [`StoreError::Usage`] for checkpointed entries without `force`.
+    pub fn repair(&mut self, force: bool) -> Result<Option<(PathBuf, u64)>, StoreError> {
         let Some((offset, bytes)) = self.torn else {
             return Ok(None);
         };
+        let covered = crate::checkpoints::list_checkpoints(&self.dir)?
+            .iter()
+            .filter_map(|(_, note)| {
+                std::str::from_utf8(note)
+                    .ok()?
+                    .lines()
+                    .nth(1)?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        if covered > self.state.size && !force {
+            return Err(StoreError::Usage(format!(
+                "refusing to repair: a recorded checkpoint covers {covered} entries but only {} are whole; the {bytes} bytes at offset {offset} hold checkpointed entries {}..{}. Restore the entries file from a backup; `custody repair --force` would cut them (they stay in a side file)",
+                self.state.size,
+                self.state.size,
+                covered - 1
+            )));
+        }
         let path = self.entries_path();
-        let mut tail = vec![0u8; usize::try_from(bytes).unwrap_or(0)];
-        self.entries
-            .read_exact_at(&mut tail, offset)
-            .map_err(io_at(&path))?;
         let side = self.dir.join(format!("entries.torn-at-{offset}"));
-        let mut f = OpenOptions::new()
+        let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&side)
             .map_err(io_at(&side))?;
-        f.write_all(&tail)
-            .and_then(|()| f.sync_all())
+        // Copied through a bounded reader: the tail may be as large as the disk.
+        let mut handle = self.entries.try_clone().map_err(io_at(&path))?;
+        io::Seek::seek(&mut handle, io::SeekFrom::Start(offset)).map_err(io_at(&path))?;
+        let mut tail = io::Read::take(io::BufReader::new(handle), bytes);
+        io::copy(&mut tail, &mut out)
+            .and_then(|_| out.sync_all())
             .map_err(io_at(&side))?;
-        let w = OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(io_at(&path))?;
-        w.set_len(offset)
-            .and_then(|()| w.sync_all())
+        self.entries
+            .set_len(offset)
+            .and_then(|()| self.entries.sync_all())
             .map_err(io_at(&path))?;
         sync_dir(&self.dir)?;
         self.torn = None;
@@ -706,7 +742,7 @@ impl Ledger {
                 size: self.state.size,
             });
         }
-        Ok(merkle::tree_root(size, &FileHashes(&self.hashes))?)
+        Ok(merkle::tree_root(size, &FileHashes(&self.cache.hashes))?)
     }
 
     /// Inclusion proof of entry `index` in the tree of `size` entries.
@@ -723,7 +759,7 @@ impl Ledger {
         Ok(merkle::prove_inclusion(
             index,
             size,
-            &FileHashes(&self.hashes),
+            &FileHashes(&self.cache.hashes),
         )?)
     }
 
@@ -741,7 +777,7 @@ impl Ledger {
         Ok(merkle::prove_consistency(
             old,
             new,
-            &FileHashes(&self.hashes),
+            &FileHashes(&self.cache.hashes),
         )?)
     }
 
@@ -758,12 +794,6 @@ impl Ledger {
         }
         self.stored_leaf(i)
     }
-}
-
-fn dir_writable(dir: &Path) -> bool {
-    fs::metadata(dir)
-        .map(|m| !m.permissions().readonly())
-        .unwrap_or(false)
 }
 
 /// Checks one frame: stored leaf hash, decoding, index and chain link.

@@ -22,6 +22,7 @@
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod checkpoints;
 pub mod clock;
 pub mod dedup;
@@ -33,6 +34,7 @@ pub mod frames;
 pub mod import;
 pub mod ledger;
 pub mod replay;
+pub mod stream;
 
 pub use error::StoreError;
 pub use ledger::{Access, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};

@@ -12,25 +12,20 @@ use crate::checkpoints::list_checkpoints;
 use crate::documents::{check_documents, DocumentFailure};
 use crate::error::StoreError;
 use crate::files::io_at;
-use crate::frames::{self, FrameReader, Next};
+use crate::frames;
 use crate::ledger::ENTRIES;
+use crate::stream::{self, Discard, End, EntriesReader, OffsetIndex, Source, StreamError};
 use custody_core::checkpoint;
-use custody_core::entry::Entry;
 use custody_core::explain::{self, FigureStanding};
 use custody_core::hash::Digest;
 use custody_core::json::{CheckpointJson, FailureJson, KeyJson, SignerJson, VerifyReport};
-use custody_core::replay::{PendingSignature, Replay, ReplayError};
-use custody_core::rules::{EntryLookup, LogState, LookupError, RuleError};
+use custody_core::replay::Replay;
+use custody_core::rules::{EntryLookup, LogState};
 use ed25519_dalek::VerifyingKey;
-use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
+
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-
-/// Entries whose signatures are checked together in one parallel chunk.
-const CHUNK: usize = 2048;
 
 /// Options for [`verify_ledger`].
 #[derive(Default)]
@@ -107,148 +102,6 @@ impl From<Failure> for VerifyError {
     }
 }
 
-/// Random access to earlier entries during a replay.
-struct Reader<'a> {
-    path: &'a Path,
-    file: &'a File,
-    /// Offsets known so far, when the derived index could not be trusted.
-    memory: Option<Vec<u64>>,
-    /// The derived index file, trusted only up to `trusted` entries.
-    index: Option<File>,
-    trusted: u64,
-}
-
-impl Reader<'_> {
-    fn note_offset(&mut self, i: u64, offset: u64) {
-        if let Some(mem) = &mut self.memory {
-            mem.push(offset);
-            return;
-        }
-        let mut b = [0u8; 8];
-        let agrees = self.index.as_ref().is_some_and(|f| {
-            f.read_exact_at(&mut b, i * 8).is_ok() && u64::from_le_bytes(b) == offset
-        });
-        if agrees {
-            self.trusted = i + 1;
-        } else {
-            // Fall back to offsets in memory (8 bytes an entry) from here on.
-            let mut mem = Vec::with_capacity(usize::try_from(i + 1).unwrap_or(0));
-            for k in 0..i {
-                let mut b = [0u8; 8];
-                let off = self
-                    .index
-                    .as_ref()
-                    .and_then(|f| {
-                        f.read_exact_at(&mut b, k * 8)
-                            .ok()
-                            .map(|()| u64::from_le_bytes(b))
-                    })
-                    .unwrap_or(0);
-                mem.push(off);
-            }
-            mem.push(offset);
-            self.memory = Some(mem);
-        }
-    }
-}
-
-impl EntryLookup for Reader<'_> {
-    fn entry(&self, index: u64) -> Result<Entry, LookupError> {
-        let missing = || LookupError::Missing {
-            index,
-            reason: "is not yet replayed".into(),
-        };
-        let offset = match &self.memory {
-            Some(m) => *usize::try_from(index)
-                .ok()
-                .and_then(|k| m.get(k))
-                .ok_or_else(missing)?,
-            None => {
-                if index >= self.trusted {
-                    return Err(missing());
-                }
-                let mut b = [0u8; 8];
-                self.index
-                    .as_ref()
-                    .ok_or_else(missing)?
-                    .read_exact_at(&mut b, index * 8)
-                    .map_err(|source| LookupError::Io { index, source })?;
-                u64::from_le_bytes(b)
-            }
-        };
-        let corrupt = |reason: String| LookupError::Corrupt { index, reason };
-        match frames::read_frame_at(self.file, offset).map_err(|e| LookupError::Io {
-            index,
-            source: std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())),
-        })? {
-            Some(fr) => Entry::from_bytes(&fr.bytes).map_err(|e| corrupt(e.to_string())),
-            None => Err(corrupt("frame unreadable".into())),
-        }
-    }
-}
-
-fn bad_signature(first_bad: Option<u64>) -> Result<(), Failure> {
-    match first_bad {
-        Some(i) => Err(Failure::at(i, "signature does not verify")),
-        None => Ok(()),
-    }
-}
-
-/// Checks one chunk of signatures on the rayon pool while the replay parses the next chunk.
-/// At most one chunk is in flight, so memory stays bounded and failures are found in order.
-struct SigPipeline {
-    in_flight: Option<std::sync::mpsc::Receiver<Option<u64>>>,
-}
-
-impl SigPipeline {
-    fn submit(&mut self, chunk: Vec<PendingSignature>) -> Result<(), Failure> {
-        self.finish()?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        rayon::spawn(move || {
-            // The receiver outlives the job unless verification already failed; then no one
-            // needs the answer.
-            let _ = tx.send(verify_chunk(&chunk));
-        });
-        self.in_flight = Some(rx);
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), Failure> {
-        match self.in_flight.take() {
-            None => Ok(()),
-            Some(rx) => bad_signature(
-                rx.recv()
-                    .map_err(|_| Failure::plain("internal: signature worker stopped"))?,
-            ),
-        }
-    }
-}
-
-fn verify_chunk(chunk: &[PendingSignature]) -> Option<u64> {
-    chunk
-        .par_iter()
-        .filter(|p| !p.verifies())
-        .map(|p| p.index)
-        .min()
-}
-
-/// The failure for a replay error at entry `i`: evidence, unless reading failed.
-fn replay_failure(i: u64, e: ReplayError) -> VerifyError {
-    match e {
-        ReplayError::Rule(RuleError::Lookup(LookupError::Io { index, source })) => {
-            VerifyError::Io(StoreError::Io {
-                path: format!("entry {index}"),
-                source,
-            })
-        }
-        other => VerifyError::Evidence(Failure::at(i, other.to_string())),
-    }
-}
-
-fn rule_failure(i: u64, e: RuleError) -> VerifyError {
-    replay_failure(i, ReplayError::Rule(e))
-}
-
 /// Replays the ledger in `dir`. `progress` is called with bytes read so far.
 ///
 /// # Errors
@@ -266,7 +119,7 @@ pub fn verify_ledger(
         )));
     }
     let io = |e: std::io::Error| VerifyError::Io(io_at(&path)(e));
-    let file = File::open(&path).map_err(io)?;
+    let file = crate::files::open_regular(&path).map_err(VerifyError::Io)?;
     let mut magic = [0u8; 16];
     match file.read_exact_at(&mut magic, 0) {
         // A file too short to hold the magic is evidence; a read that fails is not.
@@ -286,65 +139,46 @@ pub fn verify_ledger(
         .iter()
         .filter_map(|(_, b)| checkpoint_size(b))
         .collect();
-
-    // A separate handle for streaming: random reads use positional I/O on `file`.
-    let mut stream = File::open(&path).map_err(io)?;
-    stream.seek(SeekFrom::Start(16)).map_err(io)?;
-    let mut frames_in = FrameReader::new(BufReader::with_capacity(1 << 20, stream), 16);
-    let mut reader = Reader {
-        path: &path,
-        file: &file,
-        memory: None,
-        index: File::open(dir.join("index")).ok(),
-        trusted: 0,
-    };
+    // verify trusts no derived file: its offset index and duplicate table are its own,
+    // anonymous temporary files (so memory stays flat whatever the log's size).
+    let mut index = OffsetIndex::temporary().map_err(VerifyError::Io)?;
+    let mut dedup = stream::temporary_dedup(file.metadata().map_or(0, |m| m.len() / 200))
+        .map_err(|source| VerifyError::Io(io_at(&std::env::temp_dir())(source)))?;
     let mut replay = Replay::new(wanted);
-    let mut chunk: Vec<PendingSignature> = Vec::with_capacity(CHUNK);
-    let mut last_progress = 0u64;
-    let mut sigs = SigPipeline { in_flight: None };
-
-    loop {
-        let next = frames_in.next_frame().map_err(io)?;
-        let i = replay.state().size;
-        let failure = match next {
-            Next::End => break,
-            Next::Torn { offset, bytes } => Some(VerifyError::Evidence(Failure::plain(
-                match i.checked_sub(1) {
-                    Some(last) => format!("entries file ends in a torn write after entry {last} ({bytes} bytes at offset {offset}); `custody repair` cuts it off"),
-                    None => format!("entries file ends in a torn write before any entry ({bytes} bytes at offset {offset})"),
-                },
-            ))),
-            Next::BadLength { length, .. } => Some(VerifyError::Evidence(Failure::at(
-                i,
-                format!("frame length {length} is not a valid entry length"),
-            ))),
-            Next::Frame(frame) => {
-                reader.note_offset(i, frame.offset);
-                match replay.push(&frame.bytes, frame.stored_leaf, &reader) {
-                    Ok(p) => {
-                        chunk.push(p);
-                        if frame.end() - last_progress > 1 << 20 {
-                            last_progress = frame.end();
-                            progress(last_progress);
-                        }
-                        None
-                    }
-                    Err(e) => Some(replay_failure(i, e)),
-                }
-            }
+    let src = Source {
+        file: &file,
+        path: &path,
+        start: frames::FILE_MAGIC.len() as u64,
+    };
+    let end = stream::stream(
+        &src,
+        &mut replay,
+        &mut index,
+        &mut dedup,
+        &mut Discard,
+        progress,
+    )
+    .map_err(|e| match e {
+        StreamError::Evidence(f) => VerifyError::Evidence(f),
+        StreamError::Io(e) => VerifyError::Io(e),
+    })?;
+    if let End::Torn { offset, bytes } = end.end {
+        // Said to whoever runs verify (an auditor, a court expert): what is wrong, and that it is
+        // the operator's to repair, on a copy.
+        let after = match replay.state().size.checked_sub(1) {
+            Some(last) => format!("after entry {last}"),
+            None => "before any entry".into(),
         };
-        if let Some(f) = failure {
-            // An earlier bad signature in the pending chunk is the first failure.
-            sigs.finish()?;
-            bad_signature(verify_chunk(&chunk))?;
-            return Err(f);
-        }
-        if chunk.len() >= CHUNK {
-            sigs.submit(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
-        }
+        return Err(Failure::plain(format!(
+            "entries file ends in a torn write {after} ({bytes} bytes at offset {offset}): the entries before it verify, the torn bytes are not an entry; the operator can cut them off with `custody repair` on a copy of the ledger"
+        ))
+        .into());
     }
-    sigs.finish()?;
-    bad_signature(verify_chunk(&chunk))?;
+    let reader = EntriesReader {
+        file: &file,
+        path: &path,
+        index: &index,
+    };
     let state = replay.state();
     if state.size == 0 {
         return Err(Failure::plain("the ledger has no entries (not even genesis)").into());
@@ -464,8 +298,12 @@ fn figures(
 ) -> Result<Vec<FigureStanding>, VerifyError> {
     let mut out = Vec::new();
     for &f in &state.figures {
-        let Some(fs) =
-            explain::figure_standing(state, log, f, state.size).map_err(|e| rule_failure(f, e))?
+        let Some(fs) = explain::figure_standing(state, log, f, state.size).map_err(|e| {
+            match stream::rule_failure(f, e) {
+                StreamError::Evidence(f) => VerifyError::Evidence(f),
+                StreamError::Io(e) => VerifyError::Io(e),
+            }
+        })?
         else {
             continue;
         };

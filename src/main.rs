@@ -3,7 +3,9 @@
 //! Exit codes, defined once here: 0 verified / done, 1 the evidence failed verification
 //! ([`commands::Failed`]), 2 usage, input or I/O error. A closed pipe (`custody log L | head`)
 //! exits 0. Everything custody *does* lives in custody-store and custody-core; the commands in
-//! `commands/` gather inputs, call them and print.
+//! `commands/` gather inputs, call them and print. The final error line is printed through
+//! [`print::clean`]: it may quote file names, reasons and other libraries' messages that hold
+//! anything a hostile directory or ledger holds, and it must stay one line.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -30,10 +32,10 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if let Some(f) = e.downcast_ref::<commands::Failed>() {
-                eprintln!("custody: {f}");
+                eprintln!("custody: {}", print::clean(&f.to_string()));
                 return ExitCode::from(1);
             }
-            eprintln!("custody: error: {}", one_line(&e));
+            eprintln!("custody: error: {}", print::clean(&one_line(&e)));
             ExitCode::from(2)
         }
     }

@@ -1,17 +1,54 @@
-//! Text for people: one-line summaries of bodies, signer labels, lists. Formatting only; the
-//! facts come from custody-core (`explain`, `json`).
+//! Text for people: one-line summaries of bodies, signer labels, lists, and [`clean`] for any
+//! text custody did not write itself. Formatting only; the facts come from custody-core
+//! (`explain`, `json`).
+//!
+//! Every string taken from an entry, a file name or another library's error goes through
+//! [`clean`] (or [`quoted`]) before it is printed, so one record stays one line and text cannot
+//! reorder what follows it. Admission already refuses control characters in signed fields; the
+//! printers escape them anyway, because they also show ledgers that fail verification and
+//! names a hostile directory chose.
 
 use custody_core::entry::{Body, Entry, KeyId};
+use custody_core::rules::text::{escape_controls, is_control_char};
 use custody_core::rules::KeyRecord;
+use std::borrow::Cow;
 
 pub use custody_core::json::rfc3339 as time;
+
+/// `s` safe to print on one line: every control character (C0, DEL, C1, the bidirectional
+/// controls U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, and U+2028/U+2029; the set
+/// docs/FORMAT.md defines and admission refuses) written as `\u{XXXX}`, everything else kept,
+/// borrowed when nothing needs escaping. Use it for file names, paths, error text and any
+/// field of an entry that is printed outside [`quoted`].
+#[must_use]
+pub fn clean(s: &str) -> Cow<'_, str> {
+    escape_controls(s)
+}
+
+/// `s` in double quotes, with `"` and `\` backslash-escaped and control characters written as
+/// `\u{XXXX}`, as [`clean`] does; the same as Rust's `{:?}` for ordinary text.
+#[must_use]
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_control_char(c) => out.push_str(&escape_controls(c.encode_utf8(&mut [0; 4]))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// "name (role, short id)" for the signer of `e`, as `keys` knows it.
 pub fn signer_label(keys: &[KeyRecord], e: &Entry) -> String {
     match keys.iter().find(|k| k.id() == e.content.signer) {
         Some(k) => format!(
             "{} ({}, {})",
-            k.name,
+            clean(&k.name),
             k.role_name(),
             e.content.signer.short()
         ),
@@ -27,16 +64,19 @@ pub fn list(v: &[u64]) -> String {
         .join(", ")
 }
 
-/// A one-line summary of a body.
+/// A one-line summary of a body; every string from the body is [`clean`]ed or [`quoted`].
 pub fn summary(b: &Body) -> String {
     match b {
-        Body::Genesis { name, .. } => format!("ledger created; operator key {name:?}"),
+        Body::Genesis { name, .. } => format!("ledger created; operator key {}", quoted(name)),
         Body::KeyGrant { name, role, key } => format!(
-            "grant {} to key {name:?} ({})",
+            "grant {} to key {} ({})",
             role.name(),
+            quoted(name),
             KeyId::of(key).short()
         ),
-        Body::KeyRevoke { key, reason } => format!("revoke key {}: {reason}", key.short()),
+        Body::KeyRevoke { key, reason } => {
+            format!("revoke key {}: {}", key.short(), clean(reason))
+        }
         Body::Source {
             title,
             publisher,
@@ -45,11 +85,14 @@ pub fn summary(b: &Body) -> String {
             sha256,
             ..
         } => format!(
-            "{} {title:?} ({publisher}, {date}) sha256 {}",
+            "{} {} ({}, {}) sha256 {}",
             kind.name(),
+            quoted(title),
+            clean(publisher),
+            clean(date),
             &sha256.to_hex()[..16]
         ),
-        Body::Informant { alias, .. } => format!("informant {alias:?} (identity sealed)"),
+        Body::Informant { alias, .. } => format!("informant {} (identity sealed)", quoted(alias)),
         Body::Claim {
             statement,
             count,
@@ -57,8 +100,10 @@ pub fn summary(b: &Body) -> String {
             cites,
             ..
         } => {
-            let c = count.map(|c| format!("[{c} {unit}] ")).unwrap_or_default();
-            format!("{c}{statement} (cites {})", list(cites))
+            let c = count
+                .map(|c| format!("[{c} {}] ", clean(unit)))
+                .unwrap_or_default();
+            format!("{c}{} (cites {})", clean(statement), list(cites))
         }
         Body::Figure {
             label,
@@ -67,8 +112,10 @@ pub fn summary(b: &Body) -> String {
             terms,
             unit,
         } => format!(
-            "{label}: {} {value} {unit} = sum of {}",
+            "{}: {} {value} {} = sum of {}",
+            clean(label),
             qualifier.name(),
+            clean(unit),
             list(terms)
         ),
         Body::Correction {
@@ -82,11 +129,43 @@ pub fn summary(b: &Body) -> String {
                 parts.push(format!("count -> {c}"));
             }
             if let Some(s) = statement {
-                parts.push(format!("statement -> {s:?}"));
+                parts.push(format!("statement -> {}", quoted(s)));
             }
-            format!("correct {target}: {} ({reason})", parts.join(", "))
+            format!("correct {target}: {} ({})", parts.join(", "), clean(reason))
         }
-        Body::Retraction { target, reason } => format!("retract {target}: {reason}"),
-        Body::Redaction { target, reason } => format!("redact document of {target}: {reason}"),
+        Body::Retraction { target, reason } => format!("retract {target}: {}", clean(reason)),
+        Body::Redaction { target, reason } => {
+            format!("redact document of {target}: {}", clean(reason))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_core::entry::Qualifier;
+
+    #[test]
+    fn quoted_matches_debug_for_ordinary_text_and_escapes_controls() {
+        for s in ["operator", "say \"hi\" \\ 연변", "", "ع 406"] {
+            assert_eq!(quoted(s), format!("{s:?}"), "{s}");
+        }
+        // Unlike `{:?}`, emoji sequences (joiners, variation selectors) are kept as written.
+        assert_eq!(quoted("🏳️‍🌈"), "\"🏳️‍🌈\"");
+        assert_eq!(quoted("a\n\u{202E}b"), "\"a\\u{000A}\\u{202E}b\"");
+    }
+
+    #[test]
+    fn summaries_stay_on_one_line() {
+        let b = Body::Figure {
+            label: "x\n  checkpoint ok: tree size 9".into(),
+            value: 1,
+            qualifier: Qualifier::AtLeast,
+            unit: "people\u{2066}".into(),
+            terms: vec![3],
+        };
+        let s = summary(&b);
+        assert!(!s.chars().any(is_control_char), "{s}");
+        assert!(s.starts_with("x\\u{000A}  checkpoint ok"), "{s}");
     }
 }

@@ -3,12 +3,33 @@
 //! Entry 0 must be a genesis signed by the key it names; key entries are the operator's; every
 //! other body is evidence, signed by a granted, unrevoked key of a role that may sign it, whose
 //! citations, terms and targets are earlier entries of the right kinds, and whose figures add up.
-//! One function per body kind, so each rule is found by the kind's name.
+//! One function per body kind, so each rule is found by the kind's name. Every text field of every
+//! body, and the genesis origin, passes the one character rule of [`super::text`]; every claimed
+//! time lies in [`CLAIMED_TIME_RANGE`].
 
-use super::text::{text, valid_partial_date, valid_period};
+use super::text::{one_line, text, valid_partial_date, valid_period};
 use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError};
 use crate::entry::{Body, Content, Entry, KeyId, Role};
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+
+/// The claimed times admitted, in seconds since 1970-01-01T00:00:00Z: from that instant to
+/// 9999-12-31T23:59:59Z, the span RFC 3339 can write. Nothing checks that a claimed time is
+/// true (docs/FORMAT.md, "What is not authenticated"); this only keeps it printable.
+pub const CLAIMED_TIME_RANGE: RangeInclusive<i64> = 0..=253_402_300_799;
+
+/// Refuses a claimed time outside [`CLAIMED_TIME_RANGE`], naming it.
+fn claimed_time(t: i64) -> Result<(), RuleError> {
+    if CLAIMED_TIME_RANGE.contains(&t) {
+        return Ok(());
+    }
+    fail(format!(
+        "claimed time {t} is outside {} ..= {} (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z, \
+         seconds since 1970)",
+        CLAIMED_TIME_RANGE.start(),
+        CLAIMED_TIME_RANGE.end()
+    ))
+}
 
 impl LogState {
     /// Checks that `content` may become entry `self.size`.
@@ -17,6 +38,7 @@ impl LogState {
     /// The first rule it breaks ([`RuleError::Broken`]), or an earlier entry that could not be
     /// read ([`RuleError::Lookup`]).
     pub fn admit(&self, content: &Content, log: &dyn EntryLookup) -> Result<(), RuleError> {
+        claimed_time(content.claimed_time)?;
         if self.size == 0 {
             return admit_genesis(content);
         }
@@ -73,6 +95,7 @@ impl LogState {
         }
         crate::keys::PublicKey::from_bytes(name, key)
             .map_err(|e| RuleError::Broken(format!("granted key: {e}")))?;
+        text("key name", name, true)?;
         if !crate::keys::valid_key_name(name) {
             return fail(format!("invalid key name {name:?}"));
         }
@@ -109,6 +132,8 @@ fn admit_genesis(content: &Content) -> Result<(), RuleError> {
             content.body.kind()
         ));
     };
+    // valid_origin refuses whitespace and C0/C1 controls but not the bidirectional controls.
+    one_line("origin", &content.origin)?;
     if !crate::checkpoint::valid_origin(&content.origin) {
         return fail(format!("invalid origin {:?}", content.origin));
     }
@@ -152,6 +177,7 @@ impl Evidence<'_> {
                 text("category", category, true)?;
                 text("place", place, false)?;
                 text("unit", unit, count.is_some())?;
+                one_line("period", period)?;
                 if !valid_period(period) {
                     return fail(format!(
                         "period {period:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B"
@@ -328,6 +354,7 @@ fn source(
 ) -> Result<(), RuleError> {
     text("title", title, true)?;
     text("publisher", publisher, true)?;
+    one_line("date", date)?;
     if !valid_partial_date(date) {
         return fail(format!("date {date:?} is not YYYY, YYYY-MM or YYYY-MM-DD"));
     }

@@ -188,6 +188,10 @@ fn main() {
         .unwrap_or(20_000);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-ledgers");
     std::fs::create_dir_all(&root).expect("bench dir");
+    // This machine's verified caches of the bench ledgers (custody keeps them outside ledger
+    // directories); set before any thread starts, for this process and the ones it runs.
+    let cache_a = root.join("cache-a");
+    std::env::set_var("CUSTODY_CACHE_DIR", &cache_a);
     let threads = rayon::current_num_threads();
     println!("# custody benchmark: N = {n} claims, {threads} threads\n");
 
@@ -237,6 +241,71 @@ fn main() {
         add_big = add_big.min(add_time(&big, 100 + k));
     }
 
+    // checkpoint after 10k entries another machine appended: this machine's caches are 10k
+    // behind, so `custody checkpoint` first verifies those 10k (chain, rules, duplicates,
+    // signatures) and signs the root of what it verified. Machine B's caches are a copy of A's
+    // taken before A imports 10k more.
+    let more = 10_000.min(n);
+    let cache_b = root.join("cache-b");
+    let _ = std::fs::remove_dir_all(&cache_b);
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&cache_a)
+        .arg(&cache_b)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let jsonl = root.join("more.jsonl");
+    {
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&jsonl).expect("jsonl"));
+        for k in 0..more {
+            writeln!(
+                w,
+                r#"{{"kind":"claim","statement":"later case {k}: one person returned","count":1,"category":"forced-repatriation","period":"2024-06","place":"Hyesan","cites":[2]}}"#
+            )
+            .expect("write");
+        }
+    }
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+        .arg("import")
+        .arg(&big)
+        .arg("--key")
+        .arg(big.with_extension("key"))
+        .arg(&jsonl)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("import");
+    assert!(status.success(), "custody import of 10k more failed");
+    let op_key = root.join("operator.key");
+    let _ = std::fs::remove_file(&op_key);
+    let op = SecretKey::from_seed("operator", &[1u8; 32]);
+    custody_store::files::write_new(
+        &op_key,
+        op.to_file_text(None).expect("key").as_bytes(),
+        false,
+        true,
+    )
+    .expect("operator key file");
+    let checkpoint_with = |cache: &Path| {
+        let t = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_custody"))
+            .arg("checkpoint")
+            .arg(&big)
+            .arg("--key")
+            .arg(&op_key)
+            .env("CUSTODY_CACHE_DIR", cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("checkpoint");
+        assert!(status.success(), "custody checkpoint failed");
+        t.elapsed().as_secs_f64()
+    };
+    let checkpoint_behind = checkpoint_with(&cache_b);
+    let checkpoint_current = checkpoint_with(&cache_a);
+    let _ = std::fs::remove_dir_all(&cache_b);
+
     // An inclusion proof from a fresh open, for an entry in the middle.
     let t = Instant::now();
     let l = Ledger::open(&big, Access::Read).expect("open");
@@ -269,6 +338,15 @@ fn main() {
         add_big * 1e3,
         add_small * 1e3,
         add_big / add_small
+    );
+    println!(
+        "| `custody checkpoint` of {size} entries, caches {more} entries behind (verifies them, signs) | {:.2} s | {:.2} of raw verify_strict for {more} |",
+        checkpoint_behind,
+        checkpoint_behind / (more as f64 / raw_strict)
+    );
+    println!(
+        "| `custody checkpoint` of {size} entries, caches current | {:.3} s | |",
+        checkpoint_current
     );
     println!(
         "| inclusion proof, fresh open, tree of {size} | {proof_ms:.2} ms, {} bytes | {} hashes |",

@@ -9,6 +9,17 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
     let key = load_key(key)?;
     let input =
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // Counted first (a fast read) so the duplicate table grows once, not as the import goes.
+    // A file that is not a regular file (a FIFO, /dev/stdin) is read once, uncounted.
+    let lines = if input.metadata().is_ok_and(|m| m.is_file()) {
+        let n = custody_store::import::count_lines(&input)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        std::io::Seek::rewind(&mut &input)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        Some(n)
+    } else {
+        None
+    };
     let total = input.metadata().map_or(0, |m| m.len());
     let mut l = open_writer(ledger)?;
     let bar = progress_bar(
@@ -20,6 +31,7 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
         &mut l,
         &key,
         BufReader::with_capacity(1 << 20, input),
+        lines,
         batch,
         &|n| bar.set_position(n),
     );

@@ -57,6 +57,27 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
+/// Counts the lines of `input` (its `\n` bytes, plus a last line without one), reading it in
+/// constant memory: import sizes the duplicate table from it before the first append.
+///
+/// # Errors
+/// If reading fails.
+pub fn count_lines(mut input: impl std::io::Read) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut n, mut last) = (0u64, b'\n');
+    loop {
+        let k = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf[k - 1];
+    }
+    Ok(n + u64::from(last != b'\n'))
+}
+
 /// A signed batch and the input line of each submission.
 struct Signed {
     subs: Vec<Submission>,
@@ -64,7 +85,8 @@ struct Signed {
 }
 
 /// Imports every line of `input` into `ledger`, signed by `signer`, `batch` entries per fsync.
-/// `progress` is called with the bytes read so far.
+/// `lines`, when known, is how many lines the input has: the duplicate table is sized for them
+/// once. `progress` is called with the bytes read so far.
 ///
 /// # Errors
 /// The first bad or refused line (everything before it is durable), or an I/O failure.
@@ -72,10 +94,14 @@ pub fn import(
     ledger: &mut Ledger,
     signer: &dyn KeySigner,
     input: impl BufRead,
+    lines: Option<u64>,
     batch: usize,
     progress: &dyn Fn(u64),
 ) -> Result<Imported, ImportError> {
     let batch = batch.clamp(1, 65_536);
+    if let Some(n) = lines {
+        ledger.reserve(n)?;
+    }
     let origin = ledger.state().origin.clone();
     let mut lines = BoundedLines(input);
     let mut line_no = 0usize;

@@ -73,6 +73,9 @@ pub struct Ledger {
     /// Things the caller should tell the user that did not stop the operation (a cache that
     /// could not be written after an entry was durable).
     warnings: Vec<String>,
+    /// A cache write failed after a durable append: this handle's caches no longer match the
+    /// entries, so it appends nothing more (the next open re-verifies).
+    stale: bool,
     _lock: Option<File>,
 }
 
@@ -134,8 +137,24 @@ impl Ledger {
         drop(f);
         sync_dir(dir)?;
         let mut ledger = Ledger::open(dir, Access::Write)?;
-        ledger.append(genesis)?;
+        let g = ledger.append(genesis)?;
+        // A cache folder named for this path and genesis can only be a deleted ledger's (the
+        // same keys and claimed time re-made here): it describes no history of this one.
+        Cache::open(dir, Some(&g.leaf))?.reset()?;
         Ok(ledger)
+    }
+
+    /// Makes room in the duplicate table for `more` entries at once, so a large import grows
+    /// it once instead of doubling it (and rewriting it) as it goes.
+    ///
+    /// # Errors
+    /// If the table cannot be grown.
+    pub fn reserve(&mut self, more: u64) -> Result<(), StoreError> {
+        let total = self.state.size.saturating_add(more);
+        if let Some(d) = &mut self.dedup {
+            d.reserve(total).map_err(io_at(&self.cache.path("dedup")))?;
+        }
+        Ok(())
     }
 
     /// Opens the ledger in `dir`, bringing derived files up to date with the entries file.
@@ -204,6 +223,7 @@ impl Ledger {
             dedup: None,
             pending_frames: Vec::new(),
             warnings: Vec::new(),
+            stale: false,
             _lock: lock,
         };
         ledger.load_derived()?;
@@ -550,6 +570,11 @@ impl Ledger {
         if let Some((offset, bytes)) = self.torn {
             return Err(self.torn_error(offset, bytes));
         }
+        if self.stale {
+            return Err(StoreError::Usage(
+                "nothing more is appended in this run: this machine's cache could not be updated after the last durable entry; run the command again (it re-verifies the ledger, and entries already appended are recognised)".into(),
+            ));
+        }
         let saved = (self.state.clone(), self.frontier.clone());
         let mut buf = Vec::new();
         let mut index_buf = Vec::new();
@@ -627,7 +652,7 @@ impl Ledger {
         self.end = end;
         if let Err(e) = self.update_caches(&index_buf, &hash_buf, &pending) {
             self.cache.forget();
-            self.dedup = None;
+            self.stale = true;
             self.warnings.push(format!(
                 "the entries are durable, but this machine's cache could not be updated ({e}); the next command verifies the ledger again"
             ));

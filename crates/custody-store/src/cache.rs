@@ -46,6 +46,21 @@ pub fn cache_root() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".cache").join("custody"))
 }
 
+/// The cache folder of the ledger in `ledger_dir` whose entry 0 has leaf hash `genesis`, if a
+/// cache root can be named (see the module documentation for the formula).
+#[must_use]
+pub fn cache_dir_for(ledger_dir: &Path, genesis: &Digest) -> Option<PathBuf> {
+    let root = cache_root()?;
+    let canonical = fs::canonicalize(ledger_dir).ok()?;
+    let id = Digest::of_parts(&[
+        b"custody/v1/cache\0",
+        canonical.as_os_str().as_encoded_bytes(),
+        &[0],
+        &genesis.0,
+    ]);
+    Some(root.join(&id.to_hex()[..32]))
+}
+
 /// The verified prefix a cache describes.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct CachedState {
@@ -104,16 +119,8 @@ impl Cache {
     pub(crate) fn open(ledger_dir: &Path, genesis: Option<&Digest>) -> Result<Cache, StoreError> {
         let ledger = ledger_dir.display().to_string();
         let dir = genesis.and_then(|g| {
-            let root = cache_root()?;
-            let canonical = fs::canonicalize(ledger_dir).ok()?;
-            let id = Digest::of_parts(&[
-                b"custody/v1/cache\0",
-                canonical.as_os_str().as_encoded_bytes(),
-                &[0],
-                &g.0,
-            ]);
-            let dir = root.join(&id.to_hex()[..32]);
-            private_dir(&root)?;
+            let dir = cache_dir_for(ledger_dir, g)?;
+            private_dir(dir.parent()?)?;
             private_dir(&dir)?;
             Some(dir)
         });

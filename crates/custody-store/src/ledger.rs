@@ -283,9 +283,13 @@ impl Ledger {
     ) -> Result<Option<(LogState, u64, dedup::Dedup)>, StoreError> {
         let n = state.size;
         let len = |f: &File| f.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        // Sizes are checked, not multiplied blindly: a damaged state may claim any count.
+        let hashes = merkle::stored_hash_count(n)
+            .ok()
+            .and_then(|c| c.checked_mul(32));
         let whole = n > 0
-            && len(&self.cache.index) == n * 8
-            && len(&self.cache.hashes) == tlog_tiles::stored_hash_count(n) * 32;
+            && n.checked_mul(8) == Some(len(&self.cache.index))
+            && hashes == Some(len(&self.cache.hashes));
         if !whole {
             return Ok(None);
         }
@@ -339,7 +343,7 @@ impl Ledger {
         let mut hashes = HashAppender {
             file: &self.cache.hashes,
             path: self.cache.path("hashes"),
-            len: tlog_tiles::stored_hash_count(first_new) * 32,
+            len: merkle::stored_hash_count(first_new)? * 32,
             buf: Vec::new(),
         };
         let path = self.entries_path();

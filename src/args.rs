@@ -116,25 +116,7 @@ pub enum Command {
         json: bool,
     },
     /// Replay the whole ledger: every hash, signature, grant, figure and checkpoint.
-    Verify {
-        /// The ledger directory.
-        ledger: PathBuf,
-        /// An older signed checkpoint the log must still extend (repeatable).
-        #[arg(long)]
-        since: Vec<PathBuf>,
-        /// Re-hash stored documents.
-        #[arg(long)]
-        documents: bool,
-        /// Fail (exit 1) if a figure's claims changed after it was published.
-        #[arg(long)]
-        strict: bool,
-        /// Threads for signature checks (default: all cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// One JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(VerifyArgs),
     /// Explain a figure: its arithmetic, claims, sources, signers and hashes.
     Figure {
         /// The ledger directory.
@@ -198,6 +180,36 @@ pub enum Command {
     Check(CheckArgs),
     /// Render a proof bundle as a printable HTML exhibit.
     Exhibit(ExhibitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// An older signed checkpoint the log must still extend (repeatable).
+    #[arg(long)]
+    pub since: Vec<PathBuf>,
+    /// Re-hash stored documents.
+    #[arg(long)]
+    pub documents: bool,
+    /// Fail (exit 1) if a figure's claims changed after it was published.
+    #[arg(long)]
+    pub strict: bool,
+    /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator: fail
+    /// (exit 1) unless the ledger's origin and operator key are this key's. Without it or
+    /// --operator, verify checks only that the ledger is consistent with itself.
+    #[arg(long, value_name = "VKEY", conflicts_with = "operator")]
+    pub trust: Option<String>,
+    /// The operator key id you trust, from the operator: its 64 hex digits, or the 16-digit
+    /// short form custody prints. Fail (exit 1) unless the ledger's operator key has it.
+    #[arg(long, value_name = "KEY_ID")]
+    pub operator: Option<String>,
+    /// Threads for signature checks (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// One JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -3,7 +3,7 @@
 //! script and no remote resource. Values and standings come from custody-core's `explain`
 //! walk, the same one `figure`, `verify` and `check` print.
 
-use crate::print::time;
+use crate::print::{clean, time};
 use anyhow::Result;
 use custody_core::bundle::VerifiedBundle;
 use custody_core::entry::Body;
@@ -11,11 +11,13 @@ use custody_core::explain::TreeNode;
 use custody_core::json::SignerJson;
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values. Control and bidirectional
+/// characters are first written as `\u{XXXX}` ([`clean`]): a verified bundle holds none, since
+/// admission refuses them, but a bidi override must never reorder what a court reads.
 #[must_use]
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in clean(s).chars() {
         match c {
             '&' => o.push_str("&amp;"),
             '<' => o.push_str("&lt;"),
@@ -45,6 +47,7 @@ ul.tree, ul.tree ul { list-style: none; padding-left: 14pt; margin: 2pt 0; }
 ul.tree { padding-left: 0; }
 ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
 .box { border: 2px solid #000; padding: 6pt 8pt; margin: 8pt 0; break-inside: avoid; page-break-inside: avoid; }
+.warn { border: 4px double #000; }
 .note { font-size: 9.5pt; }
 .changed { font-weight: bold; }
 .blank { display: inline-block; min-width: 60mm; border-bottom: 1px solid #000; }
@@ -266,10 +269,37 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
         h: String::new(),
     };
     let cp = &v.checkpoint;
+    // What the page was checked against comes first, before the title: a reader who stops
+    // at the first lines must not take a page checked only against itself for a proof.
+    let (unchecked, anchor) = if self_keyed {
+        (
+            " (log key not checked)",
+            format!(
+                "<div class=\"box warn\"><p><b>Warning: this page was checked only against the log \
+                 key written inside the bundle itself</b> (<span class=\"hash\">{}</span>), which \
+                 whoever made the bundle chose. It proves nothing until that key is compared with \
+                 the key the ledger's operator published (for example on its website or in a court \
+                 filing), or the page is produced again with <code>custody exhibit --trust</code> \
+                 and the published key. If the two keys differ, disregard this page.</p></div>\n",
+                esc(&v.vkey)
+            ),
+        )
+    } else {
+        (
+            "",
+            format!(
+                "<div class=\"box\"><p><b>Checked against the log key \
+                 <span class=\"hash\">{}</span></b>, which the person who produced this page \
+                 supplied (<code>custody exhibit --trust</code>) independently of the bundle.</p></div>\n",
+                esc(&v.vkey)
+            ),
+        )
+    };
     let _ = write!(
         p.h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Exhibit: {title_text}</title><style>{CSS}</style></head><body>\n\
+         <title>Exhibit{unchecked}: {title_text}</title><style>{CSS}</style></head><body>\n\
+         {anchor}\
          <h1>Exhibit: {title}</h1>\n\
          <p>Proof bundle <code>{file}</code> from the custody ledger <code>{origin}</code>, \
          {kind} entry {s}.</p>\n\
@@ -401,11 +431,13 @@ impl Page<'_> {
     fn checkpoint(&mut self) -> Result<()> {
         let v = self.v;
         let cp = &v.checkpoint;
+        // Line by line: the note's own newlines stay; any other control character is escaped.
+        let note: Vec<String> = cp.note().split('\n').map(esc).collect();
         let _ = write!(
             self.h,
             "<h2>4. The signed checkpoint</h2>\n<p>The log operator's signed statement of the log's \
              size and Merkle root (C2SP signed note), verbatim:</p>\n<pre>{}</pre>\n",
-            esc(cp.note())
+            note.join("\n")
         );
         Ok(())
     }

@@ -12,6 +12,8 @@ use custody_core::entry::{Body, Entry, KeyId};
 use custody_core::rules::text::{escape_controls, is_control_char};
 use custody_core::rules::KeyRecord;
 use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Write};
 
 pub use custody_core::json::rfc3339 as time;
 
@@ -41,6 +43,22 @@ pub fn quoted(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Writes one line of a text report to `w`: `args` formatted, passed through [`clean`] whole,
+/// then a newline. Every line a text report prints goes through here (the `say!` macro of
+/// `commands`), so no field taken from a ledger, a bundle or a directory listing can end the
+/// line early or reorder what follows it, whichever field it is and however it was formatted.
+/// Fields shown in double quotes go through [`quoted`] first, so a `"` cannot close the quote.
+///
+/// # Errors
+/// When `w` cannot be written (a closed pipe is one).
+pub fn line(w: &mut dyn Write, args: fmt::Arguments<'_>) -> io::Result<()> {
+    let text = args
+        .as_str()
+        .map_or_else(|| Cow::Owned(args.to_string()), Cow::Borrowed);
+    w.write_all(clean(&text).as_bytes())?;
+    w.write_all(b"\n")
 }
 
 /// "name (role, short id)" for the signer of `e`, as `keys` knows it.
@@ -153,6 +171,23 @@ mod tests {
         // Unlike `{:?}`, emoji sequences (joiners, variation selectors) are kept as written.
         assert_eq!(quoted("🏳️‍🌈"), "\"🏳️‍🌈\"");
         assert_eq!(quoted("a\n\u{202E}b"), "\"a\\u{000A}\\u{202E}b\"");
+    }
+
+    #[test]
+    fn a_report_line_stays_one_line_whatever_its_fields_hold() {
+        let mut out = Vec::new();
+        let name = "x.txt\n  checkpoint ok: forged\u{202E}";
+        line(
+            &mut out,
+            format_args!("  checkpoint ok: tree size 1 ({name})"),
+        )
+        .unwrap();
+        line(&mut out, format_args!("plain")).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "  checkpoint ok: tree size 1 (x.txt\\u{000A}  checkpoint ok: forged\\u{202E})\nplain\n"
+        );
     }
 
     #[test]

@@ -279,7 +279,7 @@ impl Scene {
     }
 
     /// `add claim` with `statement`, citing entry 2.
-    fn add_claim_args<'a>(statement: &'a str) -> Vec<&'a str> {
+    fn add_claim_args(statement: &str) -> Vec<&str> {
         claim_args(
             "L",
             RESEARCHER_KEY,
@@ -683,10 +683,8 @@ fn a_cache_that_cannot_be_written_after_a_durable_append_is_a_warning_not_a_fail
 #[test]
 fn a_cache_that_cannot_be_written_after_a_durable_add_is_a_warning_not_a_failure() {
     let s = Scene::new();
-    let mut n = 3;
-    for (file, trace, inject) in CACHE_FAULTS {
+    for (n, (file, trace, inject)) in (3..).zip(CACHE_FAULTS) {
         cache_fault_case(&s, file, trace, inject, true, n);
-        n += 1;
     }
 }
 
@@ -718,7 +716,8 @@ fn after_a_cache_failure_the_same_command_still_refuses_a_duplicate() {
         assert!(!run.stdout().contains("entry 4"), "appended twice: {ctx}");
         assert_eq!(run.code(), Some(2), "{ctx}");
         assert!(
-            run.stderr().contains("nothing more is appended in this run"),
+            run.stderr()
+                .contains("nothing more is appended in this run"),
             "{ctx}"
         );
         assert_eq!(s.occurrences("twice in one command"), 1, "{ctx}");

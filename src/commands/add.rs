@@ -1,6 +1,6 @@
 //! `custody add source|informant|claim|figure`, and the bodies `sign` shares with it.
 
-use super::{load_key, open_writer, passphrase, sign_and_add};
+use super::{load_key, new_passphrase, open_writer, sign_and_add};
 use crate::args::{AddCommand, ClaimArgs, FigureArgs, InformantArgs, SourceArgs};
 use anyhow::{Context, Result};
 use custody_core::entry::Body;
@@ -118,7 +118,10 @@ pub fn informant_body(a: &InformantArgs) -> Result<(Body, Opening)> {
 /// Writes the seal file (mode 0600, never replacing one), encrypted if asked.
 pub fn write_seal(a: &InformantArgs, opening: &Opening) -> Result<()> {
     let pass = if a.encrypt {
-        Some(passphrase("Passphrase for the seal file: ")?)
+        Some(new_passphrase(&format!(
+            "the seal file {}",
+            a.seal.display()
+        ))?)
     } else {
         None
     };

@@ -2,7 +2,7 @@
 
 use super::Failed;
 use crate::args::CheckArgs;
-use crate::print::time;
+use crate::print::{quoted, time};
 use anyhow::{Context, Result};
 use custody_core::bundle::{self, VerifiedBundle, MAX_BUNDLE_BYTES};
 use custody_core::checkpoint;
@@ -82,14 +82,15 @@ pub fn run(a: CheckArgs) -> Result<()> {
     let s = v.subject.index;
     let e = &v.entries[&s].entry;
     let signer = SignerJson::of(&e.content.signer, v.keys());
-    out!(
+    // Every line goes through `say!`: the origin, names, labels and units are the bundle's.
+    say!(
         "OK: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
         v.subject.kind.name(),
         e.content.body.kind(),
         v.origin,
         v.checkpoint.size()
     );
-    out!(
+    say!(
         "  signed by {} ({}, key {}), claimed time {}",
         signer.name.as_deref().unwrap_or("?"),
         signer.role.as_deref().unwrap_or("?"),
@@ -97,23 +98,23 @@ pub fn run(a: CheckArgs) -> Result<()> {
         time(e.content.claimed_time)
     );
     if let Some(line) = standing_line(&v) {
-        out!("  {line}");
+        say!("  {line}");
     }
     if let Some(d) = &v.document {
         let list: Vec<String> = d.sources.iter().map(ToString::to_string).collect();
-        out!(
+        say!(
             "  document SHA-256 {} is the document of source entry {}",
             d.sha256,
             list.join(", ")
         );
     }
-    out!(
+    say!(
         "  checked {} entries: inclusion proofs, strict signatures, grants, rules and arithmetic ({:.1} ms)",
         v.entries.len(),
         elapsed.as_secs_f64() * 1000.0
     );
-    out!("  bundle SHA-256 {}", v.bundle_sha256);
-    out!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
+    say!("  bundle SHA-256 {}", v.bundle_sha256);
+    say!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
     Ok(())
 }
 
@@ -146,7 +147,8 @@ fn report(v: &VerifiedBundle) -> CheckReport {
     }
 }
 
-/// The subject's standing in one line: its value when signed and as of the checkpoint.
+/// The subject's standing in one line: its value when signed and as of the checkpoint. It holds
+/// the bundle's label and unit; `run` prints it through `say!`.
 fn standing_line(v: &VerifiedBundle) -> Option<String> {
     use std::fmt::Write as _;
     let s = v.standing.as_ref()?;
@@ -166,7 +168,8 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
                 .map(|t| format!("{} [entry {}]", t.value, t.entry))
                 .collect();
             format!(
-                "figure {label:?}: {} {published} {unit} = {} when signed",
+                "figure {}: {} {published} {unit} = {} when signed",
+                quoted(label),
                 qualifier.name(),
                 terms.join(" + ")
             )

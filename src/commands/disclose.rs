@@ -1,16 +1,20 @@
 //! `custody disclose` (print a seal's opening, for a court) and `check-disclosure`.
 
-use super::{open_reader, passphrase, Failed};
-use crate::print::time;
+use super::{open_reader, passphrase, passphrase_error, Failed};
+use crate::print::{quoted, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_store::files;
 use std::path::Path;
 
 pub fn disclose(seal: &Path) -> Result<()> {
+    let mut from = None;
     let o = files::read_seal(seal, || {
-        passphrase(&format!("Passphrase for {}: ", seal.display()))
-    })?;
+        let (p, f) = passphrase(&format!("Passphrase for {}: ", seal.display()))?;
+        from = Some(f);
+        Ok(p)
+    })
+    .map_err(|e| passphrase_error(e, from))?;
     // Printing the opening is this command's purpose: it is for a court, under seal.
     use std::io::Write as _;
     write!(std::io::stdout().lock(), "{}", o.to_text().as_str())?;
@@ -28,10 +32,11 @@ pub fn check(ledger: &Path, index: u64, opening: &Path) -> Result<()> {
         );
     };
     if o.opens(&commitment) {
-        out!(
-            "OK: the opening matches entry {index} (informant {alias:?}), commitment {commitment}"
+        say!(
+            "OK: the opening matches entry {index} (informant {}), commitment {commitment}",
+            quoted(&alias)
         );
-        out!(
+        say!(
             "signed by key {} at claimed time {}",
             e.content.signer.short(),
             time(e.content.claimed_time)
@@ -39,7 +44,8 @@ pub fn check(ledger: &Path, index: u64, opening: &Path) -> Result<()> {
         Ok(())
     } else {
         Err(Failed(format!(
-            "the opening does NOT match entry {index} (informant {alias:?}): wrong identity or salt"
+            "the opening does NOT match entry {index} (informant {}): wrong identity or salt",
+            quoted(&alias)
         ))
         .into())
     }

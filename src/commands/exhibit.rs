@@ -49,5 +49,18 @@ pub fn run(a: ExhibitArgs) -> Result<()> {
         v.subject.kind.name(),
         v.subject.index
     );
+    if self_keyed {
+        out!(
+            "  trust:   checked only against the log key inside the bundle, {}; the page says it \
+             proves nothing until that key is compared with the one the operator published \
+             (or pass --trust VKEY)",
+            crate::print::clean(&v.vkey)
+        );
+    } else {
+        out!(
+            "  trust:   checked against the trusted key {} (--trust)",
+            crate::print::clean(&v.vkey)
+        );
+    }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, signer_label, time};
+use crate::print::{list, quoted, signer_label, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};
@@ -33,38 +33,40 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let s = &fig.standing;
     let published = s.published.unwrap_or(0);
     let sum: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
-    writeln!(out, "figure {index}: {}", fig.label)?;
-    writeln!(out, "  published: {} {published} {} = {}  (checked: the terms summed to {published} when it was signed)", fig.qualifier.name(), fig.unit, sum.join(" + "))?;
-    writeln!(
-        out,
+    // Every line goes through `say!`: labels, statements, titles and names are the ledger's.
+    say!(to out, "figure {index}: {}", fig.label);
+    say!(to out, "  published: {} {published} {} = {}  (checked: the terms summed to {published} when it was signed)", fig.qualifier.name(), fig.unit, sum.join(" + "));
+    say!(
+        to out,
         "  signed by {} at claimed time {}",
         signer_label(&st.keys, &e),
         time(e.content.claimed_time)
-    )?;
-    writeln!(out, "  leaf hash {leaf}")?;
+    );
+    say!(to out, "  leaf hash {leaf}");
     let now = s.current.unwrap_or(0);
     if s.changed_by.is_empty() {
-        writeln!(out, "  today: unchanged ({published}); no correction or retraction beneath it since publication")?;
+        say!(to out, "  today: unchanged ({published}); no correction or retraction beneath it since publication");
     } else {
-        writeln!(
-            out,
+        say!(
+            to out,
             "  today: {now} — changed after publication by entries {} (published {published}, now {now})",
             list(&s.changed_by),
-        )?;
+        );
     }
-    writeln!(out, "  how it is built (values as at publication):")?;
+    say!(to out, "  how it is built (values as at publication):");
     let tree = explain::tree(st, &l, index, index + 1)?;
     let mut lines = Vec::new();
     for child in &tree.children {
         walk(&l, &st.keys, child, 1, &mut lines)?;
     }
     for line in lines {
-        writeln!(out, "{line}")?;
+        say!(to out, "{line}");
     }
     Ok(())
 }
 
-/// One line per figure and claim, with the sources each claim cites beneath it.
+/// One line per figure and claim, with the sources each claim cites beneath it. The lines hold
+/// the ledger's statements, places, titles and names; `run` prints them through `say!`.
 fn walk(
     l: &custody_store::Ledger,
     keys: &[KeyRecord],
@@ -79,8 +81,9 @@ fn walk(
     match &node.entry.content.body {
         Body::Figure { label, .. } => {
             out.push(format!(
-                "{pad}figure {} {label:?} = {}  [signed by {who}; leaf {}]{again}",
+                "{pad}figure {} {} = {}  [signed by {who}; leaf {}]{again}",
                 node.index,
+                quoted(label),
                 node.value.unwrap_or(0),
                 &leaf.to_hex()[..16]
             ));
@@ -116,12 +119,14 @@ fn walk(
                         sha256,
                         ..
                     } => format!(
-                        "source {}: {title:?}, {publisher}, {date}; document sha256 {sha256}",
-                        c.index
+                        "source {}: {}, {publisher}, {date}; document sha256 {sha256}",
+                        c.index,
+                        quoted(title)
                     ),
                     Body::Informant { alias, commitment } => format!(
-                        "informant {}: {alias:?}; identity sealed, commitment {commitment}",
-                        c.index
+                        "informant {}: {}; identity sealed, commitment {commitment}",
+                        c.index,
+                        quoted(alias)
                     ),
                     other => format!("{} {}", other.kind(), c.index),
                 };

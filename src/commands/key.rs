@@ -1,6 +1,6 @@
 //! `custody key new|grant|revoke|vkey`.
 
-use super::{passphrase, sign_and_add};
+use super::{new_passphrase, sign_and_add};
 use crate::args::KeyCommand;
 use anyhow::Result;
 use custody_core::checkpoint;
@@ -21,7 +21,7 @@ pub fn run(k: KeyCommand) -> Result<()> {
                 );
             }
             let pass = if encrypt {
-                Some(passphrase("New passphrase: ")?)
+                Some(new_passphrase(&format!("{name}.key"))?)
             } else {
                 None
             };

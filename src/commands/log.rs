@@ -26,8 +26,9 @@ pub fn run(ledger: &Path, json_out: bool) -> Result<()> {
             };
             writeln!(out, "{}", serde_json::to_string(&v)?)?;
         } else {
-            writeln!(
-                out,
+            // Through `say!`: the key name is the ledger's.
+            say!(
+                to out,
                 "{i:>6}  {:<10}  {}  {:<20}  {}",
                 e.content.body.kind(),
                 t.get(..10).unwrap_or(&t),
@@ -35,7 +36,7 @@ pub fn run(ledger: &Path, json_out: bool) -> Result<()> {
                     .key(&e.content.signer)
                     .map_or("?", |k| k.name.as_str()),
                 summary(&e.content.body)
-            )?;
+            );
         }
     }
     if let Some((off, bytes)) = l.torn() {

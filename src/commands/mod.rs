@@ -4,11 +4,25 @@
 //! verification is the distinct [`Failed`] error so `main` can exit 1 for it and 2 for
 //! everything else.
 
-/// `println!` panics on a closed pipe; this returns the error instead.
+/// `println!` panics on a closed pipe; this returns the error instead. For JSON and for lines
+/// made only of what custody itself wrote or the user typed; a text report line that holds
+/// anything from a ledger, a bundle or a directory listing uses [`say!`].
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
         writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// One line of a text report, through [`crate::print::line`] (control and bidi characters
+/// escaped, whichever field holds them): `say!("...", ...)` on standard output, `say!(to w,
+/// "...", ...)` on the writer `w`. Returns the error on a closed pipe, as [`out!`] does.
+macro_rules! say {
+    (to $w:expr, $($arg:tt)*) => {{
+        crate::print::line(&mut $w, format_args!($($arg)*))?;
+    }};
+    ($($arg:tt)*) => {{
+        crate::print::line(&mut std::io::stdout().lock(), format_args!($($arg)*))?;
     }};
 }
 
@@ -32,13 +46,13 @@ mod sign;
 mod verify;
 
 use crate::args::{Cli, Command};
-use age::secrecy::SecretString;
+use age::secrecy::{ExposeSecret, SecretString};
 use anyhow::{Context, Result};
 use custody_core::entry::Body;
 use custody_core::keys::{KeyError, SecretKey};
 use custody_store::clock::sign_now;
 use custody_store::files;
-use custody_store::{Access, Ledger};
+use custody_store::{Access, Ledger, StoreError};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -103,14 +117,7 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             json,
         } => show::run(&ledger, index, json),
-        Command::Verify {
-            ledger,
-            since,
-            documents,
-            strict,
-            jobs,
-            json,
-        } => verify::run(&ledger, &since, documents, strict, jobs, json),
+        Command::Verify(a) => verify::run(&a),
         Command::Figure {
             ledger,
             index,
@@ -137,26 +144,99 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// A passphrase from `CUSTODY_PASSPHRASE`, or a prompt on the terminal.
-pub fn passphrase(prompt: &str) -> Result<SecretString, KeyError> {
-    if let Ok(p) = std::env::var("CUSTODY_PASSPHRASE") {
-        return Ok(SecretString::from(p));
+/// The environment variable a passphrase may come from instead of the terminal.
+pub const PASSPHRASE_VAR: &str = "CUSTODY_PASSPHRASE";
+
+/// Where a passphrase came from, so that an error about it can say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassphraseFrom {
+    /// The environment variable [`PASSPHRASE_VAR`].
+    Environment,
+    /// Typed at the terminal.
+    Terminal,
+}
+
+/// The passphrase of an existing key or seal file: from `CUSTODY_PASSPHRASE` if it is set,
+/// else typed once at the terminal; and where it came from.
+///
+/// # Errors
+/// [`KeyError::Passphrase`] when neither is available or the terminal cannot be read.
+pub fn passphrase(prompt: &str) -> Result<(SecretString, PassphraseFrom), KeyError> {
+    if let Ok(p) = std::env::var(PASSPHRASE_VAR) {
+        return Ok((SecretString::from(p), PassphraseFrom::Environment));
     }
+    Ok((prompt_once(prompt)?, PassphraseFrom::Terminal))
+}
+
+/// One passphrase typed at the terminal (not echoed).
+fn prompt_once(prompt: &str) -> Result<SecretString, KeyError> {
     if !std::io::stdin().is_terminal() {
-        return Err(KeyError::Passphrase(
-            "a passphrase is needed: set CUSTODY_PASSPHRASE or run on a terminal".into(),
-        ));
+        return Err(KeyError::Passphrase(format!(
+            "a passphrase is needed: set {PASSPHRASE_VAR} or run on a terminal"
+        )));
     }
     rpassword::prompt_password(prompt)
         .map(SecretString::from)
         .map_err(|e| KeyError::Passphrase(format!("cannot read passphrase: {e}")))
 }
 
+/// A new passphrase for `what` (a key or seal file about to be encrypted): from
+/// `CUSTODY_PASSPHRASE` if it is set, else typed twice at the terminal, and the two must
+/// agree. An empty passphrase is refused either way: it would encrypt the file to nothing.
+///
+/// # Errors
+/// An empty passphrase, two that differ, or no passphrase to be had.
+pub fn new_passphrase(what: &str) -> Result<SecretString> {
+    let empty = |from: &str| {
+        anyhow::anyhow!(
+            "refusing an empty passphrase for {what} ({from}): it would protect nothing; \
+             choose a passphrase, or leave out --encrypt"
+        )
+    };
+    if let Ok(p) = std::env::var(PASSPHRASE_VAR) {
+        if p.is_empty() {
+            return Err(empty(&format!("{PASSPHRASE_VAR} is set but empty")));
+        }
+        return Ok(SecretString::from(p));
+    }
+    let first = prompt_once(&format!("New passphrase for {what}: "))?;
+    if first.expose_secret().is_empty() {
+        return Err(empty("nothing was typed"));
+    }
+    let again = prompt_once("The same passphrase again: ")?;
+    if first.expose_secret() != again.expose_secret() {
+        anyhow::bail!("the two passphrases for {what} differ; nothing was written, try again");
+    }
+    Ok(first)
+}
+
+/// `e` as the error to show, saying where a wrong passphrase came from when it came from
+/// `CUSTODY_PASSPHRASE`: a variable left set from another key is easy to miss.
+pub fn passphrase_error(e: StoreError, from: Option<PassphraseFrom>) -> anyhow::Error {
+    match (&e, from) {
+        (
+            StoreError::Key {
+                source: KeyError::WrongPassphrase,
+                ..
+            },
+            Some(PassphraseFrom::Environment),
+        ) => anyhow::anyhow!(
+            "{e}; the passphrase was taken from the environment variable {PASSPHRASE_VAR}: \
+             check its value, or unset it to be asked on the terminal"
+        ),
+        _ => e.into(),
+    }
+}
+
 /// Loads a secret key, asking for its passphrase if it is encrypted.
 pub fn load_key(path: &Path) -> Result<SecretKey> {
+    let mut from = None;
     files::load_secret(path, || {
-        passphrase(&format!("Passphrase for {}: ", path.display()))
+        let (p, f) = passphrase(&format!("Passphrase for {}: ", path.display()))?;
+        from = Some(f);
+        Ok(p)
     })
+    .map_err(|e| passphrase_error(e, from))
     .with_context(|| format!("cannot use secret key {}", path.display()))
 }
 
@@ -188,7 +268,7 @@ pub fn sign_and_add(ledger: &Path, key: &Path, body: Body) -> Result<()> {
 /// Prints the ledger's warnings (a cache that could not be written after a durable entry).
 pub fn warn(l: &mut Ledger) {
     for w in l.take_warnings() {
-        eprintln!("custody: warning: {w}");
+        eprintln!("custody: warning: {}", crate::print::clean(&w));
     }
 }
 

@@ -16,10 +16,11 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
-    writeln!(out, "entry {index}: {}", e.content.body.kind())?;
-    writeln!(out, "  signed by:    {}", signer_label(&l.state().keys, &e))?;
-    writeln!(out, "  claimed time: {}", time(e.content.claimed_time))?;
-    writeln!(out, "  origin:       {}", e.content.origin)?;
+    // Every line goes through `say!`: the origin and the body's values are the ledger's text.
+    say!(to out, "entry {index}: {}", e.content.body.kind());
+    say!(to out, "  signed by:    {}", signer_label(&l.state().keys, &e));
+    say!(to out, "  claimed time: {}", time(e.content.claimed_time));
+    say!(to out, "  origin:       {}", e.content.origin);
     // The body's fields, in the JSON model's order and spelling.
     if let serde_json::Value::Object(fields) = serde_json::to_value(&v.body)? {
         for (k, val) in fields.iter().filter(|(k, _)| k.as_str() != "kind") {
@@ -27,15 +28,15 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            writeln!(out, "  {:<13} {s}", format!("{k}:"))?;
+            say!(to out, "  {:<13} {s}", format!("{k}:"));
         }
     }
-    writeln!(out, "  prev hash:    {}", e.prev)?;
-    writeln!(out, "  leaf hash:    {leaf}")?;
-    writeln!(out, "  signature:    {}", hex_sig(&e.signature.0))?;
+    say!(to out, "  prev hash:    {}", e.prev);
+    say!(to out, "  leaf hash:    {leaf}");
+    say!(to out, "  signature:    {}", hex_sig(&e.signature.0));
     let amended = l.state().amendments_of(index);
     if !amended.is_empty() {
-        writeln!(out, "  amended by:   entries {}", list(amended))?;
+        say!(to out, "  amended by:   entries {}", list(amended));
     }
     Ok(())
 }

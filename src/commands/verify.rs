@@ -1,32 +1,112 @@
-//! `custody verify`: replay the whole ledger and print what was checked.
+//! `custody verify`: replay the whole ledger, check its operator key against a trust anchor the
+//! user gave (`--trust` or `--operator`), and print what was checked.
+//!
+//! A replay on its own shows only that a ledger is consistent with itself: a look-alike rebuilt
+//! under the same origin with another operator key replays just as well. Only a key obtained
+//! from the operator, independently of the ledger, tells the two apart, so the report says
+//! which of the two was checked.
 
 use super::{progress_bar, Failed};
-use crate::print::list;
-use anyhow::Result;
-use custody_core::checkpoint::MAX_NOTE_BYTES;
+use crate::args::VerifyArgs;
+use crate::print::{list, quoted};
+use anyhow::{bail, Context, Result};
+use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
+use custody_core::entry::KeyId;
 use custody_core::json::{failed, with_ok, VerifyReport};
 use custody_store::files;
-use custody_store::replay::{verify_ledger, Options, VerifyError};
+use custody_store::replay::{verify_ledger, Failure, Options, VerifyError};
 use custody_store::ENTRIES;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub fn run(
-    ledger: &Path,
-    since: &[PathBuf],
-    documents: bool,
-    strict: bool,
-    jobs: Option<usize>,
-    json: bool,
-) -> Result<()> {
-    if let Some(j) = jobs {
+/// The operator key the user trusts, from outside the ledger.
+enum Anchor {
+    /// `--trust`: the log's C2SP verifier key (its origin and operator key).
+    Vkey(StrictVerifier),
+    /// `--operator`: the operator key's id, lowercase hex, all 64 digits or the first 16.
+    Operator(String),
+}
+
+impl Anchor {
+    /// The anchor the arguments give, if any; a malformed one is a usage error (exit 2).
+    fn from_args(a: &VerifyArgs) -> Result<Option<Anchor>> {
+        if let Some(t) = &a.trust {
+            let v = checkpoint::parse_vkey(t.trim())
+                .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
+            return Ok(Some(Anchor::Vkey(v)));
+        }
+        let Some(op) = &a.operator else {
+            return Ok(None);
+        };
+        let id = op.trim().to_ascii_lowercase();
+        if !matches!(id.len(), 16 | 64) || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!(
+                "--operator {} is not a key id: give the operator key's id as custody prints it, \
+                 64 hex digits (`custody init`, `custody key new`) or the 16-digit short form \
+                 (the signers list of `custody verify`)",
+                quoted(op)
+            );
+        }
+        Ok(Some(Anchor::Operator(id)))
+    }
+
+    /// The name of the anchor in `verify --json` (`trust.anchor`).
+    fn json_name(&self) -> &'static str {
+        match self {
+            Anchor::Vkey(_) => "vkey",
+            Anchor::Operator(_) => "operator",
+        }
+    }
+
+    /// The flag that gave it.
+    fn flag(&self) -> &'static str {
+        match self {
+            Anchor::Vkey(_) => "--trust",
+            Anchor::Operator(_) => "--operator",
+        }
+    }
+
+    /// `None` if the ledger's operator key is the trusted one, else why not. The ledger's key
+    /// is the genesis operator key, as the report's `vkey` (derived from entry 0) gives it.
+    fn mismatch(&self, r: &VerifyReport) -> Result<Option<String>> {
+        let ours = checkpoint::parse_vkey(&r.vkey)
+            .context("internal: the replayed ledger's verifier key does not parse")?;
+        let our_id = KeyId::of(ours.verifying_key().as_bytes()).to_hex();
+        Ok(match self {
+            Anchor::Vkey(t) if t.verifying_key() != ours.verifying_key() => Some(format!(
+                "the ledger's operator key (entry 0, genesis) {} is not the trusted key {} \
+                 (--trust): this ledger was not made by the operator whose key you trust",
+                r.vkey,
+                t.to_vkey()
+            )),
+            Anchor::Vkey(t) if t.name() != ours.name() => Some(format!(
+                "the ledger's operator key (entry 0, genesis) {} is not the trusted key {} \
+                 (--trust): the key is the same but the ledger's origin {} is not the trusted \
+                 log's {}",
+                r.vkey,
+                t.to_vkey(),
+                quoted(ours.name()),
+                quoted(t.name())
+            )),
+            Anchor::Vkey(_) => None,
+            Anchor::Operator(id) if !our_id.starts_with(id.as_str()) => Some(format!(
+                "the ledger's operator key (entry 0, genesis) {our_id} is not the trusted key {id} \
+                 (--operator): this ledger was not made by the operator whose key you trust"
+            )),
+            Anchor::Operator(_) => None,
+        })
+    }
+}
+
+pub fn run(a: &VerifyArgs) -> Result<()> {
+    let anchor = Anchor::from_args(a)?;
+    if let Some(j) = a.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(j.max(1))
             .build_global()
             .ok();
     }
     let mut notes = Vec::new();
-    for p in since {
+    for p in &a.since {
         notes.push((
             p.clone(),
             files::read_bounded(p, MAX_NOTE_BYTES as u64, "a checkpoint")?,
@@ -34,108 +114,151 @@ pub fn run(
     }
     let opts = Options {
         since: notes,
-        documents,
-        strict,
+        documents: a.documents,
+        strict: a.strict,
     };
+    let ledger: &Path = &a.ledger;
     let total = std::fs::metadata(ledger.join(ENTRIES)).map_or(0, |m| m.len());
     let bar = progress_bar(
         total,
         "verifying {bar:40} {bytes}/{total_bytes} {eta}",
-        json,
+        a.json,
     );
     let result = verify_ledger(ledger, &opts, &|n| bar.set_position(n));
     bar.finish_and_clear();
-    match result {
-        Ok(r) => {
-            if json {
-                out!("{}", serde_json::to_string_pretty(&with_ok(&r)?)?);
-            } else {
-                print_report(&r)?;
-            }
-            Ok(())
-        }
-        Err(VerifyError::Evidence(f)) => {
-            if json {
+    let report = match result {
+        Ok(r) => r,
+        Err(VerifyError::Evidence(f)) => return fail(&f, a.json),
+        // No ledger, or an unreadable one, is not a failed verification (exit 2, not 1).
+        Err(other) => return Err(other.into()),
+    };
+    if let Some(anchor) = &anchor {
+        if let Some(reason) = anchor.mismatch(&report)? {
+            let f = Failure {
+                entry: Some(0),
+                reason,
+            };
+            if a.json {
                 out!("{}", serde_json::to_string_pretty(&failed(&f.to_json()))?);
             }
-            Err(Failed(format!("verification FAILED: {f}")).into())
+            return Err(Failed(format!("verification FAILED: {}", f.reason)).into());
         }
-        // No ledger, or an unreadable one, is not a failed verification (exit 2, not 1).
-        Err(other) => Err(other.into()),
     }
+    if a.json {
+        let mut v = with_ok(&report)?;
+        if let serde_json::Value::Object(m) = &mut v {
+            m.insert(
+                "trust".into(),
+                serde_json::json!({
+                    "anchor": anchor.as_ref().map(Anchor::json_name),
+                    "matched": anchor.is_some(),
+                }),
+            );
+        }
+        out!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_report(&report, anchor.as_ref())?;
+    }
+    Ok(())
 }
 
-fn print_report(r: &VerifyReport) -> Result<()> {
+/// The verdict on a ledger that failed its replay: the JSON failure shape with `--json`, and
+/// exit 1 either way.
+fn fail(f: &Failure, json: bool) -> Result<()> {
+    if json {
+        out!("{}", serde_json::to_string_pretty(&failed(&f.to_json()))?);
+    }
+    Err(Failed(format!("verification FAILED: {f}")).into())
+}
+
+/// The text report. Every line goes through `say!`: origins, names, labels and checkpoint file
+/// names (from a directory listing) come from the ledger directory, not from custody.
+fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
+    say!(
+        to out,
         "OK: ledger {} verified: {} entries, every hash, chain link, signature and grant checked",
-        r.origin, r.entries
-    )?;
+        r.origin,
+        r.entries
+    );
+    match anchor {
+        Some(a) => say!(
+            to out,
+            "  trust:   operator key matches the trusted key ({})",
+            a.flag()
+        ),
+        None => say!(
+            to out,
+            "  trust:   self-consistency only: no --trust or --operator given; compare this \
+             verifier key with the one the operator published: {}",
+            r.vkey
+        ),
+    }
     let kinds: Vec<String> = r.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    writeln!(out, "  kinds:   {}", kinds.join(", "))?;
-    writeln!(
-        out,
+    say!(to out, "  kinds:   {}", kinds.join(", "));
+    say!(
+        to out,
         "  root:    {} (RFC 6962, tree size {})",
-        r.root, r.entries
-    )?;
-    writeln!(out, "  signers:")?;
+        r.root,
+        r.entries
+    );
+    say!(to out, "  signers:");
     for s in &r.signers {
         let rev = s
             .revoked_at
             .map(|x| format!(", revoked at entry {x}"))
             .unwrap_or_default();
-        writeln!(
-            out,
+        say!(
+            to out,
             "    {:<12} {:<10} {}  {} entries (granted at entry {}{rev})",
             s.signer.name.as_deref().unwrap_or("?"),
             s.signer.role.as_deref().unwrap_or("?"),
-            &s.signer.key_id[..16],
+            s.signer.key_id.get(..16).unwrap_or(&s.signer.key_id),
             s.entries,
             s.granted_at
-        )?;
+        );
     }
     if !r.figures.is_empty() {
-        writeln!(out, "  figures (recomputed from the signed claims):")?;
+        say!(to out, "  figures (recomputed from the signed claims):");
     }
     for f in &r.figures {
         let s = &f.standing;
         let terms: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
         let published = s.published.unwrap_or(0);
-        writeln!(
-            out,
+        say!(
+            to out,
             "    {}: {} {published} = {} (ok)  [entry {}]",
             f.label,
             f.qualifier.name(),
             terms.join(" + "),
             s.entry
-        )?;
+        );
         if s.retracted_at.is_some() {
-            writeln!(out, "      RETRACTED after publication")?;
+            say!(to out, "      RETRACTED after publication");
         } else if !s.changed_by.is_empty() {
-            writeln!(
-                out,
+            say!(
+                to out,
                 "      changed since publication: published {published}, today {} (entries {})",
                 s.current.unwrap_or(0),
                 list(&s.changed_by)
-            )?;
+            );
         }
     }
     for c in &r.checkpoints {
-        writeln!(
-            out,
+        say!(
+            to out,
             "  checkpoint ok: tree size {} root {} ({})",
             c.size,
-            &c.root[..16],
+            c.root.get(..16).unwrap_or(&c.root),
             c.file
-        )?;
+        );
     }
     for d in &r.documents {
-        writeln!(out, "  document of entry {}: {}", d.entry, d.status)?;
+        say!(to out, "  document of entry {}: {}", d.entry, d.status);
     }
     for n in &r.notes {
-        writeln!(out, "  note: {n}")?;
+        say!(to out, "  note: {n}");
     }
-    writeln!(out, "  verifier key: {}", r.vkey)?;
+    say!(to out, "  verifier key: {}", r.vkey);
     Ok(())
 }

@@ -12,7 +12,7 @@
 //!   <id>/            id = first 16 bytes, hex, of SHA-256("custody/v1/cache\0" ||
 //!                         canonical ledger path || 0x00 || genesis leaf hash)
 //!     state.json     the rules state, the size and the end offset of the verified prefix
-//!     index          u64 LE offset of each entry's frame
+//!     index          per entry: u64 LE offset of its frame, then its verified leaf hash
 //!     hashes         RFC 6962 stored hashes in Go tlog's layout, 32 bytes each
 //!     dedup          signed-submission key -> entry (see dedup.rs)
 //!     lock           held while the caches are read or brought up to date
@@ -30,7 +30,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The `format` of `state.json`.
-const FORMAT: &str = "custody-cache/v1";
+const FORMAT: &str = "custody-cache/v2";
 
 /// The folder holding every ledger's caches for this user, if one can be named.
 #[must_use]

@@ -38,11 +38,13 @@ impl Ledger {
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         real_dir(&dir)?;
         let path = dir.join(format!("{size:012}-{}.txt", &root.to_hex()[..16]));
-        // Not `exists()`, which follows a link. A regular file under the final name is the
-        // checkpoint of this size and root, recorded before (what it holds is `verify`'s
-        // business). Anything else there (a planted link or FIFO) is no record: the rename
-        // below replaces that directory entry, never following it.
-        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        // A file under the final name is this checkpoint only if it holds exactly this note
+        // (read without following a link); anything else there (planted bytes, a link, a FIFO)
+        // is no record, and the rename below replaces that directory entry, never following it.
+        let same =
+            crate::files::read_bounded_in_ledger(&path, MAX_NOTE_BYTES as u64, "a checkpoint")
+                .is_ok_and(|b| b == note.as_bytes());
+        if same {
             return Ok(path);
         }
         let tmp = dir.join(format!(".{size}.tmp"));

@@ -53,10 +53,17 @@ impl Ledger {
         let dir = self.dir().join(DOCUMENTS);
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         real_dir(&dir)?;
-        // A regular file under the final name is the copy (`verify --documents` re-hashes it);
-        // anything else there (a link, a FIFO) is left for `verify --documents` to name, and is
-        // replaced by the rename below, never followed.
-        if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_file()) {
+        // A file under the final name is the copy only if it is a regular file that hashes to
+        // `sha256` (opened without following a link); anything else there (planted bytes, a
+        // link, a FIFO) is replaced by the rename below, never followed.
+        // (Sizes first: a planted sparse terabyte is never read.)
+        let want = fs::metadata(file).map_err(io_at(file))?.len();
+        let same = crate::files::open_regular(&dest)
+            .ok()
+            .filter(|f| f.metadata().is_ok_and(|m| m.len() == want))
+            .and_then(|mut f| hash_open(&mut f, &dest).ok())
+            .is_some_and(|(h, _)| h == *sha256);
+        if same {
             return Ok(dest);
         }
         let tmp = dest.with_extension("tmp");

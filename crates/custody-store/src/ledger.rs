@@ -20,7 +20,8 @@ use crate::error::{lookup_error, StoreError};
 use crate::files::{io_at, open_regular_with};
 use crate::frames::{self, encode_frame, FILE_MAGIC};
 use crate::stream::{
-    earlier_copy, stream, submission_key, End, HashAppender, OffsetIndex, Source, StreamError,
+    earlier_copy, read_record, records, stream, submission_key, End, HashAppender, OffsetIndex,
+    Source, StreamError, INDEX_RECORD,
 };
 use custody_core::entry::{Entry, Submission};
 use custody_core::hash::Digest;
@@ -162,6 +163,21 @@ impl Ledger {
     /// # Errors
     /// If `dir` holds no ledger, or the entries file is corrupt where derived data is rebuilt.
     pub fn open(dir: &Path, access: Access) -> Result<Ledger, StoreError> {
+        Ledger::open_with(dir, access, &|_| {})
+    }
+
+    /// [`Ledger::open`], calling `waiting` once (with the lock file's path) if a writer must
+    /// wait for the ledger's lock, so the caller can say why nothing happens. Readers never
+    /// wait long for it: after a short try they read without it (this machine's caches have
+    /// their own lock), so whoever holds the lock file cannot stall them.
+    ///
+    /// # Errors
+    /// As [`Ledger::open`].
+    pub fn open_with(
+        dir: &Path,
+        access: Access,
+        waiting: &dyn Fn(&Path),
+    ) -> Result<Ledger, StoreError> {
         let path = dir.join(ENTRIES);
         if !path.is_file() {
             return Err(StoreError::NotALedger(dir.display().to_string()));
@@ -182,12 +198,10 @@ impl Ledger {
             Err(StoreError::Io { .. }) if access == Access::Read => None,
             Err(e) => return Err(e),
         };
-        if let Some(l) = &lock {
-            // Readers too take the exclusive lock, but only while opening: opening may rebuild
-            // derived files, and two processes must never rebuild them at once. It is released
-            // once the ledger is open, so a long read (export, show) never blocks a writer.
-            l.lock().map_err(io_at(&lock_path))?;
-        }
+        let lock = match lock {
+            Some(l) => take_lock(l, &lock_path, access, waiting)?,
+            None => None,
+        };
         let entries = open_regular_with(
             &path,
             OpenOptions::new()
@@ -259,7 +273,9 @@ impl Ledger {
                     .dedup
                     .try_clone()
                     .map_err(io_at(&self.cache.path("dedup")))?;
-                let expected = file_len / 256;
+                // Sized from what the file could hold, but never past a million entries up
+                // front: the file is untrusted (a sparse terabyte), and the table grows anyway.
+                let expected = (file_len / 256).min(1 << 20);
                 self.dedup = Some(
                     dedup::Dedup::create(file, expected)
                         .map_err(io_at(&self.cache.path("dedup")))?,
@@ -288,7 +304,7 @@ impl Ledger {
             .ok()
             .and_then(|c| c.checked_mul(32));
         let whole = n > 0
-            && n.checked_mul(8) == Some(len(&self.cache.index))
+            && n.checked_mul(INDEX_RECORD) == Some(len(&self.cache.index))
             && hashes == Some(len(&self.cache.hashes));
         if !whole {
             return Ok(None);
@@ -416,12 +432,9 @@ impl Ledger {
     }
 
     fn offset_of(&self, i: u64) -> Result<u64, StoreError> {
-        let mut b = [0u8; 8];
-        self.cache
-            .index
-            .read_exact_at(&mut b, i * 8)
-            .map_err(io_at(&self.cache.path("index")))?;
-        Ok(u64::from_le_bytes(b))
+        read_record(&self.cache.index, i)
+            .map(|(offset, _)| offset)
+            .map_err(io_at(&self.cache.path("index")))
     }
 
     /// The verified leaf hash of entry `i`, from this machine's caches.
@@ -480,7 +493,15 @@ impl Ledger {
     /// # Errors
     /// If `i` is past the end or unreadable.
     pub fn entry_bytes(&self, i: u64) -> Result<Vec<u8>, StoreError> {
-        Ok(self.frame_of(i)?.bytes)
+        let frame = self.frame_of(i)?;
+        // Only the bytes this machine verified: the file may have changed since.
+        if Digest::leaf(&frame.bytes) != self.stored_leaf(i)? {
+            return Err(StoreError::Corrupt {
+                entry: i,
+                reason: "its bytes are no longer those this machine verified (the entries file was changed); run `custody verify`".into(),
+            });
+        }
+        Ok(frame.bytes)
     }
 
     /// The frame of entry `i`, found through the index in O(1) reads.
@@ -616,7 +637,7 @@ impl Ledger {
             let bytes = entry.to_bytes()?;
             let leaf = Digest::leaf(&bytes);
             let frame = encode_frame(&bytes, &leaf);
-            index_buf.extend_from_slice(&end.to_le_bytes());
+            index_buf.extend_from_slice(&records(&[(end, leaf)]));
             end += frame.len() as u64;
             buf.extend_from_slice(&frame);
             for h in self.frontier.push(leaf)? {
@@ -822,6 +843,35 @@ impl Ledger {
             });
         }
         self.stored_leaf(i)
+    }
+}
+
+/// Takes the ledger's lock: a writer waits for it (saying so once through `waiting`); a reader
+/// tries for a moment (a writer mid-append finishes its frame), then goes on without it.
+fn take_lock(
+    l: File,
+    path: &Path,
+    access: Access,
+    waiting: &dyn Fn(&Path),
+) -> Result<Option<File>, StoreError> {
+    use std::fs::TryLockError;
+    let start = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        match l.try_lock() {
+            Ok(()) => return Ok(Some(l)),
+            Err(TryLockError::Error(e)) => return Err(io_at(path)(e)),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        let waited = start.elapsed();
+        if access == Access::Read && waited > std::time::Duration::from_secs(2) {
+            return Ok(None);
+        }
+        if access == Access::Write && !said && waited > std::time::Duration::from_millis(500) {
+            waiting(path);
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -142,8 +142,9 @@ pub fn verify_ledger(
     // verify trusts no derived file: its offset index and duplicate table are its own,
     // anonymous temporary files (so memory stays flat whatever the log's size).
     let mut index = OffsetIndex::temporary().map_err(VerifyError::Io)?;
-    let mut dedup = stream::temporary_dedup(file.metadata().map_or(0, |m| m.len() / 200))
-        .map_err(|source| VerifyError::Io(io_at(&std::env::temp_dir())(source)))?;
+    let mut dedup =
+        stream::temporary_dedup(file.metadata().map_or(0, |m| m.len() / 200).min(1 << 20))
+            .map_err(|source| VerifyError::Io(io_at(&std::env::temp_dir())(source)))?;
     let mut replay = Replay::new(wanted);
     let src = Source {
         file: &file,

@@ -62,16 +62,23 @@ pub(crate) struct Streamed {
     pub(crate) offset: u64,
 }
 
-/// The offset of each entry's frame: a file, with the newest offsets buffered in memory.
+/// Bytes of one [`OffsetIndex`] record: the frame's offset (u64 LE) and the entry's verified
+/// leaf hash (32 bytes).
+pub(crate) const INDEX_RECORD: u64 = 8 + 32;
+
+/// Where each verified entry's frame is, and the leaf hash it had when it was verified: a
+/// file, with the newest records buffered in memory. Every read-back of an earlier entry is
+/// checked against that leaf, so an entries file changed after verification (by a sync client,
+/// or an attacker racing a command) can never feed a rule, a duplicate check or a report.
 pub(crate) struct OffsetIndex {
     file: File,
     path: PathBuf,
     flushed: u64,
-    pending: Vec<u64>,
+    pending: Vec<(u64, Digest)>,
 }
 
 impl OffsetIndex {
-    /// An index whose first `flushed` offsets are already in `file`.
+    /// An index whose first `flushed` records are already in `file`.
     pub(crate) fn new(file: File, path: PathBuf, flushed: u64) -> OffsetIndex {
         OffsetIndex {
             file,
@@ -106,30 +113,31 @@ impl OffsetIndex {
         self.flushed + self.pending.len() as u64
     }
 
-    pub(crate) fn push(&mut self, offset: u64) -> Result<(), StoreError> {
-        self.pending.push(offset);
+    /// Records entry `len()`: its frame's offset and its verified leaf hash.
+    pub(crate) fn push(&mut self, offset: u64, leaf: Digest) -> Result<(), StoreError> {
+        self.pending.push((offset, leaf));
         if self.pending.len() >= INDEX_BUFFER {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Writes the buffered offsets to the file.
+    /// Writes the buffered records to the file.
     pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let bytes: Vec<u8> = self.pending.iter().flat_map(|o| o.to_le_bytes()).collect();
+        let bytes = records(&self.pending);
         self.file
-            .write_all_at(&bytes, self.flushed * 8)
+            .write_all_at(&bytes, self.flushed * INDEX_RECORD)
             .map_err(|e| self.io(e))?;
         self.flushed += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
     }
 
-    /// The offset of entry `i`, if indexed.
-    pub(crate) fn get(&self, i: u64) -> Result<Option<u64>, StoreError> {
+    /// The offset and verified leaf of entry `i`, if indexed.
+    pub(crate) fn get(&self, i: u64) -> Result<Option<(u64, Digest)>, StoreError> {
         if i >= self.len() {
             return Ok(None);
         }
@@ -137,12 +145,32 @@ impl OffsetIndex {
             let k = usize::try_from(i - self.flushed).unwrap_or(usize::MAX);
             return Ok(self.pending.get(k).copied());
         }
-        let mut b = [0u8; 8];
-        self.file
-            .read_exact_at(&mut b, i * 8)
-            .map_err(|e| self.io(e))?;
-        Ok(Some(u64::from_le_bytes(b)))
+        read_record(&self.file, i).map(Some).map_err(|e| self.io(e))
     }
+}
+
+/// The bytes of index records.
+pub(crate) fn records(pairs: &[(u64, Digest)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pairs.len() * INDEX_RECORD as usize);
+    for (offset, leaf) in pairs {
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&leaf.0);
+    }
+    out
+}
+
+/// Record `i` of an index file.
+pub(crate) fn read_record(file: &File, i: u64) -> io::Result<(u64, Digest)> {
+    let mut b = [0u8; INDEX_RECORD as usize];
+    let at = i
+        .checked_mul(INDEX_RECORD)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "index out of range"))?;
+    file.read_exact_at(&mut b, at)?;
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&b[..8]);
+    let mut leaf = [0u8; 32];
+    leaf.copy_from_slice(&b[8..]);
+    Ok((u64::from_le_bytes(offset), Digest(leaf)))
 }
 
 /// Earlier entries of an entries file, found through an [`OffsetIndex`].
@@ -159,8 +187,8 @@ impl EntriesReader<'_> {
             index,
             source: io::Error::new(source.kind(), format!("{}: {source}", self.path.display())),
         };
-        let offset = match self.index.get(index) {
-            Ok(Some(o)) => o,
+        let (offset, leaf) = match self.index.get(index) {
+            Ok(Some(r)) => r,
             Ok(None) => {
                 return Err(LookupError::Missing {
                     index,
@@ -171,7 +199,12 @@ impl EntriesReader<'_> {
             Err(e) => return Err(io(io::Error::other(e.to_string()))),
         };
         match frames::read_frame_at(self.file, offset).map_err(io)? {
-            Some(fr) => Ok(fr.bytes),
+            // Only the bytes that were verified: the file may have changed since.
+            Some(fr) if Digest::leaf(&fr.bytes) == leaf => Ok(fr.bytes),
+            Some(_) => Err(LookupError::Corrupt {
+                index,
+                reason: "its bytes in the entries file changed after they were verified".into(),
+            }),
             None => Err(LookupError::Corrupt {
                 index,
                 reason: "its frame can no longer be read".into(),
@@ -407,7 +440,9 @@ pub(crate) fn stream(
                 reason: format!("frame length {length} is not a valid entry length"),
             })),
             Next::Frame(frame) => {
-                index.push(frame.offset).map_err(StreamError::Io)?;
+                index
+                    .push(frame.offset, frame.stored_leaf)
+                    .map_err(StreamError::Io)?;
                 let reader = EntriesReader {
                     file: src.file,
                     path: src.path,

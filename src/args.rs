@@ -4,7 +4,7 @@
 //! ([`Named`]), so a new kind is added in one place.
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use custody_core::entry::{Named, Qualifier, Role, SourceKind};
 use std::path::PathBuf;
 
@@ -13,6 +13,58 @@ fn named<T: Named + Send + Sync + Clone>() -> impl TypedValueParser<Value = T> {
     PossibleValuesParser::new(T::ALL.iter().map(|v| v.name()))
         .try_map(|s: String| T::from_name(&s).ok_or_else(|| format!("unknown value {s:?}")))
 }
+
+// The "Examples:" blocks of the long help (`custody CMD --help`). Each is one story in a
+// scratch directory holding keys/operator.* and keys/researcher.*: the commands run as written,
+// in the order init, add claim, add figure, export, check, import, verify
+// (tests/cli_habits.rs runs them all).
+
+const INIT_EXAMPLES: &str = "\
+Examples:
+  custody key new operator
+  custody init L --origin example.org/nk-repatriation --key keys/operator.key
+  custody key vkey keys/operator.pub --origin example.org/nk-repatriation
+  custody key grant L --key keys/operator.key --pub keys/researcher.pub --role researcher";
+
+const ADD_CLAIM_EXAMPLES: &str = "\
+Examples:
+  custody add claim L --key keys/researcher.key \\
+      --statement \"108 workers returned from Yanbian\" --count 108 \\
+      --category forced-repatriation --period 2024-01 --place Yanbian --source 2
+  custody add claim L --key keys/researcher.key \\
+      --statement \"60 detainees returned through Dandong\" --count 60 \\
+      --category forced-repatriation --period 2024-03..2024-06 --place Dandong --source 2";
+
+const ADD_FIGURE_EXAMPLES: &str = "\
+Examples:
+  custody add figure L --key keys/researcher.key --label \"Returned since 2024\" \\
+      --value 168 --qualifier at-least --sum 3,4";
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  custody export L --figure 5 -o figure-168.json --key keys/operator.key
+  custody export L --entry 3 -o claim-3.json";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  custody check figure-168.json \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
+  custody check figure-168.json --document report.pdf \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
+  custody check figure-168.json --json \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  printf '%s\\n' '{\"kind\":\"claim\",\"statement\":\"12 returned\",\"count\":12,\"category\":\"forced-repatriation\",\"period\":\"2025\",\"cites\":[2]}' > cases.jsonl
+  custody import L --key keys/researcher.key cases.jsonl --batch 1000";
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  custody verify L
+  custody verify L --strict --documents
+  custody verify L --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
+  custody verify L --json";
 
 /// custody: a signed, append-only chain of custody for human-rights evidence.
 #[derive(Parser, Debug)]
@@ -28,6 +80,7 @@ pub enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Create a ledger: entry 0 binds the origin to the operator key.
+    #[command(after_long_help = INIT_EXAMPLES)]
     Init {
         /// The new ledger directory (must not exist or be empty).
         ledger: PathBuf,
@@ -105,17 +158,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// One entry, whole.
+    /// One entry, whole; or a signed submission file (.cust) not yet in a ledger.
     Show {
-        /// The ledger directory.
+        /// The ledger directory, or a submission file (.cust) made by `custody sign`.
+        #[arg(value_name = "LEDGER|FILE.cust")]
         ledger: PathBuf,
-        /// Entry index.
-        index: u64,
+        /// Entry index (with a ledger; not with a .cust file).
+        index: Option<u64>,
         /// JSON output.
         #[arg(long)]
         json: bool,
     },
     /// Replay the whole ledger: every hash, signature, grant, figure and checkpoint.
+    #[command(after_long_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
     /// Explain a figure: its arithmetic, claims, sources, signers and hashes.
     Figure {
@@ -162,6 +217,7 @@ pub enum Command {
         force: bool,
     },
     /// Sign and append many submissions from JSON Lines (one body per line).
+    #[command(after_long_help = IMPORT_EXAMPLES)]
     Import {
         /// The ledger directory.
         ledger: PathBuf,
@@ -175,11 +231,48 @@ pub enum Command {
         batch: usize,
     },
     /// Write a self-contained proof bundle of one entry or figure (docs/PROOFS.md).
+    #[command(after_long_help = EXPORT_EXAMPLES)]
     Export(ExportArgs),
     /// Check a proof bundle offline against a trusted log key.
+    #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Render a proof bundle as a printable HTML exhibit.
     Exhibit(ExhibitArgs),
+    /// Print a shell completion script to standard output.
+    #[command(after_long_help = "\
+Install:
+  bash: custody completions bash > ~/.local/share/bash-completion/completions/custody
+  zsh:  custody completions zsh > ~/.zfunc/_custody   (with fpath+=~/.zfunc in ~/.zshrc)
+  fish: custody completions fish > ~/.config/fish/completions/custody.fish")]
+    Completions {
+        /// The shell.
+        shell: CompletionShell,
+    },
+    /// Man pages: custody.1 on standard output, or with -o one page per command in DIR.
+    #[command(after_long_help = "\
+Examples:
+  custody man | man -l -
+  custody man -o man && man -l man/custody.1
+  custody man -o ~/.local/share/man/man1      # then: man custody, man custody-verify")]
+    Man {
+        /// Write every page (custody.1, custody-verify.1, ...) into this directory.
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Replace pages already in DIR.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The shells `custody completions` writes scripts for.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum CompletionShell {
+    /// GNU bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
 }
 
 #[derive(Args, Debug)]
@@ -241,9 +334,10 @@ pub struct CheckArgs {
     /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
     #[arg(long)]
     pub trust: String,
-    /// A file that must be one of the bundle's source documents (compared by SHA-256).
+    /// A file that must be the document of one of the bundle's live (not retracted) sources,
+    /// compared by SHA-256 (repeatable: every file given must match).
     #[arg(long)]
-    pub document: Option<PathBuf>,
+    pub document: Vec<PathBuf>,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
@@ -277,6 +371,29 @@ pub enum KeyCommand {
         /// Encrypt the secret key with a passphrase (CUSTODY_PASSPHRASE or a prompt).
         #[arg(long)]
         encrypt: bool,
+        /// Print the full 64-digit key id, not the 16-digit short form.
+        #[arg(long)]
+        full: bool,
+    },
+    /// One line per public key (*.pub) in DIR: name, key id, file; with --ledger, its role there.
+    List {
+        /// The key directory.
+        #[arg(default_value = "keys")]
+        dir: PathBuf,
+        /// Show the role each key has in this ledger (granted, revoked or unknown).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+        /// Print full 64-digit key ids.
+        #[arg(long)]
+        full: bool,
+    },
+    /// A key file's name and key id (a .pub, or a .key without printing its secret).
+    Show {
+        /// The .pub or .key file.
+        file: PathBuf,
+        /// Print the full 64-digit key id.
+        #[arg(long)]
+        full: bool,
     },
     /// Grant a key a role on a ledger (signed by the operator).
     Grant {
@@ -423,6 +540,7 @@ pub enum AddCommand {
         args: InformantArgs,
     },
     /// A claim citing sources or informants.
+    #[command(after_long_help = ADD_CLAIM_EXAMPLES)]
     Claim {
         /// The ledger directory.
         ledger: PathBuf,
@@ -433,6 +551,7 @@ pub enum AddCommand {
         args: ClaimArgs,
     },
     /// A figure: the sum of claims and other figures.
+    #[command(after_long_help = ADD_FIGURE_EXAMPLES)]
     Figure {
         /// The ledger directory.
         ledger: PathBuf,

@@ -74,6 +74,26 @@ pub fn signer_label(keys: &[KeyRecord], e: &Entry) -> String {
     }
 }
 
+/// `n` followed by its noun, singular for exactly 1: `count(1, "entry", "entries")` is
+/// "1 entry", `count(0, "entry", "entries")` "0 entries". Every count printed with a noun
+/// goes through here.
+#[must_use]
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A key id as custody shows it to people: the 16-digit short form ([`KeyId::short`], the one
+/// `log`, `show`, `verify`, `check` and `verify --operator` use), or all 64 digits with
+/// `full` (`--full` on the key commands).
+#[must_use]
+pub fn key_id(id: &KeyId, full: bool) -> String {
+    if full {
+        id.to_hex()
+    } else {
+        id.short()
+    }
+}
+
 /// Comma-separated numbers.
 pub fn list(v: &[u64]) -> String {
     v.iter()
@@ -188,6 +208,13 @@ mod tests {
             text,
             "  checkpoint ok: tree size 1 (x.txt\\u{000A}  checkpoint ok: forged\\u{202E})\nplain\n"
         );
+    }
+
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(count(0, "entry", "entries"), "0 entries");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(2, "byte", "bytes"), "2 bytes");
     }
 
     #[test]

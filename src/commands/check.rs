@@ -2,11 +2,12 @@
 
 use super::Failed;
 use crate::args::CheckArgs;
-use crate::print::{quoted, time};
+use crate::print::{count, list, quoted, time};
 use anyhow::{Context, Result};
 use custody_core::bundle::{self, VerifiedBundle, MAX_BUNDLE_BYTES};
 use custody_core::checkpoint;
 use custody_core::entry::Body;
+use custody_core::hash::Digest;
 use custody_core::json::{
     failed, with_ok, CheckReport, CheckedEntryJson, DocumentMatchJson, FailureJson, SignerJson,
     TreeHeadJson,
@@ -52,12 +53,14 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let document = match &a.document {
-        Some(p) => Some(files::hash_file(p)?.0),
-        None => None,
-    };
+    let mut documents = Vec::with_capacity(a.document.len());
+    for p in &a.document {
+        documents.push((p.as_path(), files::hash_file(p)?.0));
+    }
     let started = std::time::Instant::now();
-    let result = bundle::verify(&bytes, &trusted, document);
+    // The first --document goes through the bundle's own step 13 (its match is the JSON
+    // report's `document`); every one, the first too, must then match a live source.
+    let result = bundle::verify(&bytes, &trusted, documents.first().map(|d| d.1));
     let elapsed = started.elapsed();
     let v = match result {
         Ok(v) => v,
@@ -73,6 +76,19 @@ pub fn run(a: CheckArgs) -> Result<()> {
                 out!("{}", serde_json::to_string_pretty(&failed(&f))?);
             }
             return Err(Failed(format!("bundle check FAILED: {e}")).into());
+        }
+    };
+    let matched = match live_matches(&v, &documents) {
+        Ok(m) => m,
+        Err(reason) => {
+            if a.json {
+                let f = FailureJson {
+                    entry: None,
+                    reason: reason.clone(),
+                };
+                out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+            }
+            return Err(Failed(format!("bundle check FAILED: {reason}")).into());
         }
     };
     if a.json {
@@ -100,22 +116,71 @@ pub fn run(a: CheckArgs) -> Result<()> {
     if let Some(line) = standing_line(&v) {
         say!("  {line}");
     }
-    if let Some(d) = &v.document {
-        let list: Vec<String> = d.sources.iter().map(ToString::to_string).collect();
+    for (path, sha256, sources) in &matched {
         say!(
-            "  document SHA-256 {} is the document of source entry {}",
-            d.sha256,
-            list.join(", ")
+            "  document {} (SHA-256 {sha256}) is the document of source entry {}",
+            path.display(),
+            list(sources)
         );
     }
     say!(
-        "  checked {} entries: inclusion proofs, strict signatures, grants, rules and arithmetic ({:.1} ms)",
-        v.entries.len(),
+        "  checked {}: inclusion proofs, strict signatures, grants, rules and arithmetic ({:.1} ms)",
+        count(v.entries.len() as u64, "entry", "entries"),
         elapsed.as_secs_f64() * 1000.0
     );
     say!("  bundle SHA-256 {}", v.bundle_sha256);
     say!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
     Ok(())
+}
+
+/// A `--document`, its SHA-256, and the live source entries that record it.
+type LiveMatch<'a> = (&'a Path, Digest, Vec<u64>);
+
+/// Each `--document` with the live sources of the bundle that record its SHA-256, or why one
+/// matches none: no source records it, or only retracted ones do.
+fn live_matches<'a>(
+    v: &VerifiedBundle,
+    documents: &[(&'a Path, Digest)],
+) -> Result<Vec<LiveMatch<'a>>, String> {
+    let retracted_at = |i: u64| {
+        v.amendments(i).iter().copied().find(|a| {
+            v.entries
+                .get(a)
+                .is_some_and(|ae| matches!(ae.entry.content.body, Body::Retraction { .. }))
+        })
+    };
+    let mut out = Vec::with_capacity(documents.len());
+    for &(path, sha256) in documents {
+        let recorded: Vec<u64> = v
+            .entries
+            .iter()
+            .filter(|(_, ve)| {
+                matches!(&ve.entry.content.body, Body::Source { sha256: h, .. } if h.ct_eq(&sha256))
+            })
+            .map(|(&i, _)| i)
+            .collect();
+        let live: Vec<u64> = recorded
+            .iter()
+            .copied()
+            .filter(|&i| retracted_at(i).is_none())
+            .collect();
+        if live.is_empty() {
+            let why = match recorded.first() {
+                None => "is the hash of no source in the bundle".to_string(),
+                Some(&i) => format!(
+                    "is the document only of retracted source entry {} (retracted at entry {})",
+                    list(&recorded),
+                    retracted_at(i).unwrap_or(i)
+                ),
+            };
+            return Err(format!(
+                "document {}: its SHA-256 {sha256} {why}",
+                path.display()
+            ));
+        }
+        out.push((path, sha256, live));
+    }
+    Ok(out)
 }
 
 fn report(v: &VerifiedBundle) -> CheckReport {

@@ -43,9 +43,9 @@ pub fn run(a: ExhibitArgs) -> Result<()> {
         )
     })?;
     out!(
-        "wrote {} ({} bytes) for {} {}",
+        "wrote {} ({}) for {} {}",
         a.output.display(),
-        html.len(),
+        crate::print::count(html.len() as u64, "byte", "bytes"),
         v.subject.kind.name(),
         v.subject.index
     );

@@ -2,6 +2,7 @@
 
 use super::{load_key, open_reader};
 use crate::args::ExportArgs;
+use crate::print::count;
 use anyhow::{bail, Result};
 use custody_core::bundle::{Subject, SubjectKind};
 use custody_core::hash::Digest;
@@ -49,10 +50,10 @@ pub fn run(a: ExportArgs) -> Result<()> {
         )
     })?;
     out!(
-        "wrote {} ({} entries, {} bytes): {} {} against checkpoint size {}",
+        "wrote {} ({}, {}): {} {} against checkpoint size {}",
         a.output.display(),
-        exported.entries,
-        exported.bytes.len(),
+        count(exported.entries as u64, "entry", "entries"),
+        count(exported.bytes.len() as u64, "byte", "bytes"),
         subject.kind.name(),
         subject.index,
         exported.checkpoint_size

@@ -1,8 +1,14 @@
 //! `custody import`: sign and append many bodies from JSON Lines (see custody-store's import).
+//!
+//! The progress bar (on a terminal only) counts lines read, that is entries, with a rate in
+//! entries per second and an ETA; custody-store's import reports bytes, so the lines are
+//! counted here as the store reads them, through [`CountLines`].
 
 use super::{load_key, open_writer, progress_bar};
+use crate::print::count;
 use anyhow::{Context, Result};
-use std::io::BufReader;
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
@@ -20,32 +26,72 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
     } else {
         None
     };
-    let total = input.metadata().map_or(0, |m| m.len());
     let mut l = open_writer(ledger)?;
-    let bar = progress_bar(
-        total,
-        "importing {bar:40} {bytes}/{total_bytes} {per_sec} {eta}",
-        false,
-    );
+    let bar = match lines {
+        Some(n) => progress_bar(
+            n,
+            "importing {bar:40} {human_pos}/{human_len} entries  {rate}  ETA {eta}",
+            false,
+        ),
+        None => progress_bar(0, "importing {human_pos} entries read  {rate}", false),
+    };
+    let read = Cell::new(0u64);
     let result = custody_store::import::import(
         &mut l,
         &key,
-        BufReader::with_capacity(1 << 20, input),
+        CountLines {
+            inner: BufReader::with_capacity(1 << 20, input),
+            lines: &read,
+        },
         lines,
         batch,
-        &|n| bar.set_position(n),
+        &|_bytes| bar.set_position(read.get()),
     );
     bar.finish_and_clear();
     super::warn(&mut l);
     let done = result?;
     match done.first {
         Some(f) => out!(
-            "imported {} entries ({f}..{}); the ledger holds {} entries",
-            done.done,
+            "imported {} ({f}..{}); the ledger holds {}",
+            count(done.done, "entry", "entries"),
             f + done.done - 1,
-            done.size
+            count(done.size, "entry", "entries")
         ),
         None => out!("nothing to import"),
     }
     Ok(())
+}
+
+/// A reader that counts the newlines consumed through it: the lines the import has read.
+struct CountLines<'a, R> {
+    inner: R,
+    lines: &'a Cell<u64>,
+}
+
+impl<R: BufRead> Read for CountLines<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.lines.set(self.lines.get() + newlines(&buf[..n]));
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CountLines<'_, R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // The buffer is still filled (nothing was consumed since `fill_buf`), so this reads
+        // nothing new; it only looks at the bytes about to be consumed.
+        if let Ok(buf) = self.inner.fill_buf() {
+            let k = newlines(&buf[..amt.min(buf.len())]);
+            self.lines.set(self.lines.get() + k);
+        }
+        self.inner.consume(amt);
+    }
+}
+
+fn newlines(b: &[u8]) -> u64 {
+    b.iter().filter(|&&c| c == b'\n').count() as u64
 }

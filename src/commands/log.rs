@@ -40,7 +40,10 @@ pub fn run(ledger: &Path, json_out: bool) -> Result<()> {
         }
     }
     if let Some((off, bytes)) = l.torn() {
-        eprintln!("warning: the entries file ends in a torn write ({bytes} bytes at offset {off}); run `custody repair`");
+        eprintln!(
+            "warning: the entries file ends in a torn write ({} at offset {off}); run `custody repair`",
+            crate::print::count(bytes, "byte", "bytes")
+        );
     }
     out.flush()?;
     Ok(())

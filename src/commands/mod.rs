@@ -31,6 +31,7 @@ mod amend;
 mod append;
 mod check;
 mod checkpoint;
+mod completions;
 mod disclose;
 mod exhibit;
 mod export;
@@ -39,6 +40,7 @@ mod import;
 mod init;
 mod key;
 mod log;
+mod man;
 mod prove;
 mod repair;
 mod show;
@@ -141,6 +143,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }
 }
 
@@ -230,6 +234,15 @@ pub fn passphrase_error(e: StoreError, from: Option<PassphraseFrom>) -> anyhow::
 
 /// Loads a secret key, asking for its passphrase if it is encrypted.
 pub fn load_key(path: &Path) -> Result<SecretKey> {
+    // A public key file (mode 0644) would otherwise be refused with advice to chmod it.
+    if files::is_public_key_file(path) {
+        let secret = path.with_extension("key");
+        anyhow::bail!(
+            "{} is a public key file; --key wants the secret key file ({})",
+            path.display(),
+            secret.display()
+        );
+    }
     let mut from = None;
     files::load_secret(path, || {
         let (p, f) = passphrase(&format!("Passphrase for {}: ", path.display()))?;
@@ -242,7 +255,12 @@ pub fn load_key(path: &Path) -> Result<SecretKey> {
 
 /// Opens a ledger for appending (holding the writer lock).
 pub fn open_writer(ledger: &Path) -> Result<Ledger> {
-    Ledger::open(ledger, Access::Write)
+    Ledger::open_with(ledger, Access::Write, &|lock| {
+        eprintln!(
+            "custody: waiting for {}: another process holds it (another custody writer, or whoever locked that file)",
+            crate::print::clean(&lock.display().to_string())
+        );
+    })
         .with_context(|| format!("cannot open ledger {}", ledger.display()))
 }
 
@@ -280,7 +298,14 @@ pub fn progress_bar(total: u64, template: &str, hidden: bool) -> indicatif::Prog
     let b = indicatif::ProgressBar::new(total);
     b.set_style(
         indicatif::ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            // `{rate}`: whole entries per second (indicatif's `{per_sec}` shows four decimals).
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} entries/s", s.per_sec());
+                },
+            ),
     );
     b
 }

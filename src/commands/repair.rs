@@ -12,7 +12,8 @@ pub fn run(ledger: &Path, force: bool) -> Result<()> {
             l.size().saturating_sub(1)
         ),
         Some((side, bytes)) => out!(
-            "cut {bytes} torn bytes after entry {}; they are kept in {}",
+            "cut {} after entry {}; they are kept in {}",
+            crate::print::count(bytes, "torn byte", "torn bytes"),
             l.size().saturating_sub(1),
             side.display()
         ),

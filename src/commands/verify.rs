@@ -8,7 +8,7 @@
 
 use super::{progress_bar, Failed};
 use crate::args::VerifyArgs;
-use crate::print::{list, quoted};
+use crate::print::{count, list, quoted};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;
@@ -177,9 +177,9 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
         to out,
-        "OK: ledger {} verified: {} entries, every hash, chain link, signature and grant checked",
+        "OK: ledger {} verified: {}, every hash, chain link, signature and grant checked",
         r.origin,
-        r.entries
+        count(r.entries, "entry", "entries")
     );
     match anchor {
         Some(a) => say!(
@@ -210,11 +210,11 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
             .unwrap_or_default();
         say!(
             to out,
-            "    {:<12} {:<10} {}  {} entries (granted at entry {}{rev})",
+            "    {:<12} {:<10} {}  {} (granted at entry {}{rev})",
             s.signer.name.as_deref().unwrap_or("?"),
             s.signer.role.as_deref().unwrap_or("?"),
             s.signer.key_id.get(..16).unwrap_or(&s.signer.key_id),
-            s.entries,
+            count(s.entries, "entry", "entries"),
             s.granted_at
         );
     }

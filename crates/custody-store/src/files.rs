@@ -487,6 +487,99 @@ pub fn write_submission(path: &Path, sub: &Submission) -> Result<(), StoreError>
     write_new(path, &sub.to_file_bytes()?, false, false)
 }
 
+/// Creates `dir` (and its parents) for output files such as man pages; an existing directory
+/// is fine.
+///
+/// # Errors
+/// [`StoreError::Io`] naming `dir`.
+pub fn create_output_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::create_dir_all(dir).map_err(io_at(dir))
+}
+
+/// What a key file holds, read without a passphrase: for `key show` and `key list`, which show
+/// a key's name and id and never its secret.
+#[derive(Debug)]
+pub enum KeyFile {
+    /// A public key file (`.pub`).
+    Public(PublicKey),
+    /// An unencrypted secret key file: only its public half is kept.
+    Secret(PublicKey),
+    /// A passphrase-encrypted secret key file: its name is all that can be read without the
+    /// passphrase.
+    EncryptedSecret {
+        /// The key's name, from the file's `name` line.
+        name: String,
+    },
+}
+
+/// Reads a `.pub` or `.key` file as [`KeyFile`]. An unencrypted secret key is parsed only to
+/// derive its public half (the secret is wiped on drop); an encrypted one is not decrypted.
+/// The secret file's mode is not checked here: see [`check_private_mode`].
+///
+/// # Errors
+/// [`StoreError::Io`], or [`StoreError::Key`] when the file is neither kind of key file.
+pub fn read_key_file(path: &Path) -> Result<KeyFile, StoreError> {
+    use custody_core::keys::{valid_key_name, PUBLIC_MAGIC, SECRET_MAGIC};
+    let text = read_small_text(path)?;
+    match text.lines().next() {
+        Some(PUBLIC_MAGIC) => PublicKey::from_file_text(&text)
+            .map(KeyFile::Public)
+            .map_err(|e| key_error(path, e)),
+        Some(SECRET_MAGIC) if SecretKey::file_is_encrypted(&text) => {
+            let name = text
+                .lines()
+                .nth(1)
+                .and_then(|l| l.strip_prefix("name "))
+                .filter(|n| valid_key_name(n))
+                .ok_or_else(|| {
+                    key_error(
+                        path,
+                        KeyError::Format("secret key file has no valid name line".into()),
+                    )
+                })?;
+            Ok(KeyFile::EncryptedSecret {
+                name: name.to_string(),
+            })
+        }
+        Some(SECRET_MAGIC) => SecretKey::from_file_text(&text, |_| {
+            Err(KeyError::Format("unexpectedly encrypted".into()))
+        })
+        .map(|k| KeyFile::Secret(k.public()))
+        .map_err(|e| key_error(path, e)),
+        _ => Err(key_error(
+            path,
+            KeyError::Format(format!(
+                "not a custody key file (first line must be {PUBLIC_MAGIC:?} or {SECRET_MAGIC:?})"
+            )),
+        )),
+    }
+}
+
+/// Whether `path` is a public key file (its first line is the public key magic). For saying
+/// "this is a public key file" where a secret key is wanted; any read error is `false`.
+#[must_use]
+pub fn is_public_key_file(path: &Path) -> bool {
+    read_small_text(path).is_ok_and(|t| t.lines().next() == Some(custody_core::keys::PUBLIC_MAGIC))
+}
+
+/// The `*.pub` files directly in `dir`, sorted by name (regular files only; a symbolic link
+/// to one is followed, as `File::open` would).
+///
+/// # Errors
+/// [`StoreError::Io`] naming `dir`.
+pub fn public_key_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).map_err(io_at(dir))? {
+        let e = e.map_err(io_at(dir))?;
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "pub") && p.is_file() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -389,8 +389,9 @@ fn torn_tail_is_named_and_repair_cuts_only_it() {
         let out = run_ok_unseen(tmp.path(), &["repair", "L"]);
         assert!(
             out.contains(&format!(
-                "cut {} torn bytes after entry {}",
+                "cut {} torn {} after entry {}",
                 cut - fr[k].0,
+                if cut - fr[k].0 == 1 { "byte" } else { "bytes" },
                 k - 1
             )),
             "{out}"

@@ -5,8 +5,14 @@
 //! point (today, or a checkpoint), which amendments changed it, whether it was retracted, and the
 //! tree of claims and sources beneath it. [`standing`] and [`tree`] compute those once, from the
 //! rules' [`LogState`] and earlier entries read through [`EntryLookup`]; printers only format.
+//!
+//! Each call makes one valuation session (memoised per entry and point of the log), so
+//! [`standing`] is linear in the DAG beneath the entry (it values it at two points: its signing
+//! and `as_of`), and [`tree`] visits each entry once and values each at most once per figure
+//! above it that it shows (at that figure's signing).
 
 use crate::entry::{Body, Entry, Qualifier};
+use crate::rules::valuation::Valuer;
 use crate::rules::{EntryLookup, LogState, LookupError, RuleError, MAX_FIGURE_DEPTH};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -59,11 +65,12 @@ pub fn standing(
     as_of: u64,
 ) -> Result<Option<Standing>, RuleError> {
     let entry = log.entry(index)?;
+    let mut v = Valuer::new(state, log);
     let (published, terms) = match &entry.content.body {
         Body::Figure { value, terms, .. } => {
             let mut tv = Vec::with_capacity(terms.len());
             for &t in terms {
-                let value = state.value_at(t, index, u64::MAX, log)?.value;
+                let value = v.value(t, index)?;
                 tv.push(TermValue { entry: t, value });
             }
             (Some(*value), tv)
@@ -73,8 +80,10 @@ pub fn standing(
     };
     let retracted_at = state.retracted_before(index, as_of, log)?;
     let (current, changed_by) = if published.is_some() {
-        let now = state.value_at(index, as_of, index, log)?;
-        (Some(now.value), now.changed_by)
+        (
+            Some(v.value(index, as_of)?),
+            v.changed(index, as_of, index)?,
+        )
     } else {
         // A claim without a count has no value; every amendment of it is a change.
         let amends = state
@@ -170,11 +179,12 @@ pub fn tree(
 ) -> Result<TreeNode, RuleError> {
     let mut seen = BTreeSet::new();
     let entry = log.entry(root)?;
-    walk(state, log, root, entry, at, 0, &mut seen)
+    let mut v = Valuer::new(state, log);
+    walk(&mut v, log, root, entry, at, 0, &mut seen)
 }
 
 fn walk(
-    state: &LogState,
+    v: &mut Valuer<'_>,
     log: &dyn EntryLookup,
     index: u64,
     entry: Entry,
@@ -188,11 +198,9 @@ fn walk(
         )));
     }
     let value = match &entry.content.body {
-        Body::Figure { .. } | Body::Claim { count: Some(_), .. } => Some(
-            state
-                .value_at(index, at.max(index + 1), u64::MAX, log)?
-                .value,
-        ),
+        Body::Figure { .. } | Body::Claim { count: Some(_), .. } => {
+            Some(v.value(index, at.max(index + 1))?)
+        }
         _ => None,
     };
     let repeat = !seen.insert(index);
@@ -205,7 +213,7 @@ fn walk(
         };
         for r in entry.content.body.references() {
             match log.entry(r) {
-                Ok(child) => children.push(walk(state, log, r, child, child_at, depth + 1, seen)?),
+                Ok(child) => children.push(walk(v, log, r, child, child_at, depth + 1, seen)?),
                 Err(LookupError::Missing { .. }) => {}
                 Err(e) => return Err(e.into()),
             }

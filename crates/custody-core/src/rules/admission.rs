@@ -6,11 +6,20 @@
 //! One function per body kind, so each rule is found by the kind's name. Every text field of every
 //! body, and the genesis origin, passes the one character rule of [`super::text`]; every claimed
 //! time lies in [`CLAIMED_TIME_RANGE`].
+//!
+//! Figures: a figure counts each claim at most once through all the figures it sums, nests at
+//! most [`MAX_FIGURE_DEPTH`] deep and its value is the checked `u64` sum of its terms; no entry
+//! is admitted that would take any figure's value past `u64::MAX`. Admitting a figure is linear
+//! in the DAG beneath it; admitting a correction or retraction, in the figures above its target
+//! (found through the reverse edges of [`super::valuation::FigureDag`], never by walking the
+//! log).
 
 use super::text::{one_line, text, valid_partial_date, valid_period};
-use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError};
+use super::valuation::{ClaimBefore, FigureDag, Node, Valuer};
+use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError, MAX_FIGURE_DEPTH};
 use crate::entry::{Body, Content, Entry, KeyId, Role};
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
 
 /// The claimed times admitted, in seconds since 1970-01-01T00:00:00Z: from that instant to
@@ -61,12 +70,21 @@ impl LogState {
                         body.kind()
                     ));
                 }
-                Evidence {
+                let dag = self.figure_dag_or_build(log)?;
+                let claim_before = Evidence {
                     state: self,
                     index: self.size,
                     log,
+                    dag: &dag,
                 }
-                .admit(body)
+                .admit(body)?;
+                // A DAG admission had to read from the log is kept by `apply`.
+                let read_dag = match dag {
+                    Cow::Owned(d) => Some(d),
+                    Cow::Borrowed(_) => None,
+                };
+                self.note_admitted(read_dag, claim_before);
+                Ok(())
             }
         }
     }
@@ -151,10 +169,27 @@ struct Evidence<'a> {
     state: &'a LogState,
     index: u64,
     log: &'a dyn EntryLookup,
+    /// The figures as the log stands before `index`.
+    dag: &'a FigureDag,
 }
 
 impl Evidence<'_> {
-    fn admit(&self, body: &Body) -> Result<(), RuleError> {
+    /// Checks `body`; returns what `apply` needs to move the figures above the claim it corrects
+    /// or retracts, if some figure sums that claim.
+    fn admit(&self, body: &Body) -> Result<Option<ClaimBefore>, RuleError> {
+        match body {
+            Body::Correction {
+                target,
+                count,
+                statement,
+                reason,
+            } => self.correction(*target, count.as_ref(), statement.as_deref(), reason),
+            Body::Retraction { target, reason } => self.retraction(*target, reason),
+            other => self.admit_other(other).map(|()| None),
+        }
+    }
+
+    fn admit_other(&self, body: &Body) -> Result<(), RuleError> {
         match body {
             Body::Source {
                 title,
@@ -196,14 +231,10 @@ impl Evidence<'_> {
                 text("unit", unit, true)?;
                 self.terms(*value, terms)
             }
-            Body::Correction {
-                target,
-                count,
-                statement,
-                reason,
-            } => self.correction(*target, count.as_ref(), statement.as_deref(), reason),
-            Body::Retraction { target, reason } => self.retraction(*target, reason),
             Body::Redaction { target, reason } => self.redaction(*target, reason),
+            Body::Correction { .. } | Body::Retraction { .. } => {
+                fail("internal: corrections and retractions are checked elsewhere")
+            }
             Body::Genesis { .. } | Body::KeyGrant { .. } | Body::KeyRevoke { .. } => {
                 fail("internal: key entries are checked elsewhere")
             }
@@ -242,13 +273,14 @@ impl Evidence<'_> {
         Ok(())
     }
 
-    /// A figure sums distinct, earlier, unretracted claims and figures, and `value` is the sum.
+    /// A figure sums distinct, earlier, unretracted claims and figures, nests at most
+    /// [`MAX_FIGURE_DEPTH`] deep, counts each claim at most once through them, and `value` is
+    /// their checked sum.
     fn terms(&self, value: u64, terms: &[u64]) -> Result<(), RuleError> {
         if terms.is_empty() {
             return fail("a figure must sum at least one claim or figure");
         }
         let mut seen = BTreeSet::new();
-        let mut sum: u64 = 0;
         for &t in terms {
             if !seen.insert(t) {
                 return fail(format!("term {t} appears twice"));
@@ -263,13 +295,26 @@ impl Evidence<'_> {
             if let Some(r) = self.retracted(t)? {
                 return fail(format!("term {t} was retracted at entry {r}"));
             }
-            let v = self
-                .state
-                .value_at(t, self.index, u64::MAX, self.log)?
-                .value;
-            sum = sum
-                .checked_add(v)
-                .ok_or_else(|| RuleError::Broken("figure sum overflows".into()))?;
+        }
+        let mut v = Valuer::new(self.state, self.log);
+        for &t in terms {
+            let h = v.height(t)?;
+            if h >= MAX_FIGURE_DEPTH {
+                return fail(format!(
+                    "figures nest more than {MAX_FIGURE_DEPTH} deep: term {t} already nests {h} deep"
+                ));
+            }
+        }
+        CountedOnce::new(&mut v, self.index).check(terms)?;
+        let mut sum: u64 = 0;
+        for &t in terms {
+            sum = sum.checked_add(v.value(t, self.index)?).ok_or_else(|| {
+                RuleError::Broken(format!(
+                    "figure {} would exceed u64::MAX ({}): its terms sum to more than that",
+                    self.index,
+                    u64::MAX
+                ))
+            })?;
         }
         if sum != value {
             return fail(format!(
@@ -286,7 +331,7 @@ impl Evidence<'_> {
         count: Option<&u64>,
         statement: Option<&str>,
         reason: &str,
-    ) -> Result<(), RuleError> {
+    ) -> Result<Option<ClaimBefore>, RuleError> {
         text("reason", reason, true)?;
         if count.is_none() && statement.is_none() {
             return fail("a correction must change the count or the statement");
@@ -304,11 +349,55 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("claim {target} was already retracted at entry {r}"));
         }
-        Ok(())
+        let (Some(&new), true) = (count, self.dag.is_term(target)) else {
+            return Ok(None);
+        };
+        let before = self.claim_before(target)?;
+        self.no_figure_overflows(&before, new)?;
+        Ok(Some(before))
     }
 
-    /// A retraction withdraws an earlier claim, source, informant or figure, once.
-    fn retraction(&self, target: u64, reason: &str) -> Result<(), RuleError> {
+    /// Claim `target`'s value just before this entry, and the figures above it.
+    fn claim_before(&self, target: u64) -> Result<ClaimBefore, RuleError> {
+        Ok(ClaimBefore {
+            claim: target,
+            value: Valuer::new(self.state, self.log).value(target, self.index)?,
+            above: self.dag.live_above(target),
+        })
+    }
+
+    /// Refuses a new count `new` of a claim if it would take a figure above it past
+    /// `u64::MAX`, naming the first such figure. Each unretracted figure above it through
+    /// unretracted figures counts it exactly once, so moves by exactly the claim's change.
+    fn no_figure_overflows(&self, before: &ClaimBefore, new: u64) -> Result<(), RuleError> {
+        let (target, old) = (before.claim, before.value);
+        let Some(rise) = new.checked_sub(old).filter(|&r| r > 0) else {
+            return Ok(());
+        };
+        let over: Vec<(u64, u64)> = before
+            .above
+            .iter()
+            .filter_map(|&f| self.dag.value(f).map(|v| (f, v)))
+            .filter(|&(_, v)| v > u64::MAX - rise)
+            .collect();
+        let Some(&(f, v)) = over.first() else {
+            return Ok(());
+        };
+        let others = match over.len() - 1 {
+            0 => String::new(),
+            1 => " (and 1 other figure above it)".into(),
+            n => format!(" (and {n} other figures above it)"),
+        };
+        fail(format!(
+            "correcting claim {target} to {new} would take figure {f}{others} past u64::MAX ({}): \
+             figure {f} is {v} now, {old} of it from claim {target}",
+            u64::MAX
+        ))
+    }
+
+    /// A retraction withdraws an earlier claim, source, informant or figure, once. (A value only
+    /// falls, so no figure can overflow.)
+    fn retraction(&self, target: u64, reason: &str) -> Result<Option<ClaimBefore>, RuleError> {
         text("reason", reason, true)?;
         let e = self.earlier(target, "retracted entry")?;
         if !matches!(
@@ -323,7 +412,10 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("entry {target} was already retracted at entry {r}"));
         }
-        Ok(())
+        if matches!(e.content.body, Body::Claim { .. }) && self.dag.is_term(target) {
+            return self.claim_before(target).map(Some);
+        }
+        Ok(None)
     }
 
     /// A redaction records, once, that an earlier source's stored copy was deleted.
@@ -362,4 +454,123 @@ fn source(
         text("locator", l, true)?;
     }
     Ok(())
+}
+
+/// The counted-once rule: through all the figures a new figure sums, each claim is reached by at
+/// most one path of entries not retracted before the new figure. (A retracted claim or figure
+/// counts 0 for ever, so what lies beneath it only through retracted entries is not counted.)
+///
+/// A depth-first walk from the terms, in order, visiting each entry once: the first path to an
+/// entry is kept as a parent link, so reaching it again, with an unretracted claim beneath it,
+/// names that claim and both paths. Linear in the DAG beneath the new figure.
+struct CountedOnce<'v, 'a> {
+    v: &'v mut Valuer<'a>,
+    /// The new figure's index: entries retracted before it are not counted.
+    at: u64,
+    /// Each entry reached, and the figure through which it was first reached (`None`: a term).
+    first: HashMap<u64, Option<u64>>,
+    /// For each entry reached, the way down to an unretracted claim beneath it (the entry
+    /// itself for a claim, else the term to follow), if there is one.
+    down: HashMap<u64, Option<u64>>,
+}
+
+impl<'v, 'a> CountedOnce<'v, 'a> {
+    fn new(v: &'v mut Valuer<'a>, at: u64) -> CountedOnce<'v, 'a> {
+        CountedOnce {
+            v,
+            at,
+            first: HashMap::new(),
+            down: HashMap::new(),
+        }
+    }
+
+    fn check(mut self, terms: &[u64]) -> Result<(), RuleError> {
+        let mut path = Vec::new();
+        for &t in terms {
+            self.visit(t, None, &mut path)?;
+        }
+        Ok(())
+    }
+
+    /// Walks from `index`, reached from figure `from` along `path` (the figures above it, from
+    /// a term down). Its terms are known to nest within [`MAX_FIGURE_DEPTH`].
+    fn visit(
+        &mut self,
+        index: u64,
+        from: Option<u64>,
+        path: &mut Vec<u64>,
+    ) -> Result<(), RuleError> {
+        let (state, log) = (self.v.state(), self.v.log());
+        if state.retracted_before(index, self.at, log)?.is_some() {
+            return Ok(());
+        }
+        if self.first.contains_key(&index) {
+            return match self.down.get(&index).copied().flatten() {
+                Some(_) => Err(self.twice(index, path)),
+                None => Ok(()),
+            };
+        }
+        self.first.insert(index, from);
+        let node = self.v.node(index)?;
+        let down = match &*node {
+            Node::Claim(_) => Some(index),
+            Node::Figure(terms) => {
+                path.push(index);
+                let mut down = None;
+                for &t in terms {
+                    self.visit(t, Some(index), path)?;
+                    if down.is_none() && self.down.get(&t).copied().flatten().is_some() {
+                        down = Some(t);
+                    }
+                }
+                path.pop();
+                down
+            }
+            Node::Other(_) => None,
+        };
+        self.down.insert(index, down);
+        Ok(())
+    }
+
+    /// The error for `index`, reached a second time along `path`.
+    fn twice(&self, index: u64, path: &[u64]) -> RuleError {
+        // From `index` down to the claim it holds (a claim's way down is itself).
+        let (mut below, mut at) = (vec![index], index);
+        while let Some(&Some(next)) = self.down.get(&at) {
+            if next == at {
+                break;
+            }
+            below.push(next);
+            at = next;
+        }
+        let claim = at;
+        // The first path: up from `index` through the parent links, then down to the claim.
+        let (mut earlier, mut at) = (vec![index], index);
+        while let Some(&Some(up)) = self.first.get(&at) {
+            earlier.push(up);
+            at = up;
+        }
+        earlier.reverse();
+        earlier.extend_from_slice(&below[1..]);
+        let mut later = path.to_vec();
+        later.extend_from_slice(&below);
+        RuleError::Broken(format!(
+            "claim {claim} would be counted twice: through {} and through {}; a figure may \
+             count each claim at most once, directly or through one of the figures it sums",
+            show_path(&earlier),
+            show_path(&later)
+        ))
+    }
+}
+
+/// `term 8 (8 > 6)`: the term a path starts from, and the path if it goes deeper.
+fn show_path(path: &[u64]) -> String {
+    match path {
+        [] => "no term".into(),
+        [t] => format!("term {t}"),
+        [t, ..] => {
+            let steps: Vec<String> = path.iter().map(u64::to_string).collect();
+            format!("term {t} ({})", steps.join(" > "))
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! - [`admission`]: may this content become the next entry (grants, roles, citations, sums);
 //! - [`text`]: text fields, partial dates and periods;
 //! - [`valuation`]: the value of a claim or figure at a point of the log, and retraction;
-//! - this file: the small state the rules need ([`LogState`]) and how an entry changes it.
+//! - this file: the state the rules need ([`LogState`]) and how an entry changes it.
 
 pub mod admission;
 pub mod text;
@@ -16,10 +16,13 @@ pub mod valuation;
 use crate::entry::{Body, Content, Entry, KeyId, Role};
 use crate::hash::Digest;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 pub use text::{valid_partial_date, valid_period, MAX_TEXT};
 pub use valuation::Valuation;
+use valuation::{ClaimBefore, FigureDag};
 
 /// How deep figures may nest (a figure citing a figure citing ...). Bounds the work and the
 /// recursion of recomputing a figure, whatever the log holds.
@@ -134,7 +137,8 @@ impl KeyRecord {
     }
 }
 
-/// What the rules need to know about the log so far: small, whatever the log's size.
+/// What the rules need to know about the log so far: keys, amendments, and the figures' DAG
+/// (one number per figure term); nothing per source or plain claim.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct LogState {
     /// Number of entries.
@@ -151,6 +155,63 @@ pub struct LogState {
     pub figures: Vec<u64>,
     /// Entries per kind.
     pub kinds: BTreeMap<String, u64>,
+    /// The figures' reverse edges and current values, kept by [`LogState::apply`]; `None` until
+    /// the first evidence entry after genesis, and in a cache written before it existed. Then
+    /// admission reads it from the log once and `apply` keeps what admission read.
+    #[serde(default)]
+    figure_dag: Option<FigureDag>,
+    /// What the last admission learnt that `apply` needs and cannot read itself.
+    #[serde(skip)]
+    admitted: AdmitNote,
+}
+
+/// What [`LogState::admit`] learnt about entry `index` that [`LogState::apply`] needs but cannot
+/// read (it has no [`EntryLookup`]): the value just before it of the claim it corrects or
+/// retracts, with the figures above that claim, and the figures' DAG if admission had to read
+/// it from the log. All are facts about the log before `index`, whatever entry then becomes
+/// `index`; `apply` uses them only for that index, and without them drops the DAG (the next
+/// admission reads it again), so a missing note costs time, never a wrong answer.
+#[derive(Default)]
+struct AdmitNote(Mutex<Option<Note>>);
+
+struct Note {
+    index: u64,
+    dag: Option<FigureDag>,
+    claim_before: Option<ClaimBefore>,
+}
+
+impl AdmitNote {
+    fn set(&self, note: Note) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(note);
+    }
+
+    /// The note for entry `index`, if admission left one.
+    fn take(&mut self, index: u64) -> Option<Note> {
+        let slot = self.0.get_mut().unwrap_or_else(PoisonError::into_inner);
+        slot.take().filter(|n| n.index == index)
+    }
+}
+
+impl Clone for AdmitNote {
+    /// A copy of a state starts without a note: a note belongs to the state it was left on.
+    fn clone(&self) -> AdmitNote {
+        AdmitNote::default()
+    }
+}
+
+impl PartialEq for AdmitNote {
+    /// A note is a cache of what admission read; it is not part of what a state says.
+    fn eq(&self, _: &AdmitNote) -> bool {
+        true
+    }
+}
+
+impl Eq for AdmitNote {}
+
+impl std::fmt::Debug for AdmitNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdmitNote")
+    }
 }
 
 impl LogState {
@@ -172,9 +233,43 @@ impl LogState {
         self.amendments.get(&index).map_or(&[], Vec::as_slice)
     }
 
+    /// The figures' DAG as the log stands, reading it from the log only if this state does not
+    /// carry it (see the `figure_dag` field).
+    ///
+    /// # Errors
+    /// If the log cannot be read.
+    pub(crate) fn figure_dag_or_build(
+        &self,
+        log: &dyn EntryLookup,
+    ) -> Result<Cow<'_, FigureDag>, RuleError> {
+        match &self.figure_dag {
+            Some(d) => Ok(Cow::Borrowed(d)),
+            None => Ok(Cow::Owned(FigureDag::build(self, log)?)),
+        }
+    }
+
+    /// Leaves [`LogState::apply`] what admitting entry `self.size` learnt (see [`AdmitNote`]).
+    pub(crate) fn note_admitted(&self, dag: Option<FigureDag>, claim_before: Option<ClaimBefore>) {
+        self.admitted.set(Note {
+            index: self.size,
+            dag,
+            claim_before,
+        });
+    }
+
     /// Records an admitted entry.
     pub fn apply(&mut self, content: &Content, leaf: Digest) {
         let index = self.size;
+        let note = self.admitted.take(index);
+        let (read_dag, claim_before) = note.map_or((None, None), |n| (n.dag, n.claim_before));
+        if self.figure_dag.is_none() {
+            self.figure_dag = read_dag;
+        }
+        if let Some(dag) = &mut self.figure_dag {
+            if !dag.apply(index, &content.body, claim_before.as_ref()) {
+                self.figure_dag = None;
+            }
+        }
         match &content.body {
             Body::Genesis { operator, name } => {
                 self.origin.clone_from(&content.origin);

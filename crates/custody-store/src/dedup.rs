@@ -208,21 +208,19 @@ impl Dedup {
     /// Lays the table out again at `capacity` slots (a power of two larger than the current
     /// one): reads the filled slots in chunks, then writes each into the new layout.
     fn rebuild(&mut self, capacity: u64) -> io::Result<()> {
+        // The old slots go to an anonymous temporary file first, in chunks, and come back from
+        // it in chunks: memory stays bounded however large the table (a Vec of every slot was
+        // 128 MiB at 8 million entries, and showed as verify's peak memory).
         let old_cap = self.capacity;
-        let mut old = Vec::new();
         let chunk = 4096u64;
         let mut buf = vec![0u8; (chunk * SLOT) as usize];
+        let copy = tempfile::tempfile()?;
         let mut i = 0;
         while i < old_cap {
             let n = chunk.min(old_cap - i);
             let part = &mut buf[..(n * SLOT) as usize];
             self.file.read_exact_at(part, HEADER + i * SLOT)?;
-            for s in part.chunks_exact(SLOT as usize) {
-                let (k, v) = decode(s);
-                if v != 0 {
-                    old.push((k, v - 1));
-                }
-            }
+            copy.write_all_at(part, i * SLOT)?;
             i += n;
         }
         // More filled slots than `count` is possible after a crash between writing slots and
@@ -233,8 +231,18 @@ impl Dedup {
         self.capacity = capacity;
         self.file.set_len(0)?;
         self.file.set_len(len)?;
-        for (k, v) in old {
-            self.put(k, v)?;
+        let mut i = 0;
+        while i < old_cap {
+            let n = chunk.min(old_cap - i);
+            let part = &mut buf[..(n * SLOT) as usize];
+            copy.read_exact_at(part, i * SLOT)?;
+            for s in part.chunks_exact(SLOT as usize) {
+                let (k, v) = decode(s);
+                if v != 0 {
+                    self.put(k, v - 1)?;
+                }
+            }
+            i += n;
         }
         self.write_header()
     }

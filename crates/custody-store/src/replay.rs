@@ -140,10 +140,11 @@ pub fn verify_ledger(
         .filter_map(|(_, b)| checkpoint_size(b))
         .collect();
     // verify trusts no derived file: its offset index and duplicate table are its own,
-    // anonymous temporary files (so memory stays flat whatever the log's size).
+    // anonymous temporary files (so memory stays flat whatever the log's size). The table is
+    // sized once from the file (a sparse file: holes cost nothing), so it never grows mid-way.
     let mut index = OffsetIndex::temporary().map_err(VerifyError::Io)?;
     let mut dedup =
-        stream::temporary_dedup(file.metadata().map_or(0, |m| m.len() / 200).min(1 << 20))
+        stream::temporary_dedup(file.metadata().map_or(0, |m| m.len() / 200).min(1 << 26))
             .map_err(|source| VerifyError::Io(io_at(&std::env::temp_dir())(source)))?;
     let mut replay = Replay::new(wanted);
     let src = Source {

@@ -246,26 +246,7 @@ fn log_lines(cwd: &Path, ledger: &str) -> Vec<Value> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
-/// A temporary directory holding a copy of the sample ledger as `ledger` (readers write
-/// derived caches, and the repository's copy must stay as committed).
-fn sample() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("ledger"), &tmp.path().join("ledger"));
-    tmp
-}
+use common::sample_copy as sample;
 
 /// What every ledger test checks: each line of `log --json`, `show --json` of every entry,
 /// `figure --json` of every figure, `verify --json` (with and without `--documents`), and

@@ -397,3 +397,28 @@ pub fn example_bodies<'a>(
         ),
     ]
 }
+
+/// Copies directory `from` into `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A temporary directory holding a copy of the bundled sample ledger as `ledger` (readers
+/// write caches and lock files; the repository's copy must stay as committed).
+pub fn sample_copy() -> TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger"),
+        &tmp.path().join("ledger"),
+    );
+    tmp
+}

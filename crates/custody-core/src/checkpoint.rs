@@ -72,7 +72,7 @@ pub enum CheckpointError {
         computed: u32,
     },
     /// A vkey of a signature type other than Ed25519 (0x01).
-    #[error("verifier key for {name:?} has signature type 0x{alg:02x}; custody verifies only Ed25519 (0x01)")]
+    #[error("verifier key for {name:?} has signature type 0x{alg:02x}; custody verifies Ed25519 note signatures (0x01) for logs and Ed25519 cosignatures (0x04) for witnesses")]
     UnsupportedKeyType {
         /// The key name.
         name: String,
@@ -146,7 +146,7 @@ pub fn valid_origin(s: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || c == '+')
 }
 
-fn check_origin(s: &str) -> Result<(), CheckpointError> {
+pub(crate) fn check_origin(s: &str) -> Result<(), CheckpointError> {
     if valid_origin(s) {
         Ok(())
     } else {
@@ -171,13 +171,13 @@ fn typed_key(key: &VerifyingKey) -> [u8; 33] {
 }
 
 /// Strict base64: standard alphabet, canonical padding, and re-encoding gives the input.
-pub(crate) fn b64_strict(s: &str) -> Option<Vec<u8>> {
+pub fn b64_strict(s: &str) -> Option<Vec<u8>> {
     let bytes = B64.decode(s).ok()?;
     (B64.encode(&bytes) == s).then_some(bytes)
 }
 
 /// A canonical ASCII decimal: digits only, no sign, no leading zero unless it is "0".
-fn decimal_strict(s: &str) -> Option<u64> {
+pub(crate) fn decimal_strict(s: &str) -> Option<u64> {
     let digits_only = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits_only || (s.len() > 1 && s.starts_with('0')) {
         return None;
@@ -330,6 +330,18 @@ pub fn vkey(origin: &str, key: &VerifyingKey) -> Result<String, CheckpointError>
 /// [`CheckpointError::InvalidOrigin`], [`CheckpointError::UnsupportedKeyType`],
 /// [`CheckpointError::KeyIdMismatch`], or [`CheckpointError::WeakKey`].
 pub fn parse_vkey(s: &str) -> Result<StrictVerifier, CheckpointError> {
+    let (name, key) = parse_typed_vkey(s, SIG_TYPE_ED25519)?;
+    StrictVerifier::new(&name, key)
+}
+
+/// Parses a C2SP vkey `name+hex8id+base64(type||key)` whose type byte must be `want`
+/// (0x01 for a log's note signatures, 0x04 for a witness's cosignatures), checking the
+/// key id against the formula and the key length. Weak keys are refused by the callers'
+/// constructors, not here.
+pub(crate) fn parse_typed_vkey(
+    s: &str,
+    want: u8,
+) -> Result<(String, VerifyingKey), CheckpointError> {
     if s.len() > MAX_VKEY_BYTES {
         return Err(CheckpointError::TooLarge {
             what: "verifier key",
@@ -355,7 +367,7 @@ pub fn parse_vkey(s: &str) -> Result<StrictVerifier, CheckpointError> {
     let stated = u32::from_str_radix(id_hex, 16).map_err(|_| malformed("bad key id"))?;
     let typed = b64_strict(key_b64).ok_or(malformed("the key is not canonical base64"))?;
     let (&alg, key) = typed.split_first().ok_or(malformed("the key is empty"))?;
-    if alg != SIG_TYPE_ED25519 {
+    if alg != want {
         return Err(CheckpointError::UnsupportedKeyType {
             name: name.to_owned(),
             alg,
@@ -374,7 +386,7 @@ pub fn parse_vkey(s: &str) -> Result<StrictVerifier, CheckpointError> {
     }
     let key = VerifyingKey::from_bytes(&key)
         .map_err(|_| malformed("the key is not a valid Ed25519 point"))?;
-    StrictVerifier::new(name, key)
+    Ok((name.to_owned(), key))
 }
 
 /// Signs the checkpoint (`origin`, `size`, `root`) with `key` (key name = origin) and

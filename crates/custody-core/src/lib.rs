@@ -19,13 +19,17 @@
 //! - [`explain`]: a claim's or figure's standing and the tree beneath it (every report's walk).
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
+//! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
+//!   [`add_checkpoint`]: the tlog-witness request body.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
+pub mod add_checkpoint;
 pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
+pub mod cosignature;
 pub mod entry;
 pub mod explain;
 pub mod hash;

@@ -186,6 +186,10 @@ pub enum Command {
     Disclose {
         /// The seal file.
         seal: PathBuf,
+        /// An age identity file (mode 0600) of one of the seal's recipients, for a seal
+        /// made with --seal-to.
+        #[arg(long, value_name = "FILE")]
+        identity: Option<PathBuf>,
     },
     /// Check that an opening matches informant entry N.
     CheckDisclosure {
@@ -466,8 +470,15 @@ pub struct InformantArgs {
     #[arg(long)]
     pub seal: PathBuf,
     /// Encrypt the seal file with a passphrase (CUSTODY_PASSPHRASE or a prompt).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["seal_to", "seal_to_file"])]
     pub encrypt: bool,
+    /// Encrypt the seal file to this age recipient (`age1...`: a court's or counsel's key);
+    /// repeat for several. Only a holder of a matching identity can open it.
+    #[arg(long, value_name = "AGE_RECIPIENT")]
+    pub seal_to: Vec<String>,
+    /// Encrypt the seal file to every age recipient in FILE (one per line, # comments).
+    #[arg(long, value_name = "FILE")]
+    pub seal_to_file: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

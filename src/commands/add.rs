@@ -117,14 +117,16 @@ pub fn informant_body(a: &InformantArgs) -> Result<(Body, Opening)> {
 
 /// Writes the seal file (mode 0600, never replacing one), encrypted if asked.
 pub fn write_seal(a: &InformantArgs, opening: &Opening) -> Result<()> {
-    let pass = if a.encrypt {
-        Some(new_passphrase(&format!(
+    let to = if a.encrypt {
+        files::SealTo::Passphrase(new_passphrase(&format!(
             "the seal file {}",
             a.seal.display()
         ))?)
+    } else if !a.seal_to.is_empty() || !a.seal_to_file.is_empty() {
+        files::SealTo::Recipients(files::parse_recipients(&a.seal_to, &a.seal_to_file)?)
     } else {
-        None
+        files::SealTo::Clear
     };
-    files::write_seal(&a.seal, opening, pass)
+    files::write_seal(&a.seal, opening, to)
         .with_context(|| format!("cannot write seal file {}", a.seal.display()))
 }

@@ -7,9 +7,9 @@ use custody_core::entry::Body;
 use custody_store::files;
 use std::path::Path;
 
-pub fn disclose(seal: &Path) -> Result<()> {
+pub fn disclose(seal: &Path, identity: Option<&Path>) -> Result<()> {
     let mut from = None;
-    let o = files::read_seal(seal, || {
+    let o = files::read_seal(seal, identity, || {
         let (p, f) = passphrase(&format!("Passphrase for {}: ", seal.display()))?;
         from = Some(f);
         Ok(p)

@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             json,
         } => figure::run(&ledger, index, json),
-        Command::Disclose { seal } => disclose::disclose(&seal),
+        Command::Disclose { seal, identity } => disclose::disclose(&seal, identity.as_deref()),
         Command::CheckDisclosure {
             ledger,
             index,

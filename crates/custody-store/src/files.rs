@@ -18,7 +18,7 @@ use custody_core::keys::{KeyError, PublicKey, SecretKey, MAX_KEY_FILE};
 use custody_core::seal::{opening_from_plaintext, Opening, SealFile};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 pub(crate) fn io_at(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -406,22 +406,82 @@ pub fn load_public(path: &Path) -> Result<PublicKey, StoreError> {
     PublicKey::from_file_text(&text).map_err(|e| key_error(path, e))
 }
 
+/// How a seal file protects an informant's opening.
+pub enum SealTo {
+    /// In the clear (mode 0600 only).
+    Clear,
+    /// age-encrypted to a passphrase (scrypt).
+    Passphrase(SecretString),
+    /// age-encrypted to one or more X25519 recipients (`age1...`): a court's or counsel's
+    /// key, so the researcher's machine never holds anything that opens the seal.
+    Recipients(Vec<age::x25519::Recipient>),
+}
+
+/// The most recipients custody reads for one seal (from arguments and files together).
+pub const MAX_SEAL_RECIPIENTS: usize = 64;
+
+/// Parses age X25519 recipients given as `age1...` strings and in recipients files (one
+/// per line, `#` comments and blank lines ignored, as `age -R` reads them).
+///
+/// # Errors
+/// [`StoreError::Usage`] naming the bad recipient (and its file and line), or the read
+/// error of a file.
+pub fn parse_recipients(
+    given: &[String],
+    files: &[PathBuf],
+) -> Result<Vec<age::x25519::Recipient>, StoreError> {
+    let mut out = Vec::new();
+    let mut push = |text: &str, at: String| -> Result<(), StoreError> {
+        if out.len() == MAX_SEAL_RECIPIENTS {
+            return Err(StoreError::Usage(format!(
+                "more than {MAX_SEAL_RECIPIENTS} seal recipients"
+            )));
+        }
+        let r = text.parse::<age::x25519::Recipient>().map_err(|_| {
+            StoreError::Usage(format!(
+                "{at}: {:?} is not an age X25519 recipient (want age1... as `age-keygen -y` prints it)",
+                text.chars().take(80).collect::<String>()
+            ))
+        })?;
+        out.push(r);
+        Ok(())
+    };
+    for g in given {
+        push(g.trim(), "--seal-to".into())?;
+    }
+    for f in files {
+        let text = read_small_text(f)?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            push(line, format!("{} line {}", f.display(), i + 1))?;
+        }
+    }
+    Ok(out)
+}
+
 /// Writes a seal file (mode 0600, never replacing one): the opening in the clear, or
-/// age-encrypted to `passphrase`.
+/// age-encrypted to a passphrase or to recipients.
 ///
 /// # Errors
 /// If the file exists or cannot be written, or encryption fails.
-pub fn write_seal(
-    path: &Path,
-    opening: &Opening,
-    passphrase: Option<SecretString>,
-) -> Result<(), StoreError> {
+pub fn write_seal(path: &Path, opening: &Opening, to: SealTo) -> Result<(), StoreError> {
     let text = opening.to_text();
-    let out = match passphrase {
-        None => Zeroizing::new(text.to_string()),
-        Some(p) => {
+    let out = match to {
+        SealTo::Clear => Zeroizing::new(text.to_string()),
+        SealTo::Passphrase(p) => {
             let ct = encrypt_with_passphrase(text.as_bytes(), p, None)
                 .map_err(|e| key_error(path, e))?;
+            Zeroizing::new(SealFile::encrypted_text(&ct))
+        }
+        SealTo::Recipients(rs) => {
+            if rs.is_empty() {
+                return Err(StoreError::Usage("no seal recipient given".into()));
+            }
+            let ct = encrypt_to_recipients(&rs, text.as_bytes())
+                .map_err(|e| key_error(path, KeyError::Passphrase(e)))?;
             Zeroizing::new(SealFile::encrypted_text(&ct))
         }
     };
@@ -431,12 +491,16 @@ pub fn write_seal(
     write_new(path, out.as_bytes(), false, true)
 }
 
-/// Reads a seal file (mode 0600 required), decrypting it if needed.
+/// Reads a seal file (mode 0600 required), decrypting it if needed: with the age identities
+/// in `identity` (an age identity file, mode 0600) for a seal encrypted to recipients, or
+/// with `passphrase` (called only then) for a passphrase seal.
 ///
 /// # Errors
-/// On permissions, format or passphrase errors, naming the file.
+/// On permissions, format, identity or passphrase errors, naming the file; a seal of one
+/// kind opened with the other kind of secret says which it needs.
 pub fn read_seal(
     path: &Path,
+    identity: Option<&Path>,
     passphrase: impl FnOnce() -> Result<SecretString, KeyError>,
 ) -> Result<Opening, StoreError> {
     check_private_mode(path)?;
@@ -445,14 +509,70 @@ pub fn read_seal(
         path: path.display().to_string(),
         reason: e.0,
     };
-    match SealFile::parse(&text).map_err(seal_err)? {
-        SealFile::Plain(o) => Ok(o),
-        SealFile::Encrypted(ct) => {
+    let ct = match SealFile::parse(&text).map_err(seal_err)? {
+        SealFile::Plain(o) => return Ok(o),
+        SealFile::Encrypted(ct) => ct,
+    };
+    let is_scrypt = age::Decryptor::new_buffered(&ct[..])
+        .map_err(|e| {
+            seal_err(custody_core::seal::SealError(format!(
+                "the age ciphertext is damaged: {e}"
+            )))
+        })?
+        .is_scrypt();
+    let pt = match (is_scrypt, identity) {
+        (true, _) => {
             let pass = passphrase().map_err(|e| key_error(path, e))?;
-            let pt = decrypt_with_passphrase(&ct, pass).map_err(|e| key_error(path, e))?;
-            opening_from_plaintext(&pt).map_err(seal_err)
+            decrypt_with_passphrase(&ct, pass).map_err(|e| key_error(path, e))?
         }
-    }
+        (false, None) => {
+            return Err(StoreError::Usage(format!(
+                "{} is encrypted to age recipients, not a passphrase; pass --identity FILE (the age identity of a recipient)",
+                path.display()
+            )))
+        }
+        (false, Some(id_path)) => {
+            check_private_mode(id_path)?;
+            let id_text = read_small_text(id_path)?;
+            let ids = age::IdentityFile::from_buffer(id_text.as_bytes())
+                .and_then(|f| f.into_identities().map_err(std::io::Error::other))
+                .map_err(|e| StoreError::Usage(format!(
+                    "{} is not an age identity file ({e})",
+                    id_path.display()
+                )))?;
+            decrypt_with_identities(&ct, &ids).map_err(|_| StoreError::Usage(format!(
+                    "{} is not encrypted to any identity in {}; use the identity of one of its recipients",
+                    path.display(),
+                    id_path.display()
+                )))?
+        }
+    };
+    opening_from_plaintext(&pt).map_err(seal_err)
+}
+
+fn encrypt_to_recipients(
+    rs: &[age::x25519::Recipient],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, String> {
+    let enc = age::Encryptor::with_recipients(rs.iter().map(|r| r as &dyn age::Recipient))
+        .map_err(|e| e.to_string())?;
+    let mut ct = Vec::with_capacity(plaintext.len() + 256);
+    let mut w = enc.wrap_output(&mut ct).map_err(|e| e.to_string())?;
+    w.write_all(plaintext).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())?;
+    Ok(ct)
+}
+
+fn decrypt_with_identities(
+    ct: &[u8],
+    ids: &[Box<dyn age::Identity>],
+) -> Result<Zeroizing<Vec<u8>>, age::DecryptError> {
+    let d = age::Decryptor::new_buffered(ct)?;
+    let mut r = d.decrypt(ids.iter().map(|i| i.as_ref()))?;
+    let mut pt = Zeroizing::new(Vec::new());
+    // The ciphertext is bounded by the seal file's size, so the plaintext is too.
+    r.read_to_end(&mut pt)?;
+    Ok(pt)
 }
 
 /// Reads an opening file (as `disclose` prints it).

@@ -59,6 +59,12 @@ Examples:
   printf '%s\\n' '{\"kind\":\"claim\",\"statement\":\"12 returned\",\"count\":12,\"category\":\"forced-repatriation\",\"period\":\"2025\",\"cites\":[2]}' > cases.jsonl
   custody import L --key keys/researcher.key cases.jsonl --batch 1000";
 
+const VERIFY_PROOF_EXAMPLES: &str = "\
+Examples:
+  custody prove inclusion L 4 --tlog-proof > entry-4.proof
+  custody verify-proof entry-4.proof --leaf de270da16632a1c66c0e0e5a148720a1c73839092c17f13ebaf586a3414920e0 \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
+
 const VERIFY_EXAMPLES: &str = "\
 Examples:
   custody verify L
@@ -212,6 +218,18 @@ pub enum Command {
     /// Merkle proofs.
     #[command(subcommand)]
     Prove(ProveCommand),
+    /// Check a c2sp.org/tlog-proof@v1 (from `prove inclusion --tlog-proof`) offline.
+    #[command(after_long_help = VERIFY_PROOF_EXAMPLES)]
+    VerifyProof {
+        /// The proof file.
+        proof: PathBuf,
+        /// The operator's checkpoint verifier key (vkey), as the operator published it.
+        #[arg(long)]
+        trust: String,
+        /// The entry's leaf hash (hex, as `custody show` prints it).
+        #[arg(long)]
+        leaf: String,
+    },
     /// Cut a torn tail (a crash mid-append) back to the last whole entry.
     Repair {
         /// The ledger directory.
@@ -621,11 +639,15 @@ pub enum ProveCommand {
         /// Entry index.
         index: u64,
         /// Tree size (default: the whole log).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tlog_proof")]
         size: Option<u64>,
         /// JSON output.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "tlog_proof")]
         json: bool,
+        /// Print a self-contained c2sp.org/tlog-proof@v1 against the latest recorded
+        /// checkpoint (its signatures included), which `custody verify-proof` checks offline.
+        #[arg(long)]
+        tlog_proof: bool,
     },
     /// Proof that the tree of size OLD is a prefix of the tree of size NEW.
     Consistency {

@@ -133,6 +133,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => disclose::check(&ledger, index, &opening),
         Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
         Command::Prove(p) => prove::run(p),
+        Command::VerifyProof { proof, trust, leaf } => prove::verify_proof(&proof, &trust, &leaf),
         Command::Repair { ledger, force } => repair::run(&ledger, force),
         Command::Import {
             ledger,

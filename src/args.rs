@@ -628,6 +628,39 @@ pub enum SignCommand {
         #[command(flatten)]
         args: ClaimArgs,
     },
+    /// A figure summing earlier claims and figures (the terms are checked when appended).
+    Figure {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        #[command(flatten)]
+        args: FigureArgs,
+    },
+    /// A correction of an earlier claim's count or statement.
+    Correction {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        /// The claim's entry index.
+        target: u64,
+        /// The corrected count.
+        #[arg(long)]
+        count: Option<u64>,
+        /// The corrected statement.
+        #[arg(long)]
+        statement: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// A retraction of an earlier claim, source, informant or figure.
+    Retraction {
+        #[command(flatten)]
+        offline: OfflineArgs,
+        /// The entry to retract.
+        target: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

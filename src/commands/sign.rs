@@ -1,10 +1,16 @@
 //! `custody sign`: a submission signed offline (no ledger needed) into a `.cust` file.
+//!
+//! Every body a researcher signs can be made here: sources, informants, claims, figures,
+//! corrections and retractions. Their rules (grants, citations, sums) are checked when the
+//! operator appends the file, against the ledger as it is then. Redactions are not offered:
+//! a redaction deletes a stored copy in the ledger directory, so it is made where that is.
 
-use super::add::{claim_body, informant_body, source_body, write_seal};
+use super::add::{claim_body, figure_body, informant_body, source_body, write_seal};
 use super::load_key;
 use crate::args::SignCommand;
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint;
+use custody_core::entry::Body;
 use custody_store::clock::sign_now;
 use custody_store::files;
 
@@ -16,6 +22,28 @@ pub fn run(s: SignCommand) -> Result<()> {
             (offline, b, Some((args, o)))
         }
         SignCommand::Claim { offline, args } => (offline, claim_body(args), None),
+        SignCommand::Figure { offline, args } => (offline, figure_body(args), None),
+        SignCommand::Correction {
+            offline,
+            target,
+            count,
+            statement,
+            reason,
+        } => (
+            offline,
+            Body::Correction {
+                target,
+                count,
+                statement,
+                reason,
+            },
+            None,
+        ),
+        SignCommand::Retraction {
+            offline,
+            target,
+            reason,
+        } => (offline, Body::Retraction { target, reason }, None),
     };
     if !checkpoint::valid_origin(&offline.origin) {
         bail!("invalid origin {:?}", offline.origin);

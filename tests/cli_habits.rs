@@ -546,7 +546,8 @@ fn show_reads_a_submission_file_not_yet_in_a_ledger() {
     assert!(err.contains("give no index"), "{err}");
     let err = w.fails(2, &["show", "L"]);
     assert!(err.contains("give the entry index"), "{err}");
-    w.fails(2, &["show", "field.cust", "--json"]);
+    let j = w.ok(&["show", "field.cust", "--json"]);
+    assert!(j.contains("\"statement\": \"seen in the field\""), "{j}");
     fs::write(w.path("junk.cust"), "junk").unwrap();
     w.fails(2, &["show", "junk.cust"]);
     // Entries still show as before.

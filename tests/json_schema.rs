@@ -314,6 +314,7 @@ fn every_schema_is_a_valid_strict_draft_2020_12_schema() {
         "common.schema.json",
         "log-line.schema.json",
         "entry.schema.json",
+        "submission.schema.json",
         "figure.schema.json",
         "verify.schema.json",
         "check.schema.json",
@@ -842,4 +843,38 @@ fn the_import_examples_are_accepted_and_shown_back_with_their_defaults() {
     }
     assert!(refused > 50, "{refused}");
     assert_eq!(log_lines(cwd, "I").len(), before, "nothing was appended");
+}
+
+#[test]
+fn a_submission_file_shows_as_its_schema_says() {
+    let w = tempfile::tempdir().unwrap();
+    let cwd = w.path();
+    common::make_keys(cwd);
+    run_ok(
+        cwd,
+        &[
+            "sign",
+            "claim",
+            "--key",
+            "keys/researcher.key",
+            "--origin",
+            "example.org/s",
+            "-o",
+            "c.cust",
+            "--statement",
+            "3 seen",
+            "--count",
+            "3",
+            "--category",
+            "c",
+            "--period",
+            "2024",
+            "--source",
+            "2",
+        ],
+    );
+    let v = json(cwd, &["show", "c.cust", "--json"]);
+    assert_output("submission.schema.json", &v, "show c.cust");
+    assert_eq!(v["signer"]["name"], Value::Null);
+    assert_eq!(v["body"]["count"], 3);
 }

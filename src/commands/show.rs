@@ -4,7 +4,7 @@
 use super::open_reader;
 use crate::print::{list, signer_label, time};
 use anyhow::{bail, Context, Result};
-use custody_core::json::{BodyJson, EntryJson};
+use custody_core::json::{BodyJson, EntryJson, SubmissionJson};
 use custody_store::files;
 use std::io::Write;
 use std::path::Path;
@@ -29,14 +29,15 @@ pub fn run(target: &Path, index: Option<u64>, json_out: bool) -> Result<()> {
 
 /// A `.cust` file as `custody sign` wrote it: what was signed, by which key, for which log.
 fn submission(file: &Path, json_out: bool) -> Result<()> {
-    if json_out {
-        bail!(
-            "show --json of a submission file is not part of the JSON model (docs/JSON.md) yet; \
-             drop --json, or append it and show the entry"
-        );
-    }
     let sub = files::read_submission(file)
         .with_context(|| format!("cannot show submission file {}", file.display()))?;
+    if json_out {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&SubmissionJson::new(&sub))?
+        );
+        return Ok(());
+    }
     let c = &sub.content;
     let mut out = std::io::stdout().lock();
     say!(to out, "submission {}: {}", file.display(), c.body.kind());

@@ -350,6 +350,42 @@ impl TryFrom<BodyJson> for Body {
     }
 }
 
+/// `show FILE.cust --json`: a signed submission that no ledger has sequenced yet.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubmissionJson {
+    /// The body's kind.
+    pub kind: &'static str,
+    /// The origin it was signed for.
+    pub origin: String,
+    /// Who signed it: only the key id is known (a name and role come from a ledger's grant).
+    pub signer: SignerJson,
+    /// The signer's claimed time, RFC 3339 (not authenticated).
+    pub claimed_time: String,
+    /// The same, as signed: seconds since 1970.
+    pub claimed_time_unix: i64,
+    /// The body.
+    pub body: BodyJson,
+    /// Its Ed25519 signature, 128 hex digits (not checked here: `append` checks it).
+    pub signature: String,
+}
+
+impl SubmissionJson {
+    /// The view of `sub`.
+    #[must_use]
+    pub fn new(sub: &crate::entry::Submission) -> SubmissionJson {
+        let c = &sub.content;
+        SubmissionJson {
+            kind: c.body.kind(),
+            origin: c.origin.clone(),
+            signer: SignerJson::of(&c.signer, &[]),
+            claimed_time: rfc3339(c.claimed_time),
+            claimed_time_unix: c.claimed_time,
+            body: BodyJson::from(&c.body),
+            signature: hex::encode(sub.signature.0),
+        }
+    }
+}
+
 /// `show --json`: one entry, whole.
 #[derive(Clone, Debug, Serialize)]
 pub struct EntryJson {

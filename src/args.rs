@@ -409,6 +409,16 @@ pub enum KeyCommand {
         #[arg(long)]
         full: bool,
     },
+    /// Change a secret key file's passphrase (or add one, or with --remove store it in the
+    /// clear). The current passphrase comes from CUSTODY_PASSPHRASE or a prompt; the new one
+    /// from CUSTODY_NEW_PASSPHRASE or is typed twice.
+    Passwd {
+        /// The .key file.
+        file: PathBuf,
+        /// Store the key unencrypted (mode 0600 only).
+        #[arg(long)]
+        remove: bool,
+    },
     /// A key file's name and key id (a .pub, or a .key without printing its secret).
     Show {
         /// The .pub or .key file.

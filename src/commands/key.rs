@@ -1,4 +1,4 @@
-//! `custody key new|list|show|grant|revoke|vkey`.
+//! `custody key new|list|show|passwd|grant|revoke|vkey`.
 //!
 //! Key ids are shown in one short form everywhere, the 16 hex digits of
 //! [`KeyId::short`](custody_core::entry::KeyId::short) that `log`, `show`, `verify` and
@@ -54,6 +54,7 @@ pub fn run(k: KeyCommand) -> Result<()> {
         }
         KeyCommand::List { dir, ledger, full } => list(&dir, ledger.as_deref(), full),
         KeyCommand::Show { file, full } => show(&file, full),
+        KeyCommand::Passwd { file, remove } => passwd(&file, remove),
         KeyCommand::Grant {
             ledger,
             key,
@@ -199,5 +200,32 @@ fn show(file: &Path, full: bool) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `key passwd`: the key is loaded (and so checked) with its current passphrase, then written
+/// back under the new one; its id, and so every grant of it, is unchanged.
+fn passwd(file: &Path, remove: bool) -> Result<()> {
+    let key = super::load_key(file)?;
+    let pass = if remove {
+        None
+    } else {
+        Some(super::new_passphrase_from(
+            &file.display().to_string(),
+            "CUSTODY_NEW_PASSPHRASE",
+        )?)
+    };
+    files::rewrite_secret_key(file, &key, pass)
+        .with_context(|| format!("cannot rewrite {}", file.display()))?;
+    out!(
+        "{}: {} (key id {} unchanged)",
+        file.display(),
+        if remove {
+            "stored without a passphrase (mode 0600)"
+        } else {
+            "passphrase changed"
+        },
+        key_id(&key.id(), false)
+    );
     Ok(())
 }

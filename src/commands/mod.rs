@@ -192,15 +192,23 @@ fn prompt_once(prompt: &str) -> Result<SecretString, KeyError> {
 /// # Errors
 /// An empty passphrase, two that differ, or no passphrase to be had.
 pub fn new_passphrase(what: &str) -> Result<SecretString> {
+    new_passphrase_from(what, PASSPHRASE_VAR)
+}
+
+/// As [`new_passphrase`], taking it from the environment variable `var` when that is set.
+///
+/// # Errors
+/// As [`new_passphrase`].
+pub fn new_passphrase_from(what: &str, var: &str) -> Result<SecretString> {
     let empty = |from: &str| {
         anyhow::anyhow!(
             "refusing an empty passphrase for {what} ({from}): it would protect nothing; \
              choose a passphrase, or leave out --encrypt"
         )
     };
-    if let Ok(p) = std::env::var(PASSPHRASE_VAR) {
+    if let Ok(p) = std::env::var(var) {
         if p.is_empty() {
-            return Err(empty(&format!("{PASSPHRASE_VAR} is set but empty")));
+            return Err(empty(&format!("{var} is set but empty")));
         }
         return Ok(SecretString::from(p));
     }

@@ -397,6 +397,42 @@ pub fn write_key_pair(
     Ok((sec, public))
 }
 
+/// Rewrites the secret key file `path` for `key`, encrypted to `passphrase` or in the clear:
+/// a temporary file beside it (mode 0600, never following a link), fsynced, renamed over
+/// the old file, and the folder fsynced, so a crash leaves the old file or the new one, never
+/// a torn key.
+///
+/// # Errors
+/// If the key cannot be encoded or encrypted, or on I/O failure; the old file is untouched.
+pub fn rewrite_secret_key(
+    path: &Path,
+    key: &SecretKey,
+    passphrase: Option<SecretString>,
+) -> Result<(), StoreError> {
+    let text = match passphrase {
+        None => key.to_file_text(None),
+        Some(p) => {
+            let enc = move |seed: &[u8]| encrypt_with_passphrase(seed, p.clone(), None);
+            key.to_file_text(Some(&enc))
+        }
+    }
+    .map_err(|e| key_error(path, e))?;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut f = create_temp_nofollow(&tmp, 0o600)?;
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io_at(&tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    crate::ledger::sync_dir(dir)
+}
+
 /// Loads a public key file.
 ///
 /// # Errors

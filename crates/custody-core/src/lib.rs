@@ -20,6 +20,7 @@
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
+//! - [`timestamp`]: RFC 3161 time-stamp tokens over checkpoints (requests, verification).
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
@@ -37,3 +38,4 @@ pub mod replay;
 pub mod rules;
 pub mod seal;
 pub mod sign;
+pub mod timestamp;

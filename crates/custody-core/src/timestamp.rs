@@ -25,7 +25,6 @@ use cms::cert::x509::{
         SubjectKeyIdentifier,
     },
     spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned},
-    Certificate,
 };
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
@@ -36,6 +35,9 @@ use sha2::Digest as _;
 use signature::Verifier as _;
 use thiserror::Error;
 use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+
+/// An X.509 certificate (x509-cert's), as trusted roots are passed to [`verify`].
+pub use cms::cert::x509::Certificate;
 
 /// The largest token or TimeStampResp custody decodes. Real tokens with a certificate chain
 /// are a few KiB.

@@ -8,7 +8,9 @@
 use crate::args::TimestampArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use custody_core::checkpoint::{self, MAX_NOTE_BYTES};
-use custody_core::timestamp::{self, Certificate, VerifiedTimestamp, MAX_ROOTS_BYTES, MAX_TOKEN_BYTES};
+use custody_core::timestamp::{
+    self, Certificate, VerifiedTimestamp, MAX_ROOTS_BYTES, MAX_TOKEN_BYTES,
+};
 use custody_store::checkpoints::checkpoint_file;
 use custody_store::clock::random_bytes;
 use custody_store::timestamps::record_token;
@@ -69,13 +71,20 @@ pub fn run(a: &TimestampArgs) -> Result<()> {
     let answer = post(&a.tsa, &request, Duration::from_secs(a.timeout.max(1)))?;
     // Verified, nonce included, before anything is written.
     let v = timestamp::verify(&answer, &note, &verifier, &roots, Some(&nonce)).map_err(|e| {
-        super::Failed(format!("the TSA's answer from {} does not verify: {e}", a.tsa))
+        super::Failed(format!(
+            "the TSA's answer from {} does not verify: {e}",
+            a.tsa
+        ))
     })?;
     let (path, new) = record_token(&cp_file, &v.token)?;
     say!("{}", line(size, &v));
     say!(
         "  token {} {}",
-        if new { "stored in" } else { "was already stored in" },
+        if new {
+            "stored in"
+        } else {
+            "was already stored in"
+        },
         path.display()
     );
     Ok(())

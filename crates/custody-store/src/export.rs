@@ -4,8 +4,8 @@
 //! [`bundle::verify`] before it is handed out. Time-stamp tokens stored beside the checkpoint
 //! are carried in the bundle's `timestamps` member.
 
-use crate::error::StoreError;
 use crate::checkpoints::checkpoint_file;
+use crate::error::StoreError;
 use crate::ledger::Ledger;
 use crate::timestamps::tokens_for;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};

@@ -73,7 +73,10 @@ fn token_checkpoint_name(name: &str) -> Option<String> {
 /// # Errors
 /// [`StoreError::Usage`] if `checkpoint` is not named as custody records checkpoints.
 pub fn token_path(checkpoint: &Path, token: &[u8]) -> Result<PathBuf, StoreError> {
-    let name = checkpoint.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = checkpoint
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
     let stem = checkpoint_stem(name).ok_or_else(|| {
         StoreError::Usage(format!(
             "{} is not a recorded checkpoint (want checkpoints/SIZE-ROOT.txt)",
@@ -264,17 +267,17 @@ pub fn check_tokens(
             path: t.path.display().to_string(),
             reason,
         };
-        let note = match read_bounded_in_ledger(&t.checkpoint, MAX_NOTE_BYTES as u64, "a checkpoint")
-        {
-            Ok(n) => n,
-            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
-                return Err(fail(format!(
-                    "its checkpoint {} is not recorded beside it",
-                    t.checkpoint.display()
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let note =
+            match read_bounded_in_ledger(&t.checkpoint, MAX_NOTE_BYTES as u64, "a checkpoint") {
+                Ok(n) => n,
+                Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                    return Err(fail(format!(
+                        "its checkpoint {} is not recorded beside it",
+                        t.checkpoint.display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
         let cp = checkpoint::open(&note, log).map_err(|e| {
             fail(format!(
                 "its checkpoint {} does not open under the log key: {e}",
@@ -330,7 +333,10 @@ mod tests {
             p1.file_name().unwrap().to_str().unwrap(),
             format!("000000000029-b9b207abe05fd2fb.{h}.tsr")
         );
-        assert_eq!(record_token(&cp, b"token one").unwrap(), (p1.clone(), false));
+        assert_eq!(
+            record_token(&cp, b"token one").unwrap(),
+            (p1.clone(), false)
+        );
         let (p2, _) = record_token(&cp, b"token two").unwrap();
         assert_ne!(p1, p2);
         let listed = list_tokens(d.path()).unwrap();

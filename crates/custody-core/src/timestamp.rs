@@ -1246,6 +1246,81 @@ mod tests {
         })
     }
 
+    const DOC: &str = include_str!("../../../docs/TIMESTAMPS.md");
+    const SAMPLE_TOKEN_NAME: &str = "000000000029-b9b207abe05fd2fb.df5c925cb87e921a.tsr";
+    const SAMPLE_TOKEN: &[u8] = include_bytes!(
+        "../../../ledger/checkpoints/000000000029-b9b207abe05fd2fb.df5c925cb87e921a.tsr"
+    );
+
+    #[test]
+    fn doc_example_is_what_the_code_produces() {
+        assert!(DOC.starts_with("# custody timestamps, version 1\n"));
+        let has = |needle: &str| assert!(DOC.contains(needle), "docs/TIMESTAMPS.md lacks {needle:?}");
+        // The checkpoint, the log-signed note and its imprint.
+        let note_text = std::str::from_utf8(note()).unwrap();
+        has(&format!("```\n{note_text}```"));
+        let msg = log_signed_note(note(), log().name(), log().key_id()).unwrap();
+        assert_eq!(msg, note());
+        has(&format!("these {} bytes exactly", msg.len()));
+        has(&format!("imprint  {}", Digest::of(&msg).to_hex()));
+        has(&log().to_vkey());
+        // The nonce and the request.
+        let seed = "custody TIMESTAMPS.md example nonce";
+        has(&format!("`{seed}`"));
+        let n: Nonce = Digest::of(seed.as_bytes()).0[..16].try_into().unwrap();
+        assert_eq!(n, nonce());
+        has(&format!("nonce `{}`", hex::encode(n)));
+        let req = request(&msg, &n, true).unwrap();
+        has(&format!("these {} bytes of DER, hex:\n\n```\n{}\n```", req.len(), hex::encode(&req)));
+        // The token: the committed file, the one stored in the sample ledger, quoted in base64.
+        let token = data!("ec256.tsr");
+        assert_eq!(SAMPLE_TOKEN, token);
+        assert_eq!(&SAMPLE_TOKEN_NAME[30..46], &Digest::of(token).to_hex()[..16]);
+        has(&format!("ledger/checkpoints/{SAMPLE_TOKEN_NAME}` ({} bytes of DER", token.len()));
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let encoded = base64::Engine::encode(&b64, token);
+        let wrapped: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        has(&format!("```\n{}\n```", wrapped.join("\n")));
+        // The table.
+        let v = check(token).unwrap();
+        let sd: SignedData = ContentInfo::from_der(token).unwrap().content.decode_as().unwrap();
+        let econtent: OctetString = sd.encap_content_info.econtent.unwrap().decode_as().unwrap();
+        has(&format!(
+            "TSTInfo (the signed eContent, {} bytes) SHA-256 = message-digest attribute | `{}`",
+            econtent.as_bytes().len(),
+            Digest::of(econtent.as_bytes()).to_hex()
+        ));
+        has(&format!("| messageImprint | SHA-256, `{}` |", v.imprint.to_hex()));
+        has(&format!(
+            "| genTime | `20260115120000Z` = `{}` = {} |",
+            v.gen_time_rfc3339, v.gen_time
+        ));
+        has(&format!("| nonce | `{}` |", v.nonce.as_deref().unwrap()));
+        has(&format!("| policy | `{}` |", v.policy));
+        has(&format!("| serialNumber | `{}` |", v.serial));
+        has(&format!("| signer certificate | `{}`, ECDSA P-256", v.tsa_subject));
+        let signer = cert(data!("tsa-ec256.pem")).to_der().unwrap();
+        has(&format!(
+            "SHA-256 of the signer certificate's DER | `{}` |",
+            Digest::of(&signer).to_hex()
+        ));
+        let r = &root()[0];
+        has(&format!(
+            "SHA-256 of its DER | `{}`, `{}` |",
+            Digest::of(&r.to_der().unwrap()).to_hex(),
+            r.tbs_certificate.subject
+        ));
+        assert_eq!(v.algorithm, "ECDSA P-256 SHA-256");
+        has(&format!(
+            "  timestamp ok: checkpoint 29 existed no later than {} ({}), token ledger/checkpoints/{SAMPLE_TOKEN_NAME}",
+            v.gen_time_rfc3339, v.tsa_subject
+        ));
+    }
+
     #[test]
     fn openssl_tokens_verify_with_every_algorithm_and_ess_version() {
         for (file, alg, cn) in [

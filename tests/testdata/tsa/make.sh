@@ -15,6 +15,8 @@
 #   note.tsq                          TimeStampReq over note.txt with the fixed nonce below
 #   <tsa>.tsr                         bare TimeStampTokens (ContentInfo) answering note.tsq,
 #                                     genTime frozen at 2026-01-15T12:00:00Z by faketime
+#   ../../../ledger/checkpoints/*.tsr ec256.tsr, the sample ledger's token (docs/TIMESTAMPS.md)
+# After a run, docs/TIMESTAMPS.md must quote the new values (its test says which).
 # Run from anywhere: bash tests/testdata/tsa/make.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +26,8 @@ at() { local t=$1; shift; faketime -f "$t" "$@"; }
 MINT='2025-01-01 00:00:00'
 STAMP='2026-01-15 12:00:00'
 
-cp ../../../ledger/checkpoints/000000000029-b9b207abe05fd2fb.txt note.txt
+checkpoint=$(ls ../../../ledger/checkpoints/*.txt | tail -1)
+cp "$checkpoint" note.txt
 
 cat > ext.cnf <<'X'
 [ root ]
@@ -134,4 +137,8 @@ for t in ec256 ec256-ess1 ec384 rsa; do
     at "$STAMP" openssl ts -verify -queryfile note.tsq -in "$t.tsr" -token_in -CAfile root.pem >/dev/null
 done
 cp root.pem ../../../keys/sample-tsa-root.pem
+# The sample ledger's token: ec256.tsr beside its checkpoint, named SIZE-ROOT.HASH.tsr.
+rm -f ../../../ledger/checkpoints/*.tsr
+h=$(openssl dgst -sha256 -r ec256.tsr | cut -c1-16)
+cp ec256.tsr "${checkpoint%.txt}.$h.tsr"
 echo "made the test TSA in $here"

@@ -207,6 +207,8 @@ pub enum Command {
         #[arg(long)]
         opening: PathBuf,
     },
+    /// Get an RFC 3161 time-stamp token over a checkpoint from a TSA, verify it, store it.
+    Timestamp(TimestampArgs),
     /// Sign a checkpoint of the current tree and record it in the ledger.
     Checkpoint {
         /// The ledger directory.
@@ -319,6 +321,11 @@ pub struct VerifyArgs {
     /// short form custody prints. Fail (exit 1) unless the ledger's operator key has it.
     #[arg(long, value_name = "KEY_ID")]
     pub operator: Option<String>,
+    /// Trusted root certificates (PEM) of the Time-Stamping Authorities whose tokens you
+    /// accept (repeatable): every token stored beside a checkpoint must then verify (exit 1
+    /// otherwise). Without it, tokens are reported present but not checked.
+    #[arg(long, value_name = "ROOT.pem")]
+    pub tsa_cert: Vec<PathBuf>,
     /// Threads for signature checks (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -360,9 +367,37 @@ pub struct CheckArgs {
     /// compared by SHA-256 (repeatable: every file given must match).
     #[arg(long)]
     pub document: Vec<PathBuf>,
+    /// Trusted root certificates (PEM) of Time-Stamping Authorities (repeatable): every
+    /// time-stamp token in the bundle must then verify. Without it they are not checked.
+    #[arg(long, value_name = "ROOT.pem")]
+    pub tsa_cert: Vec<PathBuf>,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_long_help = "\
+Examples:
+  custody timestamp L --tsa http://tsa.example/ --tsa-cert tsa-root.pem
+  custody verify L --tsa-cert tsa-root.pem")]
+pub struct TimestampArgs {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// The Time-Stamping Authority's URL (RFC 3161 over HTTP: POST application/timestamp-query).
+    #[arg(long, value_name = "URL")]
+    pub tsa: String,
+    /// Trusted root certificate(s) of that TSA, PEM (repeatable); the answer must verify
+    /// against one before it is stored.
+    #[arg(long, value_name = "ROOT.pem", required = true)]
+    pub tsa_cert: Vec<PathBuf>,
+    /// The checkpoint to stamp (default: the latest recorded one). A copy with witness
+    /// cosignatures is fine: the token stamps the note as the log signed it.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Seconds to wait for the TSA, in all.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -10,8 +10,9 @@ use custody_core::entry::Body;
 use custody_core::hash::Digest;
 use custody_core::json::{
     failed, with_ok, CheckReport, CheckedEntryJson, DocumentMatchJson, FailureJson, SignerJson,
-    TreeHeadJson,
+    TimestampJson, TreeHeadJson,
 };
+use custody_core::timestamp::{self, Certificate, VerifiedTimestamp};
 use custody_store::files;
 use custody_store::StoreError;
 use std::path::Path;
@@ -39,6 +40,11 @@ pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
 pub fn run(a: CheckArgs) -> Result<()> {
     let trusted = checkpoint::parse_vkey(a.trust.trim())
         .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
+    let roots = if a.tsa_cert.is_empty() {
+        None
+    } else {
+        Some(super::timestamp::load_roots(&a.tsa_cert)?)
+    };
     let bytes = match read_bundle(&a.bundle) {
         Ok(b) => b,
         Err(e) => {
@@ -91,8 +97,24 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(Failed(format!("bundle check FAILED: {reason}")).into());
         }
     };
+    let stamps = match check_timestamps(&v, &trusted, roots.as_deref()) {
+        Ok(s) => s,
+        Err(reason) => {
+            if a.json {
+                let f = FailureJson {
+                    entry: None,
+                    reason: reason.clone(),
+                };
+                out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+            }
+            return Err(Failed(format!("bundle check FAILED: {reason}")).into());
+        }
+    };
     if a.json {
-        out!("{}", serde_json::to_string_pretty(&with_ok(&report(&v))?)?);
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&with_ok(&report(&v, &stamps))?)?
+        );
         return Ok(());
     }
     let s = v.subject.index;
@@ -128,6 +150,16 @@ pub fn run(a: CheckArgs) -> Result<()> {
         count(v.entries.len() as u64, "entry", "entries"),
         elapsed.as_secs_f64() * 1000.0
     );
+    let size = v.checkpoint.size();
+    for t in stamps.iter().flatten() {
+        say!("  {}", super::timestamp::line(size, t));
+    }
+    if roots.is_none() && !stamps.is_empty() {
+        say!(
+            "  {} over the checkpoint present, not checked (give --tsa-cert ROOT.pem to check)",
+            count(stamps.len() as u64, "time-stamp token", "time-stamp tokens")
+        );
+    }
     say!("  bundle SHA-256 {}", v.bundle_sha256);
     say!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
     Ok(())
@@ -183,7 +215,26 @@ fn live_matches<'a>(
     Ok(out)
 }
 
-fn report(v: &VerifiedBundle) -> CheckReport {
+/// The bundle's time-stamp tokens, each verified over its checkpoint when `roots` are given
+/// (`None` for each when not), or why one does not verify.
+fn check_timestamps(
+    v: &VerifiedBundle,
+    trusted: &checkpoint::StrictVerifier,
+    roots: Option<&[Certificate]>,
+) -> Result<Vec<Option<VerifiedTimestamp>>, String> {
+    v.timestamps
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match roots {
+            None => Ok(None),
+            Some(r) => timestamp::verify(t, v.checkpoint.note().as_bytes(), trusted, r, None)
+                .map(Some)
+                .map_err(|e| format!("timestamps: token {i}: {e}")),
+        })
+        .collect()
+}
+
+fn report(v: &VerifiedBundle, stamps: &[Option<VerifiedTimestamp>]) -> CheckReport {
     CheckReport {
         origin: v.origin.clone(),
         vkey: v.vkey.clone(),
@@ -208,6 +259,10 @@ fn report(v: &VerifiedBundle) -> CheckReport {
                 claimed_time: time(ve.entry.content.claimed_time),
                 leaf_hash: ve.leaf.to_hex(),
             })
+            .collect(),
+        timestamps: stamps
+            .iter()
+            .map(|t| TimestampJson::of(None, v.checkpoint.size(), t.as_ref()))
             .collect(),
     }
 }

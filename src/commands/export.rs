@@ -58,6 +58,16 @@ pub fn run(a: ExportArgs) -> Result<()> {
         subject.index,
         exported.checkpoint_size
     );
+    if exported.timestamps > 0 {
+        out!(
+            "carries {} over the checkpoint (check them with --tsa-cert ROOT.pem)",
+            count(
+                exported.timestamps as u64,
+                "time-stamp token",
+                "time-stamp tokens"
+            )
+        );
+    }
     out!("bundle SHA-256 {}", Digest::of(&exported.bytes));
     out!(
         "check it with: custody check {} --trust {}",

@@ -45,6 +45,7 @@ mod prove;
 mod repair;
 mod show;
 mod sign;
+mod timestamp;
 mod verify;
 
 use crate::args::{Cli, Command};
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> Result<()> {
             opening,
         } => disclose::check(&ledger, index, &opening),
         Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
+        Command::Timestamp(a) => timestamp::run(&a),
         Command::Prove(p) => prove::run(p),
         Command::VerifyProof { proof, trust, leaf } => prove::verify_proof(&proof, &trust, &leaf),
         Command::Repair { ledger, force } => repair::run(&ledger, force),

@@ -12,9 +12,10 @@ use crate::print::{count, list, quoted};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;
-use custody_core::json::{failed, with_ok, VerifyReport};
+use custody_core::json::{failed, with_ok, TimestampJson, VerifyReport};
 use custody_store::files;
 use custody_store::replay::{verify_ledger, Failure, Options, VerifyError};
+use custody_store::timestamps::{check_tokens, CheckedToken, TokenError};
 use custody_store::ENTRIES;
 use std::path::Path;
 
@@ -99,6 +100,11 @@ impl Anchor {
 
 pub fn run(a: &VerifyArgs) -> Result<()> {
     let anchor = Anchor::from_args(a)?;
+    let roots = if a.tsa_cert.is_empty() {
+        None
+    } else {
+        Some(super::timestamp::load_roots(&a.tsa_cert)?)
+    };
     if let Some(j) = a.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(j.max(1))
@@ -144,9 +150,34 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
             return Err(Failed(format!("verification FAILED: {}", f.reason)).into());
         }
     }
+    // Time-stamp tokens beside the checkpoints the replay matched (docs/TIMESTAMPS.md).
+    let log = checkpoint::parse_vkey(&report.vkey)
+        .context("internal: the replayed ledger's verifier key does not parse")?;
+    let stamps = match check_tokens(ledger, &log, &report.checkpoints, roots.as_deref()) {
+        Ok(s) => s,
+        Err(TokenError::Evidence { path, reason }) => {
+            let f = Failure {
+                entry: None,
+                reason: format!("time-stamp token {path}: {reason}"),
+            };
+            return fail(&f, a.json);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if a.json {
         let mut v = with_ok(&report)?;
         if let serde_json::Value::Object(m) = &mut v {
+            let list: Vec<TimestampJson> = stamps
+                .iter()
+                .map(|t| {
+                    TimestampJson::of(
+                        Some(t.path.display().to_string()),
+                        t.size,
+                        t.verified.as_ref(),
+                    )
+                })
+                .collect();
+            m.insert("timestamps".into(), serde_json::to_value(list)?);
             m.insert(
                 "trust".into(),
                 serde_json::json!({
@@ -157,7 +188,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         }
         out!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_report(&report, anchor.as_ref())?;
+        print_report(&report, anchor.as_ref(), &stamps)?;
     }
     Ok(())
 }
@@ -173,7 +204,7 @@ fn fail(f: &Failure, json: bool) -> Result<()> {
 
 /// The text report. Every line goes through `say!`: origins, names, labels and checkpoint file
 /// names (from a directory listing) come from the ledger directory, not from custody.
-fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
+fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToken]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
         to out,
@@ -251,6 +282,23 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
             c.size,
             c.root.get(..16).unwrap_or(&c.root),
             c.file
+        );
+    }
+    for t in stamps {
+        if let Some(v) = &t.verified {
+            say!(
+                to out,
+                "  timestamp ok: {}, token {}",
+                super::timestamp::line(t.size, v),
+                t.path.display()
+            );
+        }
+    }
+    if !stamps.is_empty() && stamps.iter().all(|t| t.verified.is_none()) {
+        say!(
+            to out,
+            "  timestamps: {} present, not checked (give --tsa-cert ROOT.pem to check)",
+            count(stamps.len() as u64, "time-stamp token", "time-stamp tokens")
         );
     }
     for d in &r.documents {

@@ -87,7 +87,15 @@ pub struct Bundle {
     pub subject: Subject,
     /// The entries, sorted by index, no index twice.
     pub entries: Vec<BundleEntry>,
+    /// RFC 3161 time-stamp tokens over the checkpoint, each the base64 of a DER
+    /// TimeStampToken (`docs/TIMESTAMPS.md`). Absent in bundles without tokens, never empty.
+    /// [`verify`] only decodes them; a checker verifies them against its own TSA roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamps: Option<Vec<String>>,
 }
+
+/// The most time-stamp tokens a bundle may carry.
+pub const MAX_BUNDLE_TIMESTAMPS: usize = 16;
 
 /// Why a bundle was refused. Each variant names the part of the bundle at fault.
 #[derive(Debug, Error)]
@@ -257,7 +265,27 @@ pub fn build(
                 tlog_proof: checkpoint::format_tlog_proof(e.index, &e.proof, checkpoint_note),
             })
             .collect(),
+        timestamps: None,
     };
+    to_canonical_bytes(&bundle)
+}
+
+/// Adds time-stamp tokens (DER TimeStampTokens over the bundle's checkpoint) to the canonical
+/// bundle `bytes`, replacing any it had; no tokens leaves the member out.
+///
+/// # Errors
+/// [`BundleError::Build`] if `bytes` is not a bundle, or for more than
+/// [`MAX_BUNDLE_TIMESTAMPS`] tokens.
+pub fn attach_timestamps(bytes: &[u8], tokens: &[Vec<u8>]) -> Result<Vec<u8>, BundleError> {
+    if tokens.len() > MAX_BUNDLE_TIMESTAMPS {
+        return Err(BundleError::Build(format!(
+            "{} time-stamp tokens; a bundle carries at most {MAX_BUNDLE_TIMESTAMPS}",
+            tokens.len()
+        )));
+    }
+    let mut bundle = parse(bytes).map_err(|e| BundleError::Build(e.to_string()))?;
+    bundle.timestamps =
+        (!tokens.is_empty()).then(|| tokens.iter().map(|t| B64.encode(t)).collect());
     to_canonical_bytes(&bundle)
 }
 
@@ -307,6 +335,9 @@ pub struct VerifiedBundle {
     pub bundle_sha256: Digest,
     /// The bundle's length in bytes.
     pub bundle_len: usize,
+    /// The time-stamp tokens the bundle carries (DER), decoded but not verified: verify them
+    /// with `timestamp::verify` against trusted TSA roots and [`Self::checkpoint`]'s note.
+    pub timestamps: Vec<Vec<u8>>,
     state: LogState,
 }
 
@@ -397,6 +428,7 @@ pub fn verify(
 ) -> Result<VerifiedBundle, BundleError> {
     let bundle = parse(bytes)?;
     let vkey = check_members(&bundle, trusted)?;
+    let timestamps = decode_timestamps(&bundle)?;
     // Step 6: the checkpoint.
     let cp = checkpoint::open(bundle.checkpoint.as_bytes(), trusted)?;
     let entries = check_entries(&bundle, &cp)?;
@@ -451,8 +483,39 @@ pub fn verify(
         document,
         bundle_sha256: Digest::of(bytes),
         bundle_len: bytes.len(),
+        timestamps,
         state,
     })
+}
+
+/// The `timestamps` member: absent, or 1 to [`MAX_BUNDLE_TIMESTAMPS`] canonical base64 strings
+/// of at most `MAX_TOKEN_BYTES` each. Decoded only; their verification needs TSA roots.
+fn decode_timestamps(bundle: &Bundle) -> Result<Vec<Vec<u8>>, BundleError> {
+    let Some(list) = &bundle.timestamps else {
+        return Ok(Vec::new());
+    };
+    if list.is_empty() || list.len() > MAX_BUNDLE_TIMESTAMPS {
+        return Err(member(
+            "timestamps",
+            format!(
+                "{} tokens; a bundle carries 1 to {MAX_BUNDLE_TIMESTAMPS}, or leaves the member out",
+                list.len()
+            ),
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            checkpoint::b64_strict(t)
+                .filter(|b| b.len() <= crate::timestamp::MAX_TOKEN_BYTES)
+                .ok_or_else(|| {
+                    member(
+                        "timestamps",
+                        format!("token {i} is not canonical base64 of at most 64 KiB"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Steps 1-3 of docs/PROOFS.md: bound, parse, canonical form.

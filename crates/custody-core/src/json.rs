@@ -486,6 +486,49 @@ pub struct CheckpointJson {
     pub root: String,
 }
 
+/// An RFC 3161 time-stamp token over a checkpoint (`verify --json`, `check --json`;
+/// docs/TIMESTAMPS.md). The fields after `checked` are `null` when it was not checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimestampJson {
+    /// The token file (`verify`), or `null` for a token carried in a bundle (`check`).
+    pub file: Option<String>,
+    /// The tree size of the checkpoint it stamps.
+    pub checkpoint_size: u64,
+    /// Whether it was verified against trusted TSA roots (`--tsa-cert`).
+    pub checked: bool,
+    /// genTime, RFC 3339: the checkpoint existed no later than this.
+    pub gen_time: Option<String>,
+    /// The TSA certificate's subject, RFC 4514.
+    pub tsa: Option<String>,
+    /// The TSA policy OID.
+    pub policy: Option<String>,
+    /// The token's serial number, hex.
+    pub serial: Option<String>,
+    /// The TSA's stated accuracy of genTime.
+    pub accuracy: Option<crate::timestamp::Accuracy>,
+}
+
+impl TimestampJson {
+    /// The JSON of a token over the checkpoint of size `checkpoint_size`, verified or not.
+    #[must_use]
+    pub fn of(
+        file: Option<String>,
+        checkpoint_size: u64,
+        v: Option<&crate::timestamp::VerifiedTimestamp>,
+    ) -> Self {
+        TimestampJson {
+            file,
+            checkpoint_size,
+            checked: v.is_some(),
+            gen_time: v.map(|v| v.gen_time_rfc3339.clone()),
+            tsa: v.map(|v| v.tsa_subject.clone()),
+            policy: v.map(|v| v.policy.clone()),
+            serial: v.map(|v| v.serial.clone()),
+            accuracy: v.and_then(|v| v.accuracy),
+        }
+    }
+}
+
 /// A stored document's state (`verify --documents`).
 #[derive(Clone, Debug, Serialize)]
 pub struct DocumentJson {
@@ -581,6 +624,8 @@ pub struct CheckReport {
     pub document: Option<DocumentMatchJson>,
     /// Every entry of the bundle.
     pub entries: Vec<CheckedEntryJson>,
+    /// The bundle's time-stamp tokens over its checkpoint.
+    pub timestamps: Vec<TimestampJson>,
 }
 
 /// `prove inclusion --json`.

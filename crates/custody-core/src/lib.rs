@@ -22,6 +22,7 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
 //!   [`add_checkpoint`]: the tlog-witness request body.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
+//! - [`timestamp`]: RFC 3161 time-stamp tokens over checkpoints (requests, verification).
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
@@ -41,3 +42,4 @@ pub mod replay;
 pub mod rules;
 pub mod seal;
 pub mod sign;
+pub mod timestamp;

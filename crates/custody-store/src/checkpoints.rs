@@ -37,7 +37,7 @@ impl Ledger {
         let dir = self.dir().join(CHECKPOINTS);
         fs::create_dir_all(&dir).map_err(io_at(&dir))?;
         real_dir(&dir)?;
-        let path = dir.join(format!("{size:012}-{}.txt", &root.to_hex()[..16]));
+        let path = checkpoint_file(self.dir(), size, root);
         // A file under the final name is this checkpoint only if it holds exactly this note
         // (read without following a link); anything else there (planted bytes, a link, a FIFO)
         // is no record, and the rename below replaces that directory entry, never following it.
@@ -139,6 +139,14 @@ impl Ledger {
             .map_err(|e| StoreError::Usage(format!("internal: own checkpoint: {e}")))?;
         Ok((cp, path))
     }
+}
+
+/// Where the checkpoint of tree `size` and `root` is recorded in ledger directory `dir`:
+/// `checkpoints/SIZE-ROOT16.txt`, the size in 12 digits, the root's first 16 hex digits.
+#[must_use]
+pub fn checkpoint_file(dir: &Path, size: u64, root: &Digest) -> PathBuf {
+    dir.join(CHECKPOINTS)
+        .join(format!("{size:012}-{}.txt", &root.to_hex()[..16]))
 }
 
 /// Every checkpoint note recorded in a ledger directory, sorted by name, each read to at most

@@ -1,4 +1,5 @@
-//! The clock and the OS random source: the two inputs the pure core takes as arguments.
+//! The clock and the OS random source: the two inputs the pure core takes as arguments (keys,
+//! informant salts, time-stamp nonces).
 
 use custody_core::codec::CodecError;
 use custody_core::entry::{Body, Submission};
@@ -28,4 +29,13 @@ pub fn sign_now(
     body: Body,
 ) -> Result<Submission, CodecError> {
     sign_submission(signer, origin, now(), body)
+}
+
+/// `N` bytes from the operating system's random source (a time-stamp request's nonce).
+#[must_use]
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::RngCore as _;
+    let mut b = [0u8; N];
+    os_rng().fill_bytes(&mut b);
+    b
 }

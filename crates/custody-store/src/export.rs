@@ -1,10 +1,13 @@
 //! Export of a proof bundle from a ledger directory: the subject's closure read from the
 //! entries, each with its inclusion proof to the latest checkpoint that holds (or a new one
 //! signed with the operator's key), assembled by core's [`bundle::build`] and checked by
-//! [`bundle::verify`] before it is handed out.
+//! [`bundle::verify`] before it is handed out. Time-stamp tokens stored beside the checkpoint
+//! are carried in the bundle's `timestamps` member.
 
+use crate::checkpoints::checkpoint_file;
 use crate::error::StoreError;
 use crate::ledger::Ledger;
+use crate::timestamps::tokens_for;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
 use custody_core::entry::Body;
 use custody_core::sign::KeySigner;
@@ -25,6 +28,8 @@ pub struct Exported {
     pub vkey: String,
     /// The checkpoint this export signed and recorded, if it signed one.
     pub signed: Option<(u64, PathBuf)>,
+    /// Time-stamp tokens stored beside the checkpoint, carried in the bundle.
+    pub timestamps: usize,
 }
 
 impl Ledger {
@@ -87,6 +92,16 @@ impl Ledger {
         let count = entries.len();
         let bytes = bundle::build(&state.origin, &vkey, cp.note(), subject, entries)
             .map_err(|e| StoreError::Usage(e.to_string()))?;
+        // The tokens stored beside the checkpoint travel with it (checked by `check --tsa-cert`).
+        let cp_file = checkpoint_file(self.dir(), cp.size(), &cp.root());
+        let tokens: Vec<Vec<u8>> = tokens_for(self.dir(), &cp_file)?
+            .into_iter()
+            .map(|t| t.bytes)
+            .take(bundle::MAX_BUNDLE_TIMESTAMPS)
+            .collect();
+        let timestamps = tokens.len();
+        let bytes = bundle::attach_timestamps(&bytes, &tokens)
+            .map_err(|e| StoreError::Usage(e.to_string()))?;
         // Never hand out a bundle that would not check.
         bundle::verify(&bytes, &verifier, None).map_err(|e| {
             StoreError::Usage(format!(
@@ -100,6 +115,7 @@ impl Ledger {
             missed,
             vkey,
             signed,
+            timestamps,
         })
     }
 }

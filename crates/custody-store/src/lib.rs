@@ -9,7 +9,8 @@
 //!   state.json     derived: keys, amendments, figures (small whatever the log's size)
 //!   dedup          derived: signature -> entry hash table
 //!   lock           writers hold an exclusive lock on it
-//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt, never overwritten
+//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt, never overwritten; RFC 3161 tokens
+//!                  over each beside it, SIZE-ROOTHEX.TOKENHASH.tsr
 //!   documents/     stored copies of source documents, named by SHA-256 hex
 //! ```
 //! Append is: check (core's rules), encode, write, fsync, then report; derived files are
@@ -17,7 +18,7 @@
 //! it. Every rule and format is custody-core's; this crate reads, writes and sequences.
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
-//! [`documents`], [`replay`] (verify a directory), [`export`] (a proof bundle from a
+//! [`documents`], [`timestamps`] (RFC 3161 tokens beside their checkpoints), [`replay`] (verify a directory), [`export`] (a proof bundle from a
 //! directory), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod import;
 pub mod ledger;
 pub mod replay;
 pub mod stream;
+pub mod timestamps;
 
 pub use error::StoreError;
 pub use ledger::{Access, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};

@@ -1,0 +1,960 @@
+//! RFC 3161 trusted time against a real peer: OpenSSL's TSA (`openssl ts -reply`) behind a
+//! small HTTP shim on 127.0.0.1, with a root CA and TSA certificates made by `openssl` in a
+//! temporary directory and genTime frozen by `faketime`. custody asks it for tokens with
+//! `custody timestamp`, stores them, and `custody verify` / `custody check` verify them; OpenSSL's
+//! own `openssl ts -verify` must accept every token custody stores and refuse the tampered ones,
+//! as custody does.
+//!
+//! Needs the Debian packages `openssl` and `faketime` (installed by `.ci/run`).
+
+mod common;
+
+use common::{run, run_ok, sample_copy};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// genTime of every token the test TSA issues.
+const STAMP: &str = "2026-02-03 04:05:06";
+const STAMP_RFC3339: &str = "2026-02-03T04:05:06Z";
+/// When the test CA and TSA certificates are made (their notBefore).
+const MINT: &str = "2025-06-01 00:00:00";
+/// The sample ledger's log key (docs/JSON.md).
+const SAMPLE_VKEY: &str =
+    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
+const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000029-b9b207abe05fd2fb.txt";
+
+fn sh(cwd: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .current_dir(cwd)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e} (are openssl and faketime installed?)"));
+    out
+}
+
+fn sh_ok(cwd: &Path, args: &[&str]) {
+    let out = sh(cwd, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `faketime -f TIME` frozen at `at`, then `args`.
+fn at<'a>(when: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["faketime", "-f", when];
+    v.extend_from_slice(args);
+    v
+}
+
+const EXT: &str = "\
+[ root ]
+basicConstraints = critical,CA:true
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[ tsa ]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// A test PKI in a temporary directory: `root.pem`/`root.key`, plus one directory per TSA.
+struct Pki {
+    dir: tempfile::TempDir,
+    serial: AtomicUsize,
+}
+
+impl Pki {
+    fn new(cn: &str) -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("ext.cnf"), EXT).unwrap();
+        std::fs::write(
+            d.join("req.cnf"),
+            format!(
+                "{}\n{EXT}",
+                std::fs::read_to_string("/etc/ssl/openssl.cnf").unwrap()
+            ),
+        )
+        .unwrap();
+        sh_ok(
+            d,
+            &[
+                "openssl",
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "root.key",
+            ],
+        );
+        let subj = format!("/O=custody timestamp test/CN={cn}");
+        sh_ok(
+            d,
+            &at(
+                MINT,
+                &[
+                    "openssl",
+                    "req",
+                    "-new",
+                    "-x509",
+                    "-key",
+                    "root.key",
+                    "-sha256",
+                    "-days",
+                    "3650",
+                    "-subj",
+                    &subj,
+                    "-set_serial",
+                    "1",
+                    "-extensions",
+                    "root",
+                    "-config",
+                    "req.cnf",
+                    "-out",
+                    "root.pem",
+                ],
+            ),
+        );
+        Pki {
+            dir,
+            serial: AtomicUsize::new(100),
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root.pem")
+    }
+
+    /// A TSA directory `name` holding tsa.key, tsa.crt (EKU critical timeStamping), tsaserial
+    /// and tsa.cnf (the configuration of the task, with the given digests).
+    fn tsa(&self, name: &str, key: &str, signer_digest: &str, ess_alg: &str) -> PathBuf {
+        let d = self.dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        let genkey: Vec<&str> = match key {
+            "rsa" => vec!["openssl", "genrsa", "-out", "tsa.key", "2048"],
+            curve => vec![
+                "openssl", "ecparam", "-name", curve, "-genkey", "-noout", "-out", "tsa.key",
+            ],
+        };
+        sh_ok(&d, &genkey);
+        let subj = format!("/O=custody timestamp test/CN=TSA {name}");
+        sh_ok(
+            &d,
+            &at(
+                MINT,
+                &[
+                    "openssl", "req", "-new", "-key", "tsa.key", "-subj", &subj, "-out", "tsa.csr",
+                ],
+            ),
+        );
+        let serial = self.serial.fetch_add(1, Ordering::SeqCst).to_string();
+        sh_ok(
+            &d,
+            &at(
+                MINT,
+                &[
+                    "openssl",
+                    "x509",
+                    "-req",
+                    "-in",
+                    "tsa.csr",
+                    "-CA",
+                    "../root.pem",
+                    "-CAkey",
+                    "../root.key",
+                    "-set_serial",
+                    &serial,
+                    "-days",
+                    "1825",
+                    "-sha256",
+                    "-extfile",
+                    "../ext.cnf",
+                    "-extensions",
+                    "tsa",
+                    "-out",
+                    "tsa.crt",
+                ],
+            ),
+        );
+        std::fs::write(d.join("tsaserial"), "01\n").unwrap();
+        std::fs::write(
+            d.join("tsa.cnf"),
+            format!(
+                "[ tsa ]
+default_tsa = tsa_config1
+[ tsa_config1 ]
+dir = .
+serial = $dir/tsaserial
+crypto_device = builtin
+signer_cert = $dir/tsa.crt
+signer_key = $dir/tsa.key
+signer_digest = {signer_digest}
+default_policy = 1.3.6.1.4.1.99999.1.1
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = {ess_alg}
+"
+            ),
+        )
+        .unwrap();
+        d
+    }
+}
+
+/// What the shim answers.
+#[derive(Clone)]
+enum Answer {
+    /// `openssl ts -reply` on the request, genTime frozen at [`STAMP`].
+    OpenSsl,
+    /// These bytes, whatever the request (a replayed old answer).
+    Fixed(Vec<u8>),
+    /// An HTTP error status.
+    Status(u16),
+}
+
+/// OpenSSL's TSA behind HTTP on 127.0.0.1: at most 16 requests in at most 120 s, stopped and
+/// joined on drop (also when a test fails).
+struct TsaServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicUsize>,
+    last_answer: Arc<Mutex<Vec<u8>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl TsaServer {
+    fn start(dir: PathBuf, answer: Answer) -> TsaServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let served = Arc::new(AtomicUsize::new(0));
+        let last_answer = Arc::new(Mutex::new(Vec::new()));
+        let (s, n, last) = (stop.clone(), served.clone(), last_answer.clone());
+        let handle = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !s.load(Ordering::SeqCst)
+                && Instant::now() < deadline
+                && n.load(Ordering::SeqCst) < 16
+            {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        n.fetch_add(1, Ordering::SeqCst);
+                        if let Some(body) = serve_one(stream, &dir, &answer) {
+                            *last.lock().unwrap() = body;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        TsaServer {
+            addr,
+            stop,
+            served,
+            last_answer,
+            handle: Some(handle),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/tsa", self.addr)
+    }
+}
+
+impl Drop for TsaServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 POST (headers at most 16 KiB, body at most 64 KiB, 5 s), answers it, and
+/// returns the body it sent with status 200.
+fn serve_one(mut s: TcpStream, dir: &Path, answer: &Answer) -> Option<Vec<u8>> {
+    s.set_nonblocking(false).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        if buf.len() > 16 * 1024 {
+            return None;
+        }
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    assert!(head.starts_with("post "), "{head}");
+    assert!(
+        head.contains("content-type: application/timestamp-query"),
+        "{head}"
+    );
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n <= 64 * 1024)?;
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let query = &buf[head_end..head_end + len];
+    let (status, body) = match answer {
+        Answer::Status(code) => (*code, Vec::new()),
+        Answer::Fixed(b) => (200, b.clone()),
+        Answer::OpenSsl => {
+            std::fs::write(dir.join("query.tsq"), query).unwrap();
+            let out = sh(
+                dir,
+                &at(
+                    STAMP,
+                    &[
+                        "openssl",
+                        "ts",
+                        "-reply",
+                        "-config",
+                        "tsa.cnf",
+                        "-queryfile",
+                        "query.tsq",
+                        "-out",
+                        "reply.tsr",
+                    ],
+                ),
+            );
+            assert!(
+                out.status.success(),
+                "openssl ts -reply: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (200, std::fs::read(dir.join("reply.tsr")).unwrap())
+        }
+    };
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(&body).ok()?;
+    s.flush().ok()?;
+    (status == 200).then_some(body)
+}
+
+/// The token files in a ledger's checkpoints/.
+fn tokens(ledger: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(ledger.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tsr"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The path custody says it stored the token in.
+fn stored_path(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("token stored in") || l.contains("was already stored in"))
+        .unwrap_or_else(|| panic!("no stored line in {stdout}"));
+    PathBuf::from(line.rsplit(' ').next().unwrap())
+}
+
+/// `openssl ts -verify` of a stored token over the log-signed note file, trusting `root`.
+fn openssl_verify(cwd: &Path, data: &Path, token: &Path, root: &Path) -> std::process::Output {
+    sh(
+        cwd,
+        &[
+            "openssl",
+            "ts",
+            "-verify",
+            "-data",
+            data.to_str().unwrap(),
+            "-in",
+            token.to_str().unwrap(),
+            "-token_in",
+            "-CAfile",
+            root.to_str().unwrap(),
+        ],
+    )
+}
+
+fn sample_root() -> String {
+    format!("{}/keys/sample-tsa-root.pem", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
+    let pki = Pki::new("custody timestamp test root");
+    let root = pki.root();
+    let work = sample_copy();
+    let cwd = work.path();
+    let ledger = cwd.join("ledger");
+    let before = tokens(&ledger);
+    assert_eq!(
+        before.len(),
+        1,
+        "the sample ledger carries one token of the test TSA"
+    );
+    let configs = [
+        ("ec256", "prime256v1", "sha256", "sha256", "ECDSA P-256"),
+        (
+            "ec256-ess1",
+            "prime256v1",
+            "sha256",
+            "sha1",
+            "ECDSA P-256, ESSCertID v1",
+        ),
+        ("ec384", "secp384r1", "sha384", "sha256", "ECDSA P-384"),
+        ("rsa", "rsa", "sha256", "sha256", "RSA"),
+        ("rsa-sha512", "rsa", "sha512", "sha512", "RSA, SHA-512"),
+    ];
+    let mut stored = Vec::new();
+    for (name, key, digest, ess, what) in configs {
+        let dir = pki.tsa(name, key, digest, ess);
+        let server = TsaServer::start(dir, Answer::OpenSsl);
+        let out = run_ok(
+            cwd,
+            &[
+                "timestamp",
+                "ledger",
+                "--tsa",
+                &server.url(),
+                "--tsa-cert",
+                root.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(server.served.load(Ordering::SeqCst), 1, "{what}");
+        let first = out.lines().next().unwrap();
+        assert_eq!(
+            first,
+            format!(
+                "checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
+            ),
+            "{what}"
+        );
+        let token = cwd.join(stored_path(&out));
+        assert!(token.starts_with(&ledger), "{what}: {}", token.display());
+        // custody stores the bare token from the TSA's granted response.
+        let answer = server.last_answer.lock().unwrap().clone();
+        let bytes = std::fs::read(&token).unwrap();
+        assert!(
+            answer.len() > bytes.len() && answer.ends_with(&bytes),
+            "{what}"
+        );
+        // OpenSSL accepts what custody stored, over the log-signed note (the sample checkpoint
+        // has no cosignatures, so it is the recorded file itself).
+        let v = openssl_verify(cwd, &cwd.join(SAMPLE_CHECKPOINT), &token, &root);
+        assert!(
+            v.status.success() && String::from_utf8_lossy(&v.stdout).contains("Verification: OK"),
+            "{what}: openssl ts -verify: {} {}",
+            String::from_utf8_lossy(&v.stdout),
+            String::from_utf8_lossy(&v.stderr)
+        );
+        stored.push((name, token));
+    }
+    assert_eq!(
+        tokens(&ledger).len(),
+        1 + configs.len(),
+        "tokens sit side by side"
+    );
+
+    // verify checks every stored token, offline, against the roots given (the sample token's
+    // root too), one line each.
+    let out = run_ok(
+        cwd,
+        &[
+            "verify",
+            "ledger",
+            "--tsa-cert",
+            root.to_str().unwrap(),
+            "--tsa-cert",
+            &sample_root(),
+        ],
+    );
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("timestamp ok:"))
+        .collect();
+    assert_eq!(lines.len(), 1 + configs.len(), "{out}");
+    for (name, token) in &stored {
+        let want = format!(
+            "  timestamp ok: checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
+            token.strip_prefix(cwd).unwrap().display()
+        );
+        assert!(out.contains(&want), "{want}\n{out}");
+    }
+    // Without --tsa-cert: present, not checked, in one line.
+    let out = run_ok(cwd, &["verify", "ledger"]);
+    assert!(
+        out.contains("  timestamps: 6 time-stamp tokens present, not checked (give --tsa-cert ROOT.pem to check)"),
+        "{out}"
+    );
+    assert!(!out.contains("existed no later than"), "{out}");
+    // Only the test root: the sample token is refused, naming its file (exit 1).
+    let out = run(
+        cwd,
+        &["verify", "ledger", "--tsa-cert", root.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(before[0].file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(err.contains("not among the trusted roots"), "{err}");
+
+    // Asking again for the same checkpoint adds a token (a fresh nonce, a new serial).
+    let dir = pki.dir.path().join("ec256");
+    let server = TsaServer::start(dir, Answer::OpenSsl);
+    let out = run_ok(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("token stored in"), "{out}");
+    assert_eq!(tokens(&ledger).len(), 2 + configs.len());
+}
+
+#[test]
+fn a_cosigned_checkpoint_is_stamped_as_the_log_signed_it() {
+    let pki = Pki::new("custody cosigned test root");
+    let root = pki.root();
+    let work = sample_copy();
+    let cwd = work.path();
+    let recorded = std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap();
+    let cosigned = format!(
+        "{recorded}— witness.example/w1 AAAAAQAAAAAAAAAAYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=\n"
+    );
+    std::fs::write(cwd.join("cosigned.txt"), &cosigned).unwrap();
+    let server = TsaServer::start(
+        pki.tsa("ec256", "prime256v1", "sha256", "sha256"),
+        Answer::OpenSsl,
+    );
+    let out = run_ok(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            root.to_str().unwrap(),
+            "--checkpoint",
+            "cosigned.txt",
+        ],
+    );
+    let token = cwd.join(stored_path(&out));
+    // Stored beside the recorded checkpoint, which is left as it was.
+    assert!(token
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("000000000029-b9b207abe05fd2fb."));
+    assert_eq!(
+        std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap(),
+        recorded
+    );
+    // OpenSSL: the token stamps the log-signed note, not the cosigned copy.
+    let ok = openssl_verify(cwd, &cwd.join(SAMPLE_CHECKPOINT), &token, &root);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let bad = openssl_verify(cwd, &cwd.join("cosigned.txt"), &token, &root);
+    assert!(!bad.status.success());
+    run_ok(
+        cwd,
+        &[
+            "verify",
+            "ledger",
+            "--tsa-cert",
+            root.to_str().unwrap(),
+            "--tsa-cert",
+            &sample_root(),
+        ],
+    );
+}
+
+#[test]
+fn tampered_tokens_and_checkpoints_are_refused_by_custody_and_openssl() {
+    let pki = Pki::new("custody tamper test root");
+    let root = pki.root();
+    let root_s = root.to_str().unwrap().to_owned();
+    let sample_root = sample_root();
+    let verify_args = [
+        "verify",
+        "ledger",
+        "--tsa-cert",
+        &root_s,
+        "--tsa-cert",
+        &sample_root,
+    ];
+    let work = sample_copy();
+    let cwd = work.path();
+    let server = TsaServer::start(
+        pki.tsa("ec256", "prime256v1", "sha256", "sha256"),
+        Answer::OpenSsl,
+    );
+    let out = run_ok(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    let token = cwd.join(stored_path(&out));
+    let note = cwd.join(SAMPLE_CHECKPOINT);
+    let good = std::fs::read(&token).unwrap();
+
+    // One real byte: the last digit of genTime inside the signed TSTInfo (…040506Z -> …040507Z).
+    let pos = good
+        .windows(15)
+        .position(|w| w == b"20260203040506Z")
+        .unwrap()
+        + 13;
+    let mut bad = good.clone();
+    bad[pos] = b'7';
+    std::fs::write(&token, &bad).unwrap();
+    let out = run(cwd, &verify_args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = token.file_name().unwrap().to_str().unwrap();
+    assert!(
+        err.contains(name) && err.contains("altered after signing"),
+        "{err}"
+    );
+    assert!(!openssl_verify(cwd, &note, &token, &root).status.success());
+
+    // One byte of the signature.
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 3] ^= 0x01;
+    std::fs::write(&token, &bad).unwrap();
+    let err = String::from_utf8_lossy(&run(cwd, &verify_args).stderr).into_owned();
+    assert!(
+        err.contains(name) && err.contains("signature does not verify"),
+        "{err}"
+    );
+    assert!(!openssl_verify(cwd, &note, &token, &root).status.success());
+
+    // The real token again verifies with both.
+    std::fs::write(&token, &good).unwrap();
+    run_ok(cwd, &verify_args);
+    assert!(openssl_verify(cwd, &note, &token, &root).status.success());
+
+    // A tampered checkpoint: custody refuses the checkpoint (exit 1, naming it), OpenSSL the
+    // token over it.
+    let text = std::fs::read_to_string(&note).unwrap();
+    let tampered = text.replacen("\n29\n", "\n28\n", 1);
+    assert_ne!(tampered, text);
+    std::fs::write(&note, &tampered).unwrap();
+    let out = run(cwd, &verify_args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("000000000029-b9b207abe05fd2fb.txt"), "{err}");
+    assert!(!openssl_verify(cwd, &note, &token, &root).status.success());
+    std::fs::write(&note, &text).unwrap();
+
+    // A token with no checkpoint beside it.
+    let orphan = token.with_file_name("000000000030-0123456789abcdef.0123456789abcdef.tsr");
+    std::fs::write(&orphan, &good).unwrap();
+    let err = String::from_utf8_lossy(&run(cwd, &verify_args).stderr).into_owned();
+    assert!(
+        err.contains("000000000030-0123456789abcdef.0123456789abcdef.tsr")
+            && err.contains("not recorded beside it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn answers_that_do_not_verify_are_never_stored() {
+    let pki = Pki::new("custody refusal test root");
+    let root = pki.root();
+    let root_s = root.to_str().unwrap().to_owned();
+    let other = Pki::new("custody other root");
+    let work = sample_copy();
+    let cwd = work.path();
+    let ledger = cwd.join("ledger");
+    let dir = pki.tsa("ec256", "prime256v1", "sha256", "sha256");
+
+    // A real answer, kept to be replayed.
+    let server = TsaServer::start(dir.clone(), Answer::OpenSsl);
+    run_ok(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    let old = server.last_answer.lock().unwrap().clone();
+    drop(server);
+    let count = tokens(&ledger).len();
+
+    // Replayed: the nonce is not the one sent.
+    let server = TsaServer::start(dir.clone(), Answer::Fixed(old));
+    let out = run(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nonce") && err.contains("does not verify"),
+        "{err}"
+    );
+    assert_eq!(tokens(&ledger).len(), count);
+
+    // A TSA the user does not trust.
+    let server = TsaServer::start(dir.clone(), Answer::OpenSsl);
+    let out = run(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            other.root().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not among the trusted roots"));
+    assert_eq!(tokens(&ledger).len(), count);
+
+    // Garbage, an HTTP error, nobody listening: one line, exit 2 or 1, nothing stored.
+    let server = TsaServer::start(dir.clone(), Answer::Fixed(b"<html>oops</html>".to_vec()));
+    let out = run(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid DER"));
+    let server = TsaServer::start(dir.clone(), Answer::Status(500));
+    let out = run(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("answered HTTP 500"));
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let out = run(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &format!("http://{closed}/"),
+            "--tsa-cert",
+            &root_s,
+            "--timeout",
+            "5",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the TSA"));
+    assert_eq!(tokens(&ledger).len(), count);
+    for stderr in [&out.stderr] {
+        assert!(!String::from_utf8_lossy(stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
+    let pki = Pki::new("custody bundle test root");
+    let root = pki.root();
+    let root_s = root.to_str().unwrap().to_owned();
+    let sample_root = sample_root();
+    let work = sample_copy();
+    let cwd = work.path();
+    let server = TsaServer::start(
+        pki.tsa("ec384", "secp384r1", "sha384", "sha256"),
+        Answer::OpenSsl,
+    );
+    run_ok(
+        cwd,
+        &[
+            "timestamp",
+            "ledger",
+            "--tsa",
+            &server.url(),
+            "--tsa-cert",
+            &root_s,
+        ],
+    );
+    run_ok(cwd, &["export", "ledger", "--figure", "27", "-o", "b.json"]);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("b.json")).unwrap()).unwrap();
+    assert_eq!(bundle["timestamps"].as_array().unwrap().len(), 2);
+
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "b.json", "--trust", SAMPLE_VKEY];
+        args.extend_from_slice(extra);
+        run(cwd, &args)
+    };
+    let out = check(&["--tsa-cert", &root_s, "--tsa-cert", &sample_root]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!(
+        "  checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
+    )), "{text}");
+    assert!(text.contains(
+        "  checkpoint 29 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
+    ), "{text}");
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("  2 time-stamp tokens over the checkpoint present, not checked (give --tsa-cert ROOT.pem to check)"));
+    let (code, json) = common::run_json(
+        cwd,
+        &[
+            "check",
+            "b.json",
+            "--trust",
+            SAMPLE_VKEY,
+            "--tsa-cert",
+            &root_s,
+            "--tsa-cert",
+            &sample_root,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0);
+    let stamps = json["timestamps"].as_array().unwrap();
+    assert_eq!(stamps.len(), 2);
+    assert!(stamps
+        .iter()
+        .all(|s| s["checked"] == true && s["file"].is_null()));
+    assert!(stamps.iter().any(|s| s["gen_time"] == STAMP_RFC3339));
+
+    // One real byte of one token changed (re-encoded, so the bundle stays canonical JSON).
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let tok = bundle["timestamps"][0].as_str().unwrap().to_owned();
+    let mut der = b64.decode(&tok).unwrap();
+    let n = der.len();
+    der[n - 2] ^= 0x01;
+    let text = std::fs::read_to_string(cwd.join("b.json")).unwrap();
+    assert_eq!(text.matches(&tok).count(), 1);
+    std::fs::write(cwd.join("bad.json"), text.replace(&tok, &b64.encode(&der))).unwrap();
+    let out = run(
+        cwd,
+        &[
+            "check",
+            "bad.json",
+            "--trust",
+            SAMPLE_VKEY,
+            "--tsa-cert",
+            &root_s,
+            "--tsa-cert",
+            &sample_root,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timestamps: token 0"));
+    // Without roots the tampered token is carried, not checked.
+    let out = run(cwd, &["check", "bad.json", "--trust", SAMPLE_VKEY]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // A bundle exported before tokens existed still checks, with or without roots.
+    let old = format!(
+        "{}/ledger/bundles/figure-406.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = run(
+        cwd,
+        &["check", &old, "--trust", SAMPLE_VKEY, "--tsa-cert", &root_s],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("time-stamp"));
+}

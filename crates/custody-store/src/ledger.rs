@@ -23,7 +23,7 @@ use crate::stream::{
     earlier_copy, read_record, records, stream, submission_key, End, HashAppender, OffsetIndex,
     Source, StreamError, INDEX_RECORD,
 };
-use custody_core::entry::{Entry, Submission};
+use custody_core::entry::{entry_len_of, entry_size_error, Entry, Submission};
 use custody_core::hash::Digest;
 use custody_core::merkle::{self, Frontier};
 use custody_core::replay::{check_link, check_signature, Replay};
@@ -530,6 +530,12 @@ impl Ledger {
     /// Checks `sub` as the next entry; returns its signed message (for the duplicate table).
     fn check_inner(&self, sub: &Submission, verify_signature: bool) -> Result<Vec<u8>, StoreError> {
         let index = self.state.size;
+        // First and cheapest: an entry too large for a tlog-tiles entry bundle is never admitted.
+        if let Some(e) = entry_size_error(entry_len_of(&sub.content)?) {
+            return Err(StoreError::Rejected(format!(
+                "refused as entry {index}: {e}"
+            )));
+        }
         self.state.admit(&sub.content, self).map_err(|e| {
             if e.is_io() {
                 StoreError::from(e)

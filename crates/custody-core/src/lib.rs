@@ -19,6 +19,8 @@
 //! - [`explain`]: a claim's or figure's standing and the tree beneath it (every report's walk).
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
+//! - [`fork`]: fork evidence, two signed checkpoints that contradict each other.
+//! - [`tiles`]: C2SP tlog-tiles paths, entry bundles, tiles checked against a checkpoint.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ pub mod checkpoint;
 pub mod codec;
 pub mod entry;
 pub mod explain;
+pub mod fork;
 pub mod hash;
 pub mod import;
 pub mod json;
@@ -37,3 +40,4 @@ pub mod replay;
 pub mod rules;
 pub mod seal;
 pub mod sign;
+pub mod tiles;

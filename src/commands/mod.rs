@@ -36,12 +36,14 @@ mod disclose;
 mod exhibit;
 mod export;
 mod figure;
+mod follow;
 mod import;
 mod init;
 mod key;
 mod log;
 mod man;
 mod prove;
+mod publish;
 mod repair;
 mod show;
 mod sign;
@@ -132,6 +134,17 @@ pub fn run(cli: Cli) -> Result<()> {
             opening,
         } => disclose::check(&ledger, index, &opening),
         Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
+        Command::Publish { ledger, dir } => publish::run(&ledger, &dir),
+        Command::Clone {
+            source,
+            ledger,
+            trust,
+        } => follow::clone(&source, &ledger, &trust),
+        Command::Monitor {
+            source,
+            trust,
+            state,
+        } => follow::monitor(&source, &trust, &state),
         Command::Prove(p) => prove::run(p),
         Command::Repair { ledger, force } => repair::run(&ledger, force),
         Command::Import {

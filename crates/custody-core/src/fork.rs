@@ -124,7 +124,6 @@ impl ForkEvidence {
             ev.proof.push(unb64(v).ok_or("bad proof hash")?);
             l = line()?;
         }
-        drop(line);
         let take_note = |l: &str, rest: &mut &[u8]| -> Result<String, String> {
             let len: usize = l
                 .strip_prefix("checkpoint ")

@@ -18,7 +18,8 @@
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
 //! [`documents`], [`replay`] (verify a directory), [`export`] (a proof bundle from a
-//! directory), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
+//! directory), [`import`] (JSONL with group commit), [`publish`] (C2SP tlog-tiles in a
+//! directory), [`fetch`] and [`mirror`] (`clone` and `monitor` of a published log), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
 
@@ -29,10 +30,13 @@ pub mod dedup;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod files;
 pub mod frames;
 pub mod import;
 pub mod ledger;
+pub mod mirror;
+pub mod publish;
 pub mod replay;
 pub mod stream;
 

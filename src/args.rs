@@ -72,6 +72,22 @@ Examples:
   custody verify L --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
   custody verify L --json";
 
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  custody checkpoint L --key keys/operator.key
+  custody publish L /srv/www/nk-log";
+
+const CLONE_EXAMPLES: &str = "\
+Examples:
+  custody clone http://127.0.0.1:8080/nk-log L2 \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
+  custody clone /media/usb/nk-log L2 --trust \"$(cat operator.vkey)\"";
+
+const MONITOR_EXAMPLES: &str = "\
+Examples:
+  custody monitor http://127.0.0.1:8080/nk-log --state ~/.custody/monitor \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
+
 /// custody: a signed, append-only chain of custody for human-rights evidence.
 #[derive(Parser, Debug)]
 #[command(name = "custody", version, about, long_about = None)]
@@ -216,6 +232,39 @@ pub enum Command {
         /// The operator's secret key file.
         #[arg(long)]
         key: PathBuf,
+    },
+    /// Write the latest recorded checkpoint as C2SP tlog-tiles into DIR, for any web server.
+    #[command(after_long_help = PUBLISH_EXAMPLES)]
+    Publish {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The directory to publish into (created if missing; only new tiles are written, the
+        /// checkpoint last).
+        dir: PathBuf,
+    },
+    /// Copy a published log (URL or directory) into a new ledger, verifying every entry and tile.
+    #[command(after_long_help = CLONE_EXAMPLES)]
+    Clone {
+        /// The published log: an http:// URL prefix, or a directory.
+        source: String,
+        /// The new ledger directory (must not exist or be empty).
+        ledger: PathBuf,
+        /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
+        #[arg(long, value_name = "VKEY")]
+        trust: String,
+    },
+    /// Follow a published log: prove each new checkpoint consistent with the last, verify every
+    /// new entry; exit 1 with fork evidence if the log contradicts itself.
+    #[command(after_long_help = MONITOR_EXAMPLES)]
+    Monitor {
+        /// The published log: an http:// URL prefix, or a directory.
+        source: String,
+        /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
+        #[arg(long, value_name = "VKEY")]
+        trust: String,
+        /// The monitor's own directory: its verified copy of the log, and any fork evidence.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
     },
     /// Merkle proofs.
     #[command(subcommand)]

@@ -591,3 +591,73 @@ fn concurrent_writers_all_succeed_without_interleaving() {
     assert!(a.status.success() && b.status.success());
     assert_eq!(e.entries(), 46 + 400);
 }
+
+/// An entry is at most 65,535 bytes (docs/FORMAT.md, "Entry size": tlog-tiles entry bundles give
+/// each entry a 16-bit length). `add` refuses a submission one byte over and admits one at the
+/// bound, leaving the ledger untouched by the refusal; a ledger holding a larger entry (written
+/// by hand, as an older custody or a forger could) fails `verify` at that entry.
+#[test]
+fn entries_over_65535_bytes_are_refused_at_admission_and_fail_verification() {
+    use custody_core::entry::{Body, MAX_ENTRY_BYTES};
+    use custody_core::hash::Digest;
+    let e = Work::keyed();
+    init_ledger(e.cwd(), "L", ORIGIN);
+    fs::write(e.path("report.txt"), "report\n").unwrap();
+    e.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    // The claim's entry is its statement plus a fixed overhead: measure it with one byte.
+    let probe = claim_of_one("L", "x");
+    e.ok(&probe);
+    let bytes = fs::read(e.path("L/entries")).unwrap();
+    let frames = common::frames(&bytes);
+    let last = *frames.last().unwrap();
+    let overhead = common::frame_body(&bytes, last).len() - 1;
+    let at_bound = "y".repeat(MAX_ENTRY_BYTES - overhead);
+    let over = "z".repeat(MAX_ENTRY_BYTES - overhead + 1);
+    let before = fs::read(e.path("L/entries")).unwrap();
+    let err = e.fails(2, &claim_of_one("L", &over));
+    assert!(
+        err.contains(&format!(
+            "refused as entry 4: the entry is {} bytes; an entry is at most 65535 bytes",
+            MAX_ENTRY_BYTES + 1
+        )),
+        "{err}"
+    );
+    assert_eq!(fs::read(e.path("L/entries")).unwrap(), before);
+    e.ok(&claim_of_one("L", &at_bound));
+    let bytes = fs::read(e.path("L/entries")).unwrap();
+    let last = *common::frames(&bytes).last().unwrap();
+    assert_eq!(common::frame_body(&bytes, last).len(), MAX_ENTRY_BYTES);
+    verify(&e.path("L")).unwrap();
+
+    // A genesis entry of 65,536 bytes, framed by hand.
+    let op = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let genesis = |name: String| {
+        let body = Body::Genesis {
+            operator: op.verifying_key().to_bytes(),
+            name,
+        };
+        custody_core::sign::sign_submission(&op, "example.org/big", 0, body)
+            .unwrap()
+            .into_entry(0, Digest::ZERO)
+            .to_bytes()
+            .unwrap()
+    };
+    let fixed = genesis(String::new()).len();
+    let entry = genesis("n".repeat(MAX_ENTRY_BYTES + 1 - fixed));
+    assert_eq!(entry.len(), MAX_ENTRY_BYTES + 1);
+    let dir = e.path("big");
+    fs::create_dir(&dir).unwrap();
+    let mut file = custody_store::frames::FILE_MAGIC.to_vec();
+    file.extend(custody_store::frames::encode_frame(
+        &entry,
+        &Digest::leaf(&entry),
+    ));
+    fs::write(dir.join("entries"), file).unwrap();
+    let f = verify(&dir).unwrap_err();
+    assert_eq!(f.entry, Some(0), "{f}");
+    assert!(
+        f.reason
+            .starts_with("the entry is 65536 bytes; an entry is at most 65535 bytes"),
+        "{f}"
+    );
+}

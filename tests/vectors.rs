@@ -420,3 +420,72 @@ fn go_sumdb_tree_note_golden_body() {
     // That origin has spaces, so custody would refuse it as a log origin.
     assert!(!checkpoint::valid_origin("go.sum database tree"));
 }
+
+/// C2SP tlog-tiles: the index encoding, and the tiles of the spec's two worked examples (tree
+/// sizes 70,000 and 256), through `custody_core::tiles` (docs/PUBLISHING.md).
+#[test]
+fn tlog_tiles_paths_and_tile_sets() {
+    use custody_core::tiles::{self, TileId, FULL_TILE_BYTES, TILE_WIDTH};
+    let v = vector("tlog-tiles-paths.json");
+    for (n, want) in v["index_encoding_examples"].as_object().unwrap() {
+        let n: u64 = n.parse().unwrap();
+        let t = TileId::hashes(0, n, 256).unwrap();
+        assert_eq!(t.path(), format!("tile/0/{}", s(want)));
+        assert_eq!(TileId::from_path(&t.path()).unwrap(), t);
+        let b = TileId::entries(n, 256).unwrap();
+        assert_eq!(b.path(), format!("tile/entries/{}", s(want)));
+    }
+    assert_eq!(u(&v["full_tile_bytes"]), FULL_TILE_BYTES as u64);
+    assert_eq!(u(&v["hashes_per_full_tile"]), u64::from(TILE_WIDTH));
+
+    let t70 = &v["tree_size_70000"];
+    let all = tiles::new_hash_tiles(0, 70_000).unwrap();
+    let full = |level: u8| {
+        all.iter()
+            .filter(|t| t.level() == Some(level) && t.is_full())
+            .count() as u64
+    };
+    let partial = |level: u8| {
+        all.iter()
+            .find(|t| t.level() == Some(level) && !t.is_full())
+            .map(|t| u64::from(t.width()))
+    };
+    assert_eq!(full(0), u(&t70["full_level0_tiles"]));
+    assert_eq!(partial(0), Some(u(&t70["partial_level0_width"])));
+    assert_eq!(full(1), u(&t70["full_level1_tiles"]));
+    assert_eq!(partial(1), Some(u(&t70["partial_level1_width"])));
+    assert_eq!(partial(2), Some(u(&t70["partial_level2_width"])));
+    assert_eq!(full(2), 0);
+    assert!(all.iter().all(|t| t.level() <= Some(2)));
+    let tops: Vec<String> = all
+        .iter()
+        .filter(|t| !t.is_full() || t.level() != Some(0))
+        .map(TileId::path)
+        .collect();
+    let want: Vec<&str> = t70["partial_and_top_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(tops, want);
+    let bundles = tiles::new_bundles(0, 70_000).unwrap();
+    assert_eq!(bundles.len(), 274);
+    assert_eq!(
+        bundles.last().unwrap().path(),
+        s(&t70["entry_bundle_partial_path"])
+    );
+
+    let t256: Vec<String> = tiles::new_hash_tiles(0, 256)
+        .unwrap()
+        .iter()
+        .map(TileId::path)
+        .collect();
+    let want: Vec<&str> = v["tree_size_256"]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(t256, want);
+}

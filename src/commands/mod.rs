@@ -36,12 +36,14 @@ mod disclose;
 mod exhibit;
 mod export;
 mod figure;
+mod follow;
 mod import;
 mod init;
 mod key;
 mod log;
 mod man;
 mod prove;
+mod publish;
 mod repair;
 mod show;
 mod sign;
@@ -134,6 +136,17 @@ pub fn run(cli: Cli) -> Result<()> {
         } => disclose::check(&ledger, index, &opening),
         Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
         Command::Timestamp(a) => timestamp::run(&a),
+        Command::Publish { ledger, dir } => publish::run(&ledger, &dir),
+        Command::Clone {
+            source,
+            ledger,
+            trust,
+        } => follow::clone(&source, &ledger, &trust),
+        Command::Monitor {
+            source,
+            trust,
+            state,
+        } => follow::monitor(&source, &trust, &state),
         Command::Prove(p) => prove::run(p),
         Command::VerifyProof { proof, trust, leaf } => prove::verify_proof(&proof, &trust, &leaf),
         Command::Repair { ledger, force } => repair::run(&ledger, force),

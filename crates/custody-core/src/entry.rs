@@ -423,6 +423,32 @@ pub struct Entry {
     pub signature: Sig,
 }
 
+/// The largest entry, in canonical entry bytes (what the leaf hash covers), that custody admits
+/// or accepts in a replay: 65,535 bytes. C2SP tlog-tiles entry bundles prefix each entry with a
+/// big-endian `uint16` length, so a larger entry could not be published (docs/FORMAT.md,
+/// "Limits"; docs/PUBLISHING.md). A submission becomes an entry of its own length plus 40 bytes
+/// (index and prev).
+pub const MAX_ENTRY_BYTES: usize = 65_535;
+
+/// Why an entry of `len` canonical bytes is refused, or `None` if its size is allowed.
+#[must_use]
+pub fn entry_size_error(len: usize) -> Option<String> {
+    (len > MAX_ENTRY_BYTES).then(|| {
+        format!(
+            "the entry is {len} bytes; an entry is at most {MAX_ENTRY_BYTES} bytes (tlog-tiles entry bundles give each entry a 16-bit length; docs/FORMAT.md, Limits)"
+        )
+    })
+}
+
+/// The length of the entry `content` signed by one signature becomes, at any index: index and
+/// prev (40 bytes), the canonical content, the 64-byte signature.
+///
+/// # Errors
+/// If the content is too large to encode.
+pub fn entry_len_of(content: &Content) -> Result<usize, CodecError> {
+    Ok(ENTRY_HEADER_BYTES + codec::encode(content)?.len() + 64)
+}
+
 /// Offsets inside an entry's canonical bytes: index (8) and prev (32) come first, the 64-byte
 /// signature last, and the content (the signed part) is everything in between.
 pub const ENTRY_HEADER_BYTES: usize = 8 + 32;

@@ -21,6 +21,8 @@
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
 //!   [`add_checkpoint`]: the tlog-witness request body.
+//! - [`fork`]: fork evidence, two signed checkpoints that contradict each other.
+//! - [`tiles`]: C2SP tlog-tiles paths, entry bundles, tiles checked against a checkpoint.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`timestamp`]: RFC 3161 time-stamp tokens over checkpoints (requests, verification).
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
@@ -33,6 +35,7 @@ pub mod codec;
 pub mod cosignature;
 pub mod entry;
 pub mod explain;
+pub mod fork;
 pub mod hash;
 pub mod import;
 pub mod json;
@@ -43,3 +46,4 @@ pub mod rules;
 pub mod seal;
 pub mod sign;
 pub mod timestamp;
+pub mod tiles;

@@ -162,7 +162,7 @@ fn to_digests(hashes: Vec<Hash>) -> Vec<Digest> {
 
 /// Wraps a caller's reader so that tlog's "bad `read_hashes` implementation" assertion can
 /// never fire: a reader that returns the wrong number of hashes becomes an error here.
-struct Checked<'a, R: HashReader>(&'a R);
+pub(crate) struct Checked<'a, R: HashReader>(pub(crate) &'a R);
 
 impl<R: HashReader> HashReader for Checked<'_, R> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, TlogError> {

@@ -7,7 +7,7 @@
 //! This module holds those steps and the [`Replay`] that applies them one entry at a time; it
 //! reads nothing itself (entries come in as bytes, earlier ones through [`EntryLookup`]).
 
-use crate::entry::{signed_message_of, Body, Content, Entry, KeyId};
+use crate::entry::{entry_size_error, signed_message_of, Body, Content, Entry, KeyId};
 use crate::hash::Digest;
 use crate::keys;
 use crate::merkle::{Frontier, MerkleError};
@@ -20,8 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 #[error("{0}")]
 pub struct LinkError(pub String);
 
-/// Checks entry `index`'s canonical bytes: they hash to `stored_leaf`, decode canonically, and
-/// carry index `index` and previous-entry hash `prev`.
+/// Checks entry `index`'s canonical bytes: they are at most [`crate::entry::MAX_ENTRY_BYTES`]
+/// long, hash to `stored_leaf`, decode canonically, and carry index `index` and previous-entry
+/// hash `prev`.
 ///
 /// # Errors
 /// What is wrong, as a [`LinkError`].
@@ -31,6 +32,9 @@ pub fn check_link(
     index: u64,
     prev: &Digest,
 ) -> Result<Entry, LinkError> {
+    if let Some(e) = entry_size_error(bytes.len()) {
+        return Err(LinkError(e));
+    }
     if Digest::leaf(bytes) != *stored_leaf {
         return Err(LinkError(
             "stored leaf hash does not match the entry's bytes".into(),

@@ -23,7 +23,7 @@ use crate::stream::{
     earlier_copy, read_record, records, stream, submission_key, End, HashAppender, OffsetIndex,
     Source, StreamError, INDEX_RECORD,
 };
-use custody_core::entry::{Entry, Submission};
+use custody_core::entry::{entry_len_of, entry_size_error, Entry, Submission};
 use custody_core::hash::Digest;
 use custody_core::merkle::{self, Frontier};
 use custody_core::replay::{check_link, check_signature, Replay};
@@ -143,6 +143,159 @@ impl Ledger {
         // same keys and claimed time re-made here): it describes no history of this one.
         Cache::open(dir, Some(&g.leaf))?.reset()?;
         Ok(ledger)
+    }
+
+    /// Creates a ledger in `dir` (which must not exist or be empty) from the exact bytes of an
+    /// entry 0 sequenced elsewhere: a published log being cloned or followed. The entry is
+    /// checked first (size, chain, genesis rules, strict signature), so no directory is made
+    /// for a bad one, and again by the replay that opens the new ledger.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`], [`StoreError::Corrupt`] for entry 0, or I/O failure.
+    pub fn create_sequenced(dir: &Path, genesis: &[u8]) -> Result<Ledger, StoreError> {
+        if dir.exists() {
+            let mut it = fs::read_dir(dir).map_err(io_at(dir))?;
+            if it.next().is_some() {
+                return Err(StoreError::AlreadyExists(dir.display().to_string()));
+            }
+        }
+        let corrupt = |reason: String| StoreError::Corrupt { entry: 0, reason };
+        if let Some(e) = entry_size_error(genesis.len()) {
+            return Err(corrupt(e));
+        }
+        let leaf = Digest::leaf(genesis);
+        let entry = check_link(genesis, &leaf, 0, &Digest::ZERO).map_err(|e| corrupt(e.0))?;
+        let empty = LogState::default();
+        empty
+            .admit(&entry.content, &NoEntries)
+            .map_err(|e| corrupt(e.to_string()))?;
+        check_signature(&empty, &entry.content, &entry.signature.0)
+            .map_err(|e| corrupt(e.to_string()))?;
+        fs::create_dir_all(dir).map_err(io_at(dir))?;
+        fs::create_dir_all(dir.join(CHECKPOINTS)).map_err(io_at(dir))?;
+        fs::create_dir_all(dir.join(DOCUMENTS)).map_err(io_at(dir))?;
+        let path = dir.join(ENTRIES);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_at(&path))?;
+        f.write_all(FILE_MAGIC)
+            .and_then(|()| f.write_all(&encode_frame(genesis, &leaf)))
+            .and_then(|()| f.sync_all())
+            .map_err(io_at(&path))?;
+        drop(f);
+        sync_dir(dir)?;
+        // As in `create`: a cache folder for this path and genesis can only be a deleted copy's.
+        Cache::open(dir, Some(&leaf))?.reset()?;
+        Ledger::open(dir, Access::Write)
+    }
+
+    /// Appends entries sequenced elsewhere (a published log being cloned or followed), byte for
+    /// byte, after the last entry. `next` yields each entry's exact bytes in order, `None` at
+    /// the end. Their frames are written and fsynced; `accept` is then told the size and root
+    /// of the log they make and may refuse it (a clone compares them with a signed checkpoint);
+    /// only then are the new entries verified, exactly as `verify` and [`Ledger::open`] verify
+    /// entries (chain, rules, duplicates, strict signatures, in the one streaming replay), and
+    /// added to this machine's caches. If anything fails, the entries file is cut back to where
+    /// it was, so no unverified entry stays, and this handle appends nothing more.
+    ///
+    /// Returns how many entries were appended.
+    ///
+    /// # Errors
+    /// The caller's own errors from `next` and `accept`, or a [`StoreError`]: read-only, torn
+    /// tail, an entry over the size bound, a failed verification ([`StoreError::Corrupt`]
+    /// naming the entry), or I/O.
+    pub fn append_sequenced<E: From<StoreError>>(
+        &mut self,
+        next: &mut dyn FnMut() -> Result<Option<Vec<u8>>, E>,
+        accept: &mut dyn FnMut(u64, Digest) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        if self._lock.is_none() {
+            return Err(StoreError::Rejected("ledger opened read-only".into()).into());
+        }
+        if let Some((offset, bytes)) = self.torn {
+            return Err(self.torn_error(offset, bytes).into());
+        }
+        if self.stale {
+            return Err(StoreError::Usage(
+                "nothing more is appended in this run: an earlier append failed".into(),
+            )
+            .into());
+        }
+        let old_end = self.end;
+        let first = self.state.size;
+        let written = self.write_sequenced(next, accept);
+        let end = match written {
+            Ok(end) => end,
+            Err(e) => {
+                self.cut_back(old_end);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.catch_up(end) {
+            // The caches may hold part of what failed: the next open verifies again.
+            self.cache.forget();
+            self.stale = true;
+            self.cut_back(old_end);
+            return Err(e.into());
+        }
+        if self.end != end || self.torn.is_some() {
+            self.cache.forget();
+            self.stale = true;
+            self.cut_back(old_end);
+            return Err(StoreError::Usage(
+                "internal: the appended entries were not all verified".into(),
+            )
+            .into());
+        }
+        Ok(self.state.size - first)
+    }
+
+    /// Writes the frames of `next`'s entries after the last entry, fsyncs them, and asks
+    /// `accept` about the log they make. Returns the new end of the entries file.
+    fn write_sequenced<E: From<StoreError>>(
+        &mut self,
+        next: &mut dyn FnMut() -> Result<Option<Vec<u8>>, E>,
+        accept: &mut dyn FnMut(u64, Digest) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let path = self.entries_path();
+        let mut frontier = self.frontier.clone();
+        let mut size = self.state.size;
+        let mut end = self.end;
+        let mut out = io::BufWriter::with_capacity(1 << 20, &self.entries);
+        while let Some(bytes) = next()? {
+            if let Some(e) = entry_size_error(bytes.len()) {
+                return Err(StoreError::Corrupt {
+                    entry: size,
+                    reason: e,
+                }
+                .into());
+            }
+            let leaf = Digest::leaf(&bytes);
+            frontier.push(leaf).map_err(StoreError::from)?;
+            let frame = encode_frame(&bytes, &leaf);
+            out.write_all(&frame).map_err(io_at(&path))?;
+            end += frame.len() as u64;
+            size += 1;
+        }
+        out.flush().map_err(io_at(&path))?;
+        drop(out);
+        self.entries.sync_data().map_err(io_at(&path))?;
+        accept(size, frontier.root())?;
+        Ok(end)
+    }
+
+    /// Cuts the entries file back to `end`: entries this handle wrote and did not verify. If
+    /// that fails, the bytes stay as a torn tail this handle refuses to append after.
+    fn cut_back(&mut self, end: u64) {
+        let cut = self
+            .entries
+            .set_len(end)
+            .and_then(|()| self.entries.sync_all());
+        if cut.is_err() {
+            self.torn = Some((end, 0));
+        }
     }
 
     /// Makes room in the duplicate table for `more` entries at once, so a large import grows
@@ -530,6 +683,12 @@ impl Ledger {
     /// Checks `sub` as the next entry; returns its signed message (for the duplicate table).
     fn check_inner(&self, sub: &Submission, verify_signature: bool) -> Result<Vec<u8>, StoreError> {
         let index = self.state.size;
+        // First and cheapest: an entry too large for a tlog-tiles entry bundle is never admitted.
+        if let Some(e) = entry_size_error(entry_len_of(&sub.content)?) {
+            return Err(StoreError::Rejected(format!(
+                "refused as entry {index}: {e}"
+            )));
+        }
         self.state.admit(&sub.content, self).map_err(|e| {
             if e.is_io() {
                 StoreError::from(e)
@@ -829,6 +988,13 @@ impl Ledger {
             new,
             &FileHashes(&self.cache.hashes),
         )?)
+    }
+
+    /// This machine's verified stored hashes of the tree (Go tlog's layout), as a
+    /// [`merkle::HashReader`]: what checkpoints are signed over and tiles are published from.
+    #[must_use]
+    pub fn stored_hashes(&self) -> FileHashes<'_> {
+        FileHashes(&self.cache.hashes)
     }
 
     /// Leaf hash of entry `i` from the stored hashes.

@@ -18,8 +18,10 @@
 //! it. Every rule and format is custody-core's; this crate reads, writes and sequences.
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
-//! [`documents`], [`timestamps`] (RFC 3161 tokens beside their checkpoints), [`replay`] (verify a directory), [`export`] (a proof bundle from a
-//! directory), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
+//! [`documents`], [`timestamps`] (RFC 3161 tokens beside their checkpoints), [`replay`]
+//! (verify a directory), [`export`] (a proof bundle from a directory), [`import`] (JSONL with
+//! group commit), [`publish`] (C2SP tlog-tiles in a directory), [`fetch`] and [`mirror`]
+//! (`clone` and `monitor` of a published log), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
 
@@ -30,10 +32,13 @@ pub mod dedup;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod fetch;
 pub mod files;
 pub mod frames;
 pub mod import;
 pub mod ledger;
+pub mod mirror;
+pub mod publish;
 pub mod replay;
 pub mod stream;
 pub mod timestamps;

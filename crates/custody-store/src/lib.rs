@@ -18,7 +18,8 @@
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
 //! [`documents`], [`replay`] (verify a directory), [`export`] (a proof bundle from a
-//! directory), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
+//! directory), [`import`] (JSONL with group commit), [`submissions`] (signatures checked before
+//! the writer sequences them), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,7 @@ pub mod import;
 pub mod ledger;
 pub mod replay;
 pub mod stream;
+pub mod submissions;
 
 pub use error::StoreError;
-pub use ledger::{Access, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};
+pub use ledger::{Access, Admission, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};

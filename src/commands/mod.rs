@@ -43,8 +43,10 @@ mod log;
 mod man;
 mod prove;
 mod repair;
+mod serve;
 mod show;
 mod sign;
+mod submit;
 mod verify;
 
 use crate::args::{Cli, Command};
@@ -143,6 +145,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Submit(a) => submit::run(a),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }

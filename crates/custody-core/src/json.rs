@@ -592,8 +592,7 @@ pub struct AddedJson {
     /// True if this request appended it; false if it was already in the log (a retry).
     pub appended: bool,
     /// A c2sp.org/tlog-proof@v1 inclusion proof of the entry in the latest checkpoint, when
-    /// one covers it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// one covers it (`null` until then).
     pub inclusion_proof: Option<String>,
 }
 

@@ -43,6 +43,12 @@ ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.0f}x')"; }
   echo "| append | $git_append_per_s | ${import_per_s:-n/a} | $(ratio "${import_per_s:-0}" "$git_append_per_s") |"
   echo "| verify | $git_verify_per_s | ${verify_per_s:-n/a} | $(ratio "${verify_per_s:-0}" "$git_verify_per_s") |"
 } >> "$tmp"
+{
+  echo
+  echo "## The submission server"
+  echo
+  cargo bench --quiet --bench serve 2>/dev/null | grep -v '^# '
+} >> "$tmp"
 rm -f "$tmp.err"
 mv "$tmp" "$out"
 echo "wrote $out"

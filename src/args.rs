@@ -88,6 +88,21 @@ Examples:
   custody monitor http://127.0.0.1:8080/nk-log --state ~/.custody/monitor \\
       --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
 
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  custody serve L --listen 127.0.0.1:8080
+  custody serve L --listen 127.0.0.1:8080 --key keys/operator.key --checkpoint-every 10s
+  custody serve L --listen 127.0.0.1:8080 --publish /srv/www/nk-log";
+
+const SUBMIT_EXAMPLES: &str = "\
+Examples:
+  custody sign claim --key keys/researcher.key --origin example.org/nk-repatriation \\
+      --statement \"12 returned\" --count 12 --category forced-repatriation --period 2025 \\
+      --source 2 -o field.cust
+  custody submit http://127.0.0.1:8080 field.cust
+  custody submit http://127.0.0.1:8080 field.cust \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
+
 /// custody: a signed, append-only chain of custody for human-rights evidence.
 #[derive(Parser, Debug)]
 #[command(name = "custody", version, about, long_about = None)]
@@ -311,6 +326,13 @@ pub enum Command {
     Check(CheckArgs),
     /// Render a proof bundle as a printable HTML exhibit.
     Exhibit(ExhibitArgs),
+    /// Serve the ledger over HTTP: signed submissions in (POST /add, group commit), the
+    /// checkpoint and published tiles out (docs/PUBLISHING.md, "Server API").
+    #[command(after_long_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Send a signed submission (.cust) to a `custody serve` and check its answer.
+    #[command(after_long_help = SUBMIT_EXAMPLES)]
+    Submit(SubmitArgs),
     /// Print a shell completion script to standard output.
     #[command(after_long_help = "\
 Install:
@@ -346,6 +368,70 @@ pub enum CompletionShell {
     Zsh,
     /// fish.
     Fish,
+}
+
+/// A duration such as `10s`, `500ms` or `2m`.
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (want e.g. 10s, 500ms, 2m)"))?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The ledger directory (held locked while serving).
+    pub ledger: PathBuf,
+    /// The address to listen on, and nothing else (e.g. 127.0.0.1:8080; port 0 picks one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The operator's secret key, loaded once at start, to sign checkpoints with.
+    #[arg(long, requires = "checkpoint_every")]
+    pub key: Option<PathBuf>,
+    /// Sign a checkpoint this often when the log grew (e.g. 10s).
+    #[arg(long, value_name = "DURATION", value_parser = duration, requires = "key")]
+    pub checkpoint_every: Option<std::time::Duration>,
+    /// A directory `custody publish` writes: its checkpoint and tile/ files are served
+    /// read-only.
+    #[arg(long, value_name = "DIR")]
+    pub publish: Option<PathBuf>,
+    /// The largest request body, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<usize>,
+    /// Requests handled at once (more wait their turn).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_requests: usize,
+    /// Connections open at once (more wait to be accepted).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle connection stays.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "10s")]
+    pub header_timeout: std::time::Duration,
+    /// Time a client has to send a request's body.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "30s")]
+    pub body_timeout: std::time::Duration,
+    /// The most submissions one group commit (one fsync) takes.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_batch: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// The server's URL (e.g. http://127.0.0.1:8080); the submission goes to URL/add.
+    pub url: String,
+    /// The signed submission file (from `custody sign`).
+    pub file: PathBuf,
+    /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64): an inclusion proof in
+    /// the answer is checked against it (exit 1 if it fails).
+    #[arg(long, value_name = "VKEY")]
+    pub trust: Option<String>,
+    /// How long to wait for the answer.
+    #[arg(long, value_name = "DURATION", value_parser = duration, default_value = "60s")]
+    pub timeout: std::time::Duration,
+    /// Print the server's answer as JSON (docs/JSON.md) once checked.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -45,9 +45,11 @@ mod man;
 mod prove;
 mod publish;
 mod repair;
+mod serve;
 mod show;
 mod sign;
 mod timestamp;
+mod submit;
 mod verify;
 
 use crate::args::{Cli, Command};
@@ -159,6 +161,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Submit(a) => submit::run(a),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }

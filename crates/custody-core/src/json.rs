@@ -658,6 +658,25 @@ pub struct ConsistencyJson {
     pub consistency_path: Vec<String>,
 }
 
+/// The answer of `custody serve`'s `POST /add` (docs/JSON.md): where the submission now is in
+/// the log. `custody submit` reads it back and checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddedJson {
+    /// The entry's index.
+    pub index: u64,
+    /// Its leaf hash, hex: SHA-256(0x00 || entry bytes), the entry being `index`, `prev_hash`
+    /// and the submission.
+    pub leaf_hash: String,
+    /// The previous entry's leaf hash, hex (zeros for entry 0), which the entry's bytes hold.
+    pub prev_hash: String,
+    /// True if this request appended it; false if it was already in the log (a retry).
+    pub appended: bool,
+    /// A c2sp.org/tlog-proof@v1 inclusion proof of the entry in the latest checkpoint, when
+    /// one covers it (`null` until then).
+    pub inclusion_proof: Option<String>,
+}
+
 /// Wraps a report as `{"ok": true, ...report}` or a failure as `{"ok": false, "error": ...}`.
 ///
 /// # Errors

@@ -72,7 +72,16 @@ pub fn signer_key(state: &LogState, content: &Content) -> Result<VerifyingKey, R
             })?
             .public
     };
-    let key = VerifyingKey::from_bytes(&public)
+    signing_key(&public)
+}
+
+/// The verifying key of `public` if it may sign in custody: a valid point, neither small nor
+/// mixed order ([`keys::acceptable_key`]).
+///
+/// # Errors
+/// [`RuleError::Broken`] saying which of the two it is not.
+pub fn signing_key(public: &[u8; 32]) -> Result<VerifyingKey, RuleError> {
+    let key = VerifyingKey::from_bytes(public)
         .map_err(|_| RuleError::Broken("signer key is not a valid point".into()))?;
     if !keys::acceptable_key(&key) {
         return Err(RuleError::Broken(
@@ -92,10 +101,24 @@ pub fn check_signature(
     sig: &[u8; 64],
 ) -> Result<(), RuleError> {
     let key = signer_key(state, content)?;
+    check_signature_under(&key, content, sig)
+}
+
+/// Checks `sig` over `content` under `key` (strict Ed25519): the signature half of
+/// [`check_signature`], for a caller that already holds the key [`signer_key`] names (a
+/// server checking signatures on many cores before its one sequencer admits them).
+///
+/// # Errors
+/// [`RuleError::Broken`] if the signature does not verify.
+pub fn check_signature_under(
+    key: &VerifyingKey,
+    content: &Content,
+    sig: &[u8; 64],
+) -> Result<(), RuleError> {
     let msg = content
         .signed_bytes()
         .map_err(|e| RuleError::Broken(e.to_string()))?;
-    keys::verify_strict(&key, &msg, sig)
+    keys::verify_strict(key, &msg, sig)
         .map_err(|_| RuleError::Broken("signature does not verify".into()))
 }
 

@@ -142,6 +142,60 @@ fn read_bounded_from(
     Ok(bytes)
 }
 
+/// Reads the file at `rel` beneath `root` (a published directory a server serves), at most
+/// `max` bytes, following no symbolic link at any component: each directory on the way must be
+/// a real directory and the file a regular file ([`open_regular`]). `rel` must be plain names
+/// joined by `/` (no empty, `.` or `..` component, no NUL); `root` itself is the operator's
+/// choice and is taken as given. `Ok(None)` if nothing is there.
+///
+/// # Errors
+/// [`StoreError::Usage`] for a `rel` that is not plain names; [`StoreError::Io`] for a
+/// symbolic link, FIFO, device or directory on the way or at the end, or an OS error;
+/// [`StoreError::TooLarge`] for a file over `max`.
+pub fn read_beneath(
+    root: &Path,
+    rel: &str,
+    max: u64,
+    what: &'static str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\0'))
+    {
+        return Err(StoreError::Usage(format!(
+            "{rel:?} is not a relative path of plain names"
+        )));
+    }
+    let mut path = root.to_path_buf();
+    let (last, dirs) = parts.split_last().unwrap_or((&"", &[]));
+    for d in dirs {
+        path.push(d);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => {
+                let what = if m.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a directory"
+                };
+                return Err(io_at(&path)(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("is {what}; only real directories are served"),
+                )));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_at(&path)(e)),
+        }
+    }
+    path.push(last);
+    match open_regular(&path) {
+        Ok(f) => read_bounded_from(f, &path, max, what).map(Some),
+        Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Creates a temporary file inside a ledger directory, open for writing and reading back
 /// (mode `mode`; the caller writes, fsyncs and renames it), never writing through whatever is
 /// already at `path`.

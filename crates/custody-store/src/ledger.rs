@@ -23,6 +23,7 @@ use crate::stream::{
     earlier_copy, read_record, records, stream, submission_key, End, HashAppender, OffsetIndex,
     Source, StreamError, INDEX_RECORD,
 };
+use crate::submissions::Candidate;
 use custody_core::entry::{entry_len_of, entry_size_error, Entry, Submission};
 use custody_core::hash::Digest;
 use custody_core::merkle::{self, Frontier};
@@ -57,6 +58,30 @@ pub struct Appended {
     pub index: u64,
     /// Its leaf hash.
     pub leaf: Digest,
+    /// The previous entry's leaf hash (zero for entry 0), which the entry's bytes and so its
+    /// leaf hash cover: with the index and the submission, what a submitter needs to compute
+    /// the leaf hash itself.
+    pub prev: Digest,
+}
+
+/// What became of one member of an [`Ledger::append_each`] batch.
+#[derive(Debug)]
+pub enum Admission {
+    /// Appended by this batch.
+    Appended(Appended),
+    /// The same submission (signed content and signature) is already this entry: a retry.
+    AlreadyIn(Appended),
+    /// Refused, under the same rules as [`Ledger::append`]; nothing of it was written.
+    Refused(StoreError),
+}
+
+/// What one refused member of a batch does to the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Refuses the whole batch (`append_batch`, `import`: a file or a line is wrong).
+    All,
+    /// Refuses only itself (`append_each`: submissions from independent submitters).
+    Each,
 }
 
 /// An open ledger.
@@ -601,6 +626,25 @@ impl Ledger {
         Ok(Digest(h))
     }
 
+    /// The log's signing keys, to check submissions' signatures outside this writer
+    /// ([`crate::submissions::Signers::precheck`]).
+    #[must_use]
+    pub fn signers(&self) -> crate::submissions::Signers {
+        crate::submissions::Signers::of(&self.state)
+    }
+
+    /// Fsyncs the entries file: whole entries this handle found at open (written by a process
+    /// that may have died before its own fsync) are durable once this returns, so a server may
+    /// acknowledge them as already appended.
+    ///
+    /// # Errors
+    /// On I/O failure.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.entries
+            .sync_data()
+            .map_err(io_at(&self.entries_path()))
+    }
+
     /// What the caller should tell the user that did not stop the operation.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
@@ -748,6 +792,46 @@ impl Ledger {
         subs: Vec<Submission>,
         verify_signatures: bool,
     ) -> Result<Vec<Appended>, StoreError> {
+        let candidates = subs.into_iter().map(Candidate::unchecked).collect();
+        let admitted = self.sequence(candidates, verify_signatures, Refusal::All)?;
+        // A batch that refuses all on one refusal has only appended members when it returns.
+        Ok(admitted
+            .into_iter()
+            .filter_map(|a| match a {
+                Admission::Appended(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Appends what it admits of `candidates`, in order, with one write and one fsync (a
+    /// server's group commit), and says what became of each. Unlike [`Ledger::append_batch`],
+    /// a refused member refuses only itself: each is admitted against the log as it stands
+    /// with the members admitted before it, under exactly the rules of `append`. A member that
+    /// repeats an entry exactly (the same signed content and the same signature, earlier in
+    /// the log or earlier in this batch) is a retry: it is answered with that entry
+    /// ([`Admission::AlreadyIn`]) and never appended twice.
+    ///
+    /// Every [`Admission::Appended`] and [`Admission::AlreadyIn`] is durable when this returns
+    /// `Ok`. A signature already checked by [`crate::submissions::Signers::precheck`] under
+    /// the key the log still names for its signer is not checked again.
+    ///
+    /// # Errors
+    /// An I/O failure writing the batch: then nothing of it is acknowledged.
+    pub fn append_each(
+        &mut self,
+        candidates: Vec<Candidate>,
+    ) -> Result<Vec<Admission>, StoreError> {
+        self.sequence(candidates, true, Refusal::Each)
+    }
+
+    /// Checks, writes and fsyncs a batch; `mode` says what one refusal does to the others.
+    fn sequence(
+        &mut self,
+        candidates: Vec<Candidate>,
+        verify_signatures: bool,
+        mode: Refusal,
+    ) -> Result<Vec<Admission>, StoreError> {
         if self._lock.is_none() {
             return Err(StoreError::Rejected("ledger opened read-only".into()));
         }
@@ -763,14 +847,16 @@ impl Ledger {
         let mut buf = Vec::new();
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
-        let mut out = Vec::with_capacity(subs.len());
+        let mut out = Vec::with_capacity(candidates.len());
         let mut pending: Vec<(u64, u64)> = Vec::new();
         // Signed messages of this batch so far: the duplicate table does not hold them yet, and
         // a linear scan would make a batch quadratic.
         let mut in_batch: std::collections::HashMap<Digest, u64> = std::collections::HashMap::new();
         let mut end = self.end;
-        for (k, sub) in subs.into_iter().enumerate() {
-            let res = self.check_inner(&sub, verify_signatures).and_then(|msg| {
+        for (k, candidate) in candidates.into_iter().enumerate() {
+            let Candidate { sub, checked_under } = candidate;
+            let verify = verify_signatures && !self.signature_checked(&sub, checked_under);
+            let res = self.check_inner(&sub, verify).and_then(|msg| {
                 let d = Digest::of(&msg);
                 match in_batch.get(&d) {
                     Some(i) => Err(StoreError::Duplicate(*i)),
@@ -779,8 +865,13 @@ impl Ledger {
             });
             let (msg_digest, key) = match res {
                 Ok(x) => x,
+                Err(e) if mode == Refusal::Each => {
+                    out.push(self.refused(e, &sub));
+                    continue;
+                }
                 Err(e) => {
                     (self.state, self.frontier) = saved;
+                    self.pending_frames.clear();
                     return Err(if k == 0 {
                         e
                     } else {
@@ -792,7 +883,8 @@ impl Ledger {
                 }
             };
             let index = self.state.size;
-            let entry = sub.into_entry(index, self.state.head);
+            let prev = self.state.head;
+            let entry = sub.into_entry(index, prev);
             let bytes = entry.to_bytes()?;
             let leaf = Digest::leaf(&bytes);
             let frame = encode_frame(&bytes, &leaf);
@@ -805,10 +897,15 @@ impl Ledger {
             pending.push((key, index));
             in_batch.insert(msg_digest, index);
             self.state.apply(&entry.content, leaf);
-            out.push(Appended { index, leaf });
+            out.push(Admission::Appended(Appended { index, leaf, prev }));
             // Later members of the batch may cite earlier ones; they are read from the pending
             // buffer through `self.entry`, so keep the in-memory index in step.
             self.pending_frames.push((index, bytes));
+        }
+        if buf.is_empty() && mode == Refusal::Each {
+            // Nothing new: every retry answered names an entry that was durable before.
+            self.pending_frames.clear();
+            return Ok(out);
         }
         let path = self.entries_path();
         let write = (&self.entries)
@@ -842,6 +939,67 @@ impl Ledger {
             ));
         }
         Ok(out)
+    }
+
+    /// Whether `sub`'s signature was checked (by [`crate::submissions::Signers::precheck`])
+    /// under exactly the public key the log names for its signer now. The key's bytes are
+    /// compared, so a key granted, revoked or unknown since the check gains nothing: admission
+    /// still decides whether that key may sign, and any other key means a full check.
+    fn signature_checked(&self, sub: &Submission, checked_under: Option<[u8; 32]>) -> bool {
+        checked_under.is_some_and(|public| {
+            self.state.size > 0
+                && self
+                    .state
+                    .key(&sub.content.signer)
+                    .is_some_and(|k| k.public == public)
+        })
+    }
+
+    /// What a refused member of an [`Ledger::append_each`] batch becomes: a retry of an entry
+    /// (the same signed content with the same signature, in the log or earlier in this batch)
+    /// is answered with that entry; anything else stays refused.
+    fn refused(&self, e: StoreError, sub: &Submission) -> Admission {
+        let StoreError::Duplicate(i) = e else {
+            return Admission::Refused(e);
+        };
+        let pending = self.pending_frames.iter().find(|(p, _)| *p == i);
+        let bytes = match pending {
+            Some((_, b)) => Ok(b.clone()),
+            None => self.entry_bytes(i),
+        };
+        let same = bytes
+            .as_ref()
+            .is_ok_and(|b| b.len() >= 64 && b[b.len() - 64..] == sub.signature.0);
+        if !same {
+            return Admission::Refused(StoreError::Duplicate(i));
+        }
+        let found = match pending {
+            // Its leaf and previous hash are in its own bytes: index (8), prev (32), ...
+            Some((_, b)) => <[u8; 32]>::try_from(&b[8..40]).map(|prev| Appended {
+                index: i,
+                leaf: Digest::leaf(b),
+                prev: Digest(prev),
+            }),
+            None => {
+                let prev = if i == 0 {
+                    Ok(Digest::ZERO)
+                } else {
+                    self.stored_leaf(i - 1)
+                };
+                return match (self.stored_leaf(i), prev) {
+                    (Ok(leaf), Ok(prev)) => Admission::AlreadyIn(Appended {
+                        index: i,
+                        leaf,
+                        prev,
+                    }),
+                    (Err(e), _) | (_, Err(e)) => Admission::Refused(e),
+                };
+            }
+        };
+        match found {
+            Ok(a) => Admission::AlreadyIn(a),
+            Err(_) => Admission::Refused(StoreError::Duplicate(i)),
+        }
     }
 
     /// Appends new entries' offsets, stored hashes and duplicate keys to the caches, then

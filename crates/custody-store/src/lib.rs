@@ -20,7 +20,8 @@
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
 //! [`documents`], [`timestamps`] (RFC 3161 tokens beside their checkpoints), [`replay`]
 //! (verify a directory), [`export`] (a proof bundle from a directory), [`import`] (JSONL with
-//! group commit), [`publish`] (C2SP tlog-tiles in a directory), [`fetch`] and [`mirror`]
+//! group commit), [`submissions`] (signatures checked before the writer sequences them),
+//! [`publish`] (C2SP tlog-tiles in a directory), [`fetch`] and [`mirror`]
 //! (`clone` and `monitor` of a published log), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
@@ -41,7 +42,8 @@ pub mod mirror;
 pub mod publish;
 pub mod replay;
 pub mod stream;
+pub mod submissions;
 pub mod timestamps;
 
 pub use error::StoreError;
-pub use ledger::{Access, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};
+pub use ledger::{Access, Admission, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};

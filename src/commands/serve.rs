@@ -1,0 +1,62 @@
+//! `custody serve`: the submission server of custody-server on one ledger, until SIGTERM or
+//! SIGINT. The operator key (for checkpoints on a schedule) is loaded here once, through the
+//! same path as every other command, before the ledger is opened.
+
+use super::{load_key, open_writer, warn};
+use crate::args::ServeArgs;
+use crate::print::clean;
+use anyhow::{Context, Result};
+use custody_server::{Event, Limits, Options};
+use std::sync::Arc;
+
+pub fn run(a: ServeArgs) -> Result<()> {
+    let key = a.key.as_deref().map(load_key).transpose()?;
+    let mut ledger = open_writer(&a.ledger)?;
+    warn(&mut ledger);
+    let defaults = Limits::default();
+    let options = Options {
+        listen: a.listen,
+        publish: a.publish,
+        checkpoint_every: a.checkpoint_every,
+        limits: Limits {
+            max_body: a.max_body.unwrap_or(defaults.max_body),
+            max_requests: a.max_requests,
+            max_connections: a.max_connections,
+            header_timeout: a.header_timeout,
+            body_timeout: a.body_timeout,
+            max_batch: a.max_batch,
+            ..defaults
+        },
+    };
+    let size = ledger.size();
+    let name = a.ledger.display().to_string();
+    let events = Arc::new(move |e: Event| match e {
+        Event::Listening(addr) => {
+            // On standard output, so a script (or a test) can read the address it got.
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "custody: serving {} ({size} entries) on http://{addr}",
+                clean(&name)
+            );
+            let _ = out.flush();
+        }
+        Event::Checkpoint { size, path } => eprintln!(
+            "custody: checkpoint of {size} entries recorded as {}",
+            clean(&path.display().to_string())
+        ),
+        Event::Warning(w) => eprintln!("custody: warning: {}", clean(&w)),
+        Event::Stopping => eprintln!("custody: stopping: no new connections; open requests finish"),
+        _ => {}
+    });
+    let summary = custody_server::serve(ledger, key, options, events)
+        .with_context(|| format!("cannot serve ledger {}", a.ledger.display()))?;
+    eprintln!(
+        "custody: stopped: {} appended in {}; the ledger holds {} and is unlocked",
+        crate::print::count(summary.appended, "entry", "entries"),
+        crate::print::count(summary.batches, "group commit", "group commits"),
+        crate::print::count(summary.size, "entry", "entries")
+    );
+    Ok(())
+}

@@ -314,6 +314,8 @@ fn main() {
     let proof_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(l);
 
+    let published = publish_and_monitor(&root, &big, &op_key, &op, threads);
+
     let entries_bytes = std::fs::metadata(big.join("entries"))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -353,6 +355,9 @@ fn main() {
         proof.len() * 32,
         proof.len()
     );
+    for line in published {
+        println!("{line}");
+    }
     // Machine-readable lines for benches/run.sh (not part of the Markdown table).
     if let Some(r) = import_rate {
         eprintln!("metric import_per_s={r:.1}");
@@ -363,4 +368,158 @@ fn main() {
         entries_bytes as f64 / 1e6,
         entries_bytes as f64 / size as f64
     );
+}
+
+/// Files under `dir` (a published log), counted with a bounded walk.
+fn count_files(dir: &Path) -> u64 {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Runs the custody binary with `args` (stdout discarded), asserting success; returns seconds.
+fn timed(args: &[&std::ffi::OsStr], cache: Option<&Path>) -> f64 {
+    let t = Instant::now();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_custody"));
+    c.args(args).stdout(std::process::Stdio::null());
+    if let Some(cache) = cache {
+        c.env("CUSTODY_CACHE_DIR", cache);
+    }
+    let st = c.status().expect("run custody");
+    assert!(st.success(), "custody {args:?} failed");
+    t.elapsed().as_secs_f64()
+}
+
+/// `custody publish` of the whole ledger into a fresh directory, then of 10k more entries onto
+/// it; `custody monitor` catching up from nothing on the published directory (read as a local
+/// directory) against `custody verify` of the same entries in the same run, then catching up on
+/// the 10k new entries. Returns the Markdown table rows.
+fn publish_and_monitor(
+    root: &Path,
+    big: &Path,
+    op_key: &Path,
+    op: &SecretKey,
+    threads: usize,
+) -> Vec<String> {
+    use std::ffi::OsStr;
+    let www = root.join("published");
+    let state = root.join("monitor-state");
+    let monitor_cache = root.join("cache-monitor");
+    for d in [&www, &state, &monitor_cache] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let l = Ledger::open(big, Access::Read).expect("open");
+    let size = l.size();
+    let origin = l.state().origin.clone();
+    drop(l);
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&op.public().bytes()).expect("key");
+    let vkey = custody_core::checkpoint::vkey(&origin, &vk).expect("vkey");
+    let first = timed(
+        &[OsStr::new("publish"), big.as_os_str(), www.as_os_str()],
+        None,
+    );
+    let first_files = count_files(&www);
+    let verify_secs = timed(&[OsStr::new("verify"), big.as_os_str()], None);
+    let monitor_secs = timed(
+        &[
+            OsStr::new("monitor"),
+            www.as_os_str(),
+            OsStr::new("--trust"),
+            OsStr::new(&vkey),
+            OsStr::new("--state"),
+            state.as_os_str(),
+        ],
+        Some(&monitor_cache),
+    );
+    // 10k more entries, signed, checkpointed and published onto the published log.
+    let more = 10_000u64;
+    let jsonl = root.join("publish-more.jsonl");
+    {
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&jsonl).expect("jsonl"));
+        for k in 0..more {
+            writeln!(
+                w,
+                r#"{{"kind":"claim","statement":"published case {k}: one person returned","count":1,"category":"forced-repatriation","period":"2024-07","place":"Sinuiju","cites":[2]}}"#
+            )
+            .expect("write");
+        }
+    }
+    let key = big.with_extension("key");
+    timed(
+        &[
+            OsStr::new("import"),
+            big.as_os_str(),
+            OsStr::new("--key"),
+            key.as_os_str(),
+            jsonl.as_os_str(),
+        ],
+        None,
+    );
+    timed(
+        &[
+            OsStr::new("checkpoint"),
+            big.as_os_str(),
+            OsStr::new("--key"),
+            op_key.as_os_str(),
+        ],
+        None,
+    );
+    let before = count_files(&www);
+    let again = timed(
+        &[OsStr::new("publish"), big.as_os_str(), www.as_os_str()],
+        None,
+    );
+    let again_files = count_files(&www) - before;
+    let monitor_more = timed(
+        &[
+            OsStr::new("monitor"),
+            www.as_os_str(),
+            OsStr::new("--trust"),
+            OsStr::new(&vkey),
+            OsStr::new("--state"),
+            state.as_os_str(),
+        ],
+        Some(&monitor_cache),
+    );
+    let verify_rate = per_sec(size, verify_secs);
+    let monitor_rate = per_sec(size, monitor_secs);
+    let more_rate = per_sec(more, monitor_more);
+    eprintln!(
+        "metric monitor_over_verify={:.3}",
+        monitor_rate / verify_rate
+    );
+    for d in [&www, &state, &monitor_cache] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    vec![
+        format!(
+            "| `custody publish` of {size} entries into an empty directory | {first:.2} s, {first_files} files | {:.0} entries/s |",
+            per_sec(size, first)
+        ),
+        format!(
+            "| `custody publish` of {more} new entries onto it | {again:.3} s, {again_files} new files (+ checkpoint) | |"
+        ),
+        format!(
+            "| `custody monitor` first run: {size} entries from the published directory (fetch, verify on {threads} threads, check every tile) vs `custody verify` of the same ledger | {monitor_rate:.0} vs {verify_rate:.0} entries/s ({monitor_secs:.2} s vs {verify_secs:.2} s) | {:.2} of verify (goal >= 0.8) |",
+            monitor_rate / verify_rate
+        ),
+        format!(
+            "| `custody monitor` catching up on the {more} new entries (consistency proof from tiles, fetch, verify) | {monitor_more:.2} s, {more_rate:.0} entries/s | {:.2} of verify |",
+            more_rate / verify_rate
+        ),
+    ]
 }

@@ -20,7 +20,8 @@
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
-//!   [`add_checkpoint`]: the tlog-witness request body.
+//!   [`add_checkpoint`]: the tlog-witness request body; [`witness`]: whether a witness
+//!   cosigns it (the pure decision; custody-witness keeps the state and serves HTTP).
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
@@ -41,3 +42,4 @@ pub mod replay;
 pub mod rules;
 pub mod seal;
 pub mod sign;
+pub mod witness;

@@ -46,6 +46,7 @@ mod repair;
 mod show;
 mod sign;
 mod verify;
+mod witness;
 
 use crate::args::{Cli, Command};
 use age::secrecy::{ExposeSecret, SecretString};
@@ -143,6 +144,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
+        Command::Witness(w) => witness::run(w),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }

@@ -400,7 +400,10 @@ mod tests {
         let v = parse_vkey(WITNESS_VKEY).unwrap();
         let note = split_note(SIGNED.as_bytes()).unwrap();
         assert_eq!(note.to_text(), SIGNED);
-        assert_eq!(note.cosignatures(std::slice::from_ref(&v)).times, vec![Some(TIME)]);
+        assert_eq!(
+            note.cosignatures(std::slice::from_ref(&v)).times,
+            vec![Some(TIME)]
+        );
         // Another body (one digit of the size changed) is refused.
         let other = SIGNED.replacen("\n8\n", "\n9\n", 1);
         let c = split_note(other.as_bytes())

@@ -864,7 +864,10 @@ mod tests {
             let a = decided(&request(old, size), last.as_ref(), t).unwrap();
             let line = a.cosign(WITNESS_NAME, &w).unwrap();
             let note = split_note(a.stored_note(&line).unwrap().as_bytes()).unwrap();
-            assert_eq!(note.cosignatures(std::slice::from_ref(&wv)).times, vec![Some(t)]);
+            assert_eq!(
+                note.cosignatures(std::slice::from_ref(&wv)).times,
+                vec![Some(t)]
+            );
             assert_eq!(a.next().size, size);
             last = Some(a.next());
         }

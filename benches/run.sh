@@ -30,6 +30,21 @@ for n in $sizes; do
   [ -n "${import_per_s:-}" ] || eval "$(sed -n 's/^metric //p' "$tmp.err")"
   echo >> "$tmp"
 done
+{
+  echo "## Witness: add-checkpoint over loopback"
+  echo
+  echo "\`custody witness serve\` (release build) on 127.0.0.1, state durable before every answer;"
+  echo "one keep-alive client thread per log on the same cores (\`benches/witness.rs\`):"
+  echo
+  CUSTODY_WITNESS_BENCH_LOGS=128 CUSTODY_WITNESS_BENCH_ROUNDS=60 cargo bench --quiet --bench witness 2>/dev/null
+  echo
+  echo "One log alone (each cosignature waits for the commit of the one before):"
+  echo
+  echo "| witness | figure | ratio to raw |"
+  echo "|---|---|---|"
+  CUSTODY_WITNESS_BENCH_LOGS=1 CUSTODY_WITNESS_BENCH_ROUNDS=300 cargo bench --quiet --bench witness 2>/dev/null | grep -E '^\| (.custody|group)'
+  echo
+} >> "$tmp"
 eval "$(benches/git_ssh.sh "$git_n")"
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.0f}x')"; }
 {

@@ -65,6 +65,19 @@ Examples:
   custody verify-proof entry-4.proof --leaf de270da16632a1c66c0e0e5a148720a1c73839092c17f13ebaf586a3414920e0 \\
       --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
 
+const WITNESS_INIT_EXAMPLES: &str = "\
+Examples:
+  custody key new witness-amnesty
+  custody witness init --state witness-state --key keys/witness-amnesty.key \\
+      --name witness.amnesty.example/w1
+  custody witness vkey --state witness-state";
+
+const WITNESS_SERVE_EXAMPLES: &str = "\
+Examples:
+  custody key vkey keys/operator.pub --origin example.org/nk-repatriation >> witnessed-logs.txt
+  custody witness serve --key keys/witness-amnesty.key --logs witnessed-logs.txt \\
+      --state witness-state --listen 127.0.0.1:7380";
+
 const VERIFY_EXAMPLES: &str = "\
 Examples:
   custody verify L
@@ -333,6 +346,10 @@ pub enum Command {
     /// Send a signed submission (.cust) to a `custody serve` and check its answer.
     #[command(after_long_help = SUBMIT_EXAMPLES)]
     Submit(SubmitArgs),
+
+    /// Run a C2SP tlog-witness: cosign other logs' checkpoints (docs/WITNESS.md).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Print a shell completion script to standard output.
     #[command(after_long_help = "\
 Install:
@@ -632,6 +649,74 @@ pub enum KeyCommand {
         /// The log's origin (the key name in the vkey).
         #[arg(long)]
         origin: String,
+    },
+}
+
+/// `custody witness ...`.
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Create a witness's state directory for its key and name; prints its vkey to publish.
+    #[command(after_long_help = WITNESS_INIT_EXAMPLES)]
+    Init {
+        /// The new state directory (must not exist, or be empty).
+        #[arg(long)]
+        state: PathBuf,
+        /// The witness's secret key file (`custody key new NAME` makes one).
+        #[arg(long)]
+        key: PathBuf,
+        /// The witness's name, part of its vkey and of every cosignature, for good: a
+        /// schema-less URL it controls, e.g. witness.example.org/w1.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the witness's vkey (type 0x04 cosignature key) from its state directory.
+    Vkey {
+        /// The state directory.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Serve add-checkpoint (and the monitoring GET) over HTTP until SIGTERM.
+    #[command(after_long_help = WITNESS_SERVE_EXAMPLES)]
+    Serve {
+        /// The witness's secret key file (the one its state was made for).
+        #[arg(long)]
+        key: PathBuf,
+        /// The logs file: one log vkey per line, `#` comments (docs/WITNESS.md).
+        #[arg(long)]
+        logs: PathBuf,
+        /// The state directory (made by `custody witness init`).
+        #[arg(long)]
+        state: PathBuf,
+        /// The address to listen on, e.g. 127.0.0.1:7380 (port 0: any free port, printed).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// URL path prefix of the endpoints, e.g. /witness (default: none).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Connections served at once; more wait to be accepted.
+        #[arg(long, default_value_t = 512)]
+        connections: usize,
+        /// Seconds a client has to send a request's headers (and an idle connection stays).
+        #[arg(long, default_value_t = 10)]
+        header_timeout: u64,
+        /// Seconds a client has to send a request's body.
+        #[arg(long, default_value_t = 10)]
+        body_timeout: u64,
+    },
+    /// Decide one add-checkpoint request offline, with the same rules and state as serve;
+    /// prints the cosignature line(s), or exits 1 with the status and reason.
+    Cosign {
+        /// The request body (old size line, proof lines, empty line, signed checkpoint).
+        request: PathBuf,
+        /// The witness's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The logs file.
+        #[arg(long)]
+        logs: PathBuf,
+        /// The state directory.
+        #[arg(long)]
+        state: PathBuf,
     },
 }
 

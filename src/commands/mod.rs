@@ -51,6 +51,7 @@ mod sign;
 mod timestamp;
 mod submit;
 mod verify;
+mod witness;
 
 use crate::args::{Cli, Command};
 use age::secrecy::{ExposeSecret, SecretString};
@@ -163,6 +164,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Exhibit(a) => exhibit::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Submit(a) => submit::run(a),
+        Command::Witness(w) => witness::run(w),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }

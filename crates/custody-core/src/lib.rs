@@ -20,7 +20,8 @@
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
-//!   [`add_checkpoint`]: the tlog-witness request body.
+//!   [`add_checkpoint`]: the tlog-witness request body; [`witness`]: whether a witness
+//!   cosigns it (the pure decision; custody-witness keeps the state and serves HTTP).
 //! - [`fork`]: fork evidence, two signed checkpoints that contradict each other.
 //! - [`tiles`]: C2SP tlog-tiles paths, entry bundles, tiles checked against a checkpoint.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
@@ -47,3 +48,4 @@ pub mod seal;
 pub mod sign;
 pub mod timestamp;
 pub mod tiles;
+pub mod witness;

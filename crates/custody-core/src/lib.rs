@@ -21,6 +21,7 @@
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
 //!   [`add_checkpoint`]: the tlog-witness request body.
+//! - [`policy`]: witness policies (sigsum's format with C2SP vkeys) and their quorums.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
@@ -37,6 +38,7 @@ pub mod import;
 pub mod json;
 pub mod keys;
 pub mod merkle;
+pub mod policy;
 pub mod replay;
 pub mod rules;
 pub mod seal;

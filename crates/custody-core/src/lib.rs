@@ -23,6 +23,7 @@
 //!   [`add_checkpoint`]: the tlog-witness request body.
 //! - [`policy`]: witness policies (sigsum's format with C2SP vkeys) and their quorums.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
+//! - [`fork`]: fork evidence, two checkpoints of one log key that no append-only log explains.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
@@ -33,6 +34,7 @@ pub mod codec;
 pub mod cosignature;
 pub mod entry;
 pub mod explain;
+pub mod fork;
 pub mod hash;
 pub mod import;
 pub mod json;

@@ -87,6 +87,11 @@ pub struct Bundle {
     pub subject: Subject,
     /// The entries, sorted by index, no index twice.
     pub entries: Vec<BundleEntry>,
+    /// The witness policy (docs/POLICY.md) the exporter checked the checkpoint under, its
+    /// text verbatim. Optional and informational: a checker holds the checkpoint to its own
+    /// policy. Absent from bundles exported without one, so older bundles stay canonical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// Why a bundle was refused. Each variant names the part of the bundle at fault.
@@ -234,7 +239,22 @@ pub fn build(
     vkey: &str,
     checkpoint_note: &str,
     subject: Subject,
+    entries: Vec<ProvenEntry>,
+) -> Result<Vec<u8>, BundleError> {
+    build_with_policy(origin, vkey, checkpoint_note, subject, entries, None)
+}
+
+/// [`build`], carrying the text of the witness policy the checkpoint was checked under.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_policy(
+    origin: &str,
+    vkey: &str,
+    checkpoint_note: &str,
+    subject: Subject,
     mut entries: Vec<ProvenEntry>,
+    policy: Option<&str>,
 ) -> Result<Vec<u8>, BundleError> {
     entries.sort_by_key(|e| e.index);
     if entries.windows(2).any(|w| w[0].index == w[1].index) {
@@ -257,6 +277,7 @@ pub fn build(
                 tlog_proof: checkpoint::format_tlog_proof(e.index, &e.proof, checkpoint_note),
             })
             .collect(),
+        policy: policy.map(str::to_owned),
     };
     to_canonical_bytes(&bundle)
 }
@@ -307,6 +328,9 @@ pub struct VerifiedBundle {
     pub bundle_sha256: Digest,
     /// The bundle's length in bytes.
     pub bundle_len: usize,
+    /// The `policy` member: a witness policy that parses and lists the trusted log key (not
+    /// a trust anchor; see [`Bundle::policy`]).
+    pub policy: Option<String>,
     state: LogState,
 }
 
@@ -441,6 +465,17 @@ pub fn verify(
         None => None,
         Some(sha256) => Some(match_document(sha256, &entries)?),
     };
+    // Step 14: a carried policy must be one (it is informational, not trusted).
+    if let Some(text) = &bundle.policy {
+        let p = crate::policy::Policy::parse(text.as_bytes())
+            .map_err(|e| member("policy", e.to_string()))?;
+        if !p.lists_log(trusted) {
+            return Err(member(
+                "policy",
+                "it lists no log key equal to the trusted key",
+            ));
+        }
+    }
     Ok(VerifiedBundle {
         origin: bundle.origin,
         vkey,
@@ -451,6 +486,7 @@ pub fn verify(
         document,
         bundle_sha256: Digest::of(bytes),
         bundle_len: bytes.len(),
+        policy: bundle.policy,
         state,
     })
 }

@@ -21,6 +21,7 @@
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
 //!   [`add_checkpoint`]: the tlog-witness request body.
+//! - [`cosigning`]: what a witness's add-checkpoint answer means (the log's side).
 //! - [`policy`]: witness policies (sigsum's format with C2SP vkeys) and their quorums.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`fork`]: fork evidence, two checkpoints of one log key that no append-only log explains.
@@ -32,6 +33,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
 pub mod cosignature;
+pub mod cosigning;
 pub mod entry;
 pub mod explain;
 pub mod fork;

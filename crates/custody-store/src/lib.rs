@@ -9,7 +9,7 @@
 //!   state.json     derived: keys, amendments, figures (small whatever the log's size)
 //!   dedup          derived: signature -> entry hash table
 //!   lock           writers hold an exclusive lock on it
-//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt, never overwritten
+//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt; a record only gains cosignature lines
 //!   documents/     stored copies of source documents, named by SHA-256 hex
 //! ```
 //! Append is: check (core's rules), encode, write, fsync, then report; derived files are
@@ -18,7 +18,7 @@
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
 //! [`documents`], [`replay`] (verify a directory), [`export`] (a proof bundle from a
-//! directory), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
+//! directory), [`fork`] (fork evidence from a ledger's tree), [`import`] (JSONL with group commit), [`files`] (keys, seals, submissions and
 //! bounded reads), [`clock`] (the time and randomness the core is given), [`error`].
 #![forbid(unsafe_code)]
 
@@ -30,6 +30,7 @@ pub mod documents;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod fork;
 pub mod frames;
 pub mod import;
 pub mod ledger;

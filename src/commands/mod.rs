@@ -36,6 +36,7 @@ mod disclose;
 mod exhibit;
 mod export;
 mod figure;
+mod fork;
 mod import;
 mod init;
 mod key;
@@ -131,7 +132,11 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             opening,
         } => disclose::check(&ledger, index, &opening),
-        Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
+        Command::Checkpoint {
+            ledger,
+            key,
+            policy,
+        } => checkpoint::run(&ledger, &key, policy.as_deref()),
         Command::Prove(p) => prove::run(p),
         Command::Repair { ledger, force } => repair::run(&ledger, force),
         Command::Import {
@@ -143,6 +148,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
+        Command::ForkEvidence(a) => fork::evidence(&a),
+        Command::CheckFork(a) => fork::check(&a),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }
@@ -251,6 +258,24 @@ pub fn load_key(path: &Path) -> Result<SecretKey> {
     })
     .map_err(|e| passphrase_error(e, from))
     .with_context(|| format!("cannot use secret key {}", path.display()))
+}
+
+/// Reads and parses a witness policy file (a bad one is a usage error, exit 2).
+pub fn load_policy(path: &Path) -> Result<custody_core::policy::Policy> {
+    let bytes = files::read_bounded(
+        path,
+        custody_core::policy::MAX_POLICY_BYTES as u64,
+        "a witness policy",
+    )
+    .with_context(|| format!("cannot read policy {}", path.display()))?;
+    custody_core::policy::Policy::parse(&bytes)
+        .with_context(|| format!("policy {} is not usable", path.display()))
+}
+
+/// A witness's timestamp as RFC 3339 (the raw number past the calendar's range).
+#[must_use]
+pub fn witness_time(t: u64) -> String {
+    i64::try_from(t).map_or_else(|_| t.to_string(), crate::print::time)
 }
 
 /// Opens a ledger for appending (holding the writer lock).

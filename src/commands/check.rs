@@ -168,17 +168,20 @@ pub fn run(a: CheckArgs) -> Result<()> {
     };
     if a.json {
         let mut j = with_ok(&report(&v))?;
-        if let (Some(p), Some(w), serde_json::Value::Object(m)) = (&policy, &witnessed, &mut j) {
-            let cp = w.checkpoint();
-            m.insert(
-                "witnessed".into(),
+        let witnessed_json = match (&policy, &witnessed) {
+            (Some(p), Some(w)) => {
+                let cp = w.checkpoint();
                 serde_json::to_value(WitnessingJson::new(
                     p,
                     w.evaluation(),
                     cp.size(),
                     &cp.root(),
-                ))?,
-            );
+                ))?
+            }
+            _ => serde_json::Value::Null,
+        };
+        if let serde_json::Value::Object(m) = &mut j {
+            m.insert("witnessed".into(), witnessed_json);
         }
         out!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());

@@ -177,20 +177,16 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
                 "trust".into(),
                 serde_json::json!({ "anchor": name, "matched": name.is_some() }),
             );
+            let mut witnessed_json = serde_json::Value::Null;
             if let (Some(p), Some(w)) = (&policy, &witnessed) {
                 let root = Digest::from_hex(&w.checkpoint.root)
                     .map_err(|e| anyhow::anyhow!("internal: checkpoint root: {e}"))?;
-                let mut j = serde_json::to_value(WitnessingJson::new(
-                    p,
-                    w.witnessed.evaluation(),
-                    w.checkpoint.size,
-                    &root,
-                ))?;
-                if let serde_json::Value::Object(o) = &mut j {
-                    o.insert("file".into(), w.checkpoint.file.clone().into());
-                }
-                m.insert("witnessed".into(), j);
+                let mut j =
+                    WitnessingJson::new(p, w.witnessed.evaluation(), w.checkpoint.size, &root);
+                j.file = Some(w.checkpoint.file.clone());
+                witnessed_json = serde_json::to_value(j)?;
             }
+            m.insert("witnessed".into(), witnessed_json);
         }
         out!("{}", serde_json::to_string_pretty(&v)?);
     } else {

@@ -480,6 +480,8 @@ pub struct WitnessingJson {
     pub quorum_met: bool,
     /// The checkpoint it was checked on.
     pub checkpoint: TreeHeadJson,
+    /// The checkpoint's file (`verify`; `null` for a bundle's checkpoint).
+    pub file: Option<String>,
     /// Every witness of the policy, in policy order.
     pub witnesses: Vec<WitnessJson>,
 }
@@ -521,6 +523,7 @@ impl WitnessingJson {
                 size,
                 root: root.to_hex(),
             },
+            file: None,
             witnesses,
         }
     }

@@ -51,7 +51,7 @@ impl Ledger {
         // is no record, and the rename below replaces that directory entry, never following it.
         let kept = recorded_note(&path)
             .zip(cosignature::split_note(note.as_bytes()).ok())
-            .is_some_and(|(old, new)| extends(&old, &new));
+            .is_some_and(|(recorded, new)| extends(&new, &recorded));
         if kept {
             return Ok(path);
         }

@@ -64,14 +64,7 @@ Examples:
   custody verify L
   custody verify L --strict --documents
   custody verify L --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
-  custody verify L --policy policy.txt
-  custody verify L --since old-checkpoint.txt --fork-evidence fork.json
   custody verify L --json";
-
-const CHECKPOINT_EXAMPLES: &str = "\
-Examples:
-  custody checkpoint L --key keys/operator.key
-  custody checkpoint L --key keys/operator.key --policy policy.txt";
 
 /// custody: a signed, append-only chain of custody for human-rights evidence.
 #[derive(Parser, Debug)]
@@ -206,7 +199,6 @@ pub enum Command {
     },
     /// Sign a checkpoint of the current tree and record it in the ledger; with --policy, ask
     /// the policy's witnesses to cosign it (C2SP tlog-witness) and record their cosignatures.
-    #[command(after_long_help = CHECKPOINT_EXAMPLES)]
     Checkpoint {
         /// The ledger directory.
         ledger: PathBuf,

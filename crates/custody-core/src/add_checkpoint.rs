@@ -151,7 +151,7 @@ mod tests {
             "old 6\nnot base64\n\ncp\n".into(),
             "old 6\nAAAA\n\ncp\n".into(),
             format!("old 6\n{}\ncp\n", proof.repeat(MAX_PROOF_LINES + 1)),
-            format!("old 18446744073709551616\n\ncp\n"),
+            "old 18446744073709551616\n\ncp\n".to_string(),
         ] {
             assert!(AddCheckpoint::parse(bad.as_bytes()).is_err(), "{bad:?}");
         }

@@ -401,12 +401,15 @@ mod tests {
         let v = parse_vkey(WITNESS_VKEY).unwrap();
         let note = split_note(SIGNED.as_bytes()).unwrap();
         assert_eq!(note.to_text(), SIGNED);
-        assert_eq!(note.cosignatures(&[v.clone()]).times, vec![Some(TIME)]);
+        assert_eq!(
+            note.cosignatures(std::slice::from_ref(&v)).times,
+            vec![Some(TIME)]
+        );
         // Another body (one digit of the size changed) is refused.
         let other = SIGNED.replacen("\n8\n", "\n9\n", 1);
         let c = split_note(other.as_bytes())
             .unwrap()
-            .cosignatures(&[v.clone()]);
+            .cosignatures(std::slice::from_ref(&v));
         assert_eq!((c.times, c.invalid), (vec![None], vec![0]));
         // A changed timestamp is refused: it is inside the signed message.
         let mut n = note.clone();
@@ -452,7 +455,10 @@ mod tests {
             format!("`{}`", s("/witness/ed25519_seed_hex")),
             format!("`{:016x}`", time),
         ] {
-            assert!(DOC.contains(&quoted), "CHECKPOINTS.md must quote:\n{quoted}");
+            assert!(
+                DOC.contains(&quoted),
+                "CHECKPOINTS.md must quote:\n{quoted}"
+            );
         }
         // And the cosigned checkpoint verifies as the document says.
         let note = split_note(signed.as_bytes()).unwrap();

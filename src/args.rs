@@ -253,13 +253,18 @@ pub enum Command {
     },
     /// Get an RFC 3161 time-stamp token over a checkpoint from a TSA, verify it, store it.
     Timestamp(TimestampArgs),
-    /// Sign a checkpoint of the current tree and record it in the ledger.
+    /// Sign a checkpoint of the current tree and record it in the ledger; with --policy, ask
+    /// the policy's witnesses to cosign it (C2SP tlog-witness) and record their cosignatures.
     Checkpoint {
         /// The ledger directory.
         ledger: PathBuf,
         /// The operator's secret key file.
         #[arg(long)]
         key: PathBuf,
+        /// A witness policy (docs/POLICY.md): ask each witness with a URL to cosign, and fail
+        /// (exit 1, nothing recorded as witnessed) unless the quorum is met.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Write the latest recorded checkpoint as C2SP tlog-tiles into DIR, for any web server.
     #[command(after_long_help = PUBLISH_EXAMPLES)]
@@ -350,6 +355,12 @@ pub enum Command {
     /// Run a C2SP tlog-witness: cosign other logs' checkpoints (docs/WITNESS.md).
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// Write fork evidence: two checkpoints of one log key that no append-only log explains
+    /// (docs/FORKS.md).
+    ForkEvidence(ForkEvidenceArgs),
+    /// Check fork evidence offline: exit 1 if it proves a fork, 0 if the two checkpoints are
+    /// consistent, 2 if it is not valid evidence.
+    CheckFork(CheckForkArgs),
     /// Print a shell completion script to standard output.
     #[command(after_long_help = "\
 Install:
@@ -478,6 +489,15 @@ pub struct VerifyArgs {
     /// otherwise). Without it, tokens are reported present but not checked.
     #[arg(long, value_name = "ROOT.pem")]
     pub tsa_cert: Vec<PathBuf>,
+    /// A witness policy (docs/POLICY.md): it must list the ledger's log key (it is then a trust
+    /// anchor, like --trust), and a recorded or --since checkpoint must meet its quorum of
+    /// witness cosignatures (exit 1 if none does).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// If a checkpoint contradicts the ledger, write fork evidence (docs/FORKS.md) to this file
+    /// when the ledger holds a matching signed checkpoint at or beyond its size.
+    #[arg(long, value_name = "FILE")]
+    pub fork_evidence: Option<PathBuf>,
     /// Threads for signature checks (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -503,18 +523,27 @@ pub struct ExportArgs {
     /// The operator's secret key: sign a checkpoint of the whole log if the latest one lags.
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// A witness policy: use the latest recorded checkpoint that meets its quorum, and carry
+    /// the policy's text in the bundle.
+    #[arg(long, conflicts_with = "key")]
+    pub policy: Option<PathBuf>,
     /// Overwrite the output file.
     #[arg(long)]
     pub force: bool,
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("anchor").required(true).multiple(true).args(["trust", "policy"])))]
 pub struct CheckArgs {
     /// The bundle.
     pub bundle: PathBuf,
     /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
     #[arg(long)]
-    pub trust: String,
+    pub trust: Option<String>,
+    /// A witness policy (docs/POLICY.md): the checkpoint must also meet its quorum of witness
+    /// cosignatures; its log key for the bundle's origin is trusted when --trust is not given.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// A file that must be the document of one of the bundle's live (not retracted) sources,
     /// compared by SHA-256 (repeatable: every file given must match).
     #[arg(long)]
@@ -563,9 +592,43 @@ pub struct ExhibitArgs {
     /// then says must be compared with the operator's published key).
     #[arg(long)]
     pub trust: Option<String>,
+    /// A witness policy: the page states which witnesses cosigned the checkpoint and when
+    /// (the check fails, exit 1, if its quorum is not met).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
     /// Overwrite the output file.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ForkEvidenceArgs {
+    /// One checkpoint note (either order: the smaller tree becomes A).
+    pub a: PathBuf,
+    /// The other checkpoint note.
+    pub b: PathBuf,
+    /// Where to write the evidence (never overwritten without --force).
+    #[arg(short = 'o', long = "output", default_value = "fork.json")]
+    pub output: PathBuf,
+    /// The ledger that produced the larger checkpoint: needed when the sizes differ; its
+    /// operator key is the log key when --trust is not given.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// The log key, as a C2SP vkey (default: the operator key of --ledger).
+    #[arg(long)]
+    pub trust: Option<String>,
+    /// Overwrite the output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckForkArgs {
+    /// The fork evidence file.
+    pub file: PathBuf,
+    /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64).
+    #[arg(long)]
+    pub trust: String,
 }
 
 #[derive(Subcommand, Debug)]

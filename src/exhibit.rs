@@ -242,11 +242,69 @@ impl Page<'_> {
     }
 }
 
-/// The exhibit page for a verified bundle. `self_keyed`: checked against the bundle's own key.
+/// The witnesses whose cosignatures met a policy's quorum on the bundle's checkpoint, for the
+/// page's result box and its section 5.
+pub struct Witnesses {
+    /// Each witness that cosigned: the policy's name for it and its time, RFC 3339.
+    pub cosigned: Vec<(String, String)>,
+    /// The name on the policy's quorum line.
+    pub quorum: String,
+    /// SHA-256 of the policy file, hex.
+    pub policy_sha256: String,
+}
+
+impl Witnesses {
+    /// "witnessed by X at T, Y at T'", escaped for HTML.
+    fn sentence(&self) -> String {
+        let parts: Vec<String> = self
+            .cosigned
+            .iter()
+            .map(|(n, t)| format!("{} at {}", esc(n), esc(t)))
+            .collect();
+        format!("witnessed by {}", parts.join(", "))
+    }
+
+    /// The paragraph of the result box.
+    fn result(&self) -> String {
+        format!(
+            "<p><b>Witnesses: this checkpoint was {}.</b> Each of these independent witnesses \
+             signed (cosigned) this exact checkpoint at the time stated, which meets the quorum \
+             <code>{}</code> of the witness policy with SHA-256 <span class=\"hash\">{}</span>, \
+             supplied by the person who produced this page.</p>",
+            self.sentence(),
+            esc(&self.quorum),
+            esc(&self.policy_sha256)
+        )
+    }
+
+    /// The items of section 5 on what the cosignatures prove.
+    fn limits(&self) -> String {
+        "<li><b>Established by the witnesses' cosignatures:</b> each witness named in the result \
+         box saw this checkpoint, at the time it stated, and had seen no checkpoint of this log \
+         inconsistent with it (a witness cosigns only a checkpoint that extends every one it \
+         cosigned before, which it checks with a consistency proof). To show some other reader \
+         a different history, the operator would have needed the witnesses of a whole quorum \
+         to cosign a checkpoint inconsistent with this one; where every quorum includes an \
+         honest witness, it cannot.</li> \
+         <li><b>Not established by the cosignatures:</b> that any entry is true or well \
+         founded: witnesses check only that the log grows consistently, never its contents. \
+         A witness's time is its own statement; and a witness that lost its records could be \
+         led to cosign a fork, which is why a policy asks for several.</li>"
+            .to_owned()
+    }
+}
+
+/// The exhibit page for a verified bundle. `self_keyed`: checked against the bundle's own key;
+/// `witnesses`: the quorum of cosignatures a policy found on its checkpoint.
 ///
 /// # Errors
 /// If the bundle's figures cannot be walked (they nest too deeply).
-pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<String> {
+pub fn render(
+    v: &VerifiedBundle,
+    file_name: &str,
+    self_keyed: bool,
+    witnesses: Option<&Witnesses>,
+) -> Result<String> {
     let s = v.subject.index;
     let subj = &v.entries[&s].entry;
     let title = match &subj.content.body {
@@ -290,7 +348,8 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
             format!(
                 "<div class=\"box\"><p><b>Checked against the log key \
                  <span class=\"hash\">{}</span></b>, which the person who produced this page \
-                 supplied (<code>custody exhibit --trust</code>) independently of the bundle.</p></div>\n",
+                 supplied (<code>custody exhibit --trust</code> or <code>--policy</code>) \
+                 independently of the bundle.</p></div>\n",
                 esc(&v.vkey)
             ),
         )
@@ -308,7 +367,7 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
          root <span class=\"hash\">{root}</span>); the checkpoint signature verifies under the log \
          key <span class=\"hash\">{vkey}</span>; every entry's Ed25519 signature verifies under the \
          key granted to its signer before it was made and not revoked; and every figure equals the \
-         sum of its terms as they stood when it was signed.</p>{keynote}\
+         sum of its terms as they stood when it was signed.</p>{keynote}{witnessed}\
          <p>SHA-256 of the bundle file: <span class=\"hash\">{bsha}</span> ({blen} bytes).</p></div>\n",
         title_text = esc(&html_text(&title)),
         file = esc(file_name),
@@ -319,6 +378,7 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
         vkey = esc(&v.vkey),
         bsha = v.bundle_sha256,
         blen = v.bundle_len,
+        witnessed = witnesses.map(Witnesses::result).unwrap_or_default(),
         keynote = if self_keyed {
             "<p><b>Note:</b> this page was produced against the log key written in the bundle itself. \
              It proves nothing until that key is compared with the key the ledger's operator \
@@ -332,7 +392,7 @@ pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<S
     p.entries()?;
     p.sources()?;
     p.checkpoint()?;
-    p.limits()?;
+    p.limits(witnesses)?;
     p.manual(file_name)?;
     p.declaration(file_name)?;
     Ok(p.h)
@@ -443,7 +503,8 @@ impl Page<'_> {
     }
 
     /// Section 5: what the proof establishes and what it does not.
-    fn limits(&mut self) -> Result<()> {
+    fn limits(&mut self, witnesses: Option<&Witnesses>) -> Result<()> {
+        let cosigned = witnesses.map(Witnesses::limits).unwrap_or_default();
         self.h.push_str(
             "<h2>5. What this proof establishes, and what it does not</h2>\n<ul>\
              <li><b>Established:</b> integrity and attribution. Each entry shown is byte for byte the \
@@ -462,8 +523,11 @@ impl Page<'_> {
              completeness of the amendments shown rests on the exporter (a full replay of the ledger \
              with <code>custody verify</code> checks it).</li>\
              <li><b>Not established:</b> that the operator showed everyone the same log. Only \
-             checkpoints published or witnessed independently guard against that.</li>\
-             <li>The identity of an informant is not in the ledger; only a salted commitment to it.</li>\
+             checkpoints published or witnessed independently guard against that.</li>",
+        );
+        self.h.push_str(&cosigned);
+        self.h.push_str(
+            "<li>The identity of an informant is not in the ledger; only a salted commitment to it.</li>\
              </ul>\n",
         );
         Ok(())

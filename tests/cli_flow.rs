@@ -698,3 +698,190 @@ fn inclusion_and_consistency_proofs_verify_for_every_index_and_pair() {
     }
     e.fails(2, &["prove", "consistency", "L", "5", "14"]);
 }
+
+#[test]
+fn a_recorded_checkpoint_only_gains_cosignatures() {
+    let e = Env::new();
+    e.ledger("L");
+    e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let cp = latest_checkpoint(&e, "L");
+    let w = common::TestWitness::new("witness.example.com/w", 5);
+    w.cosign_file(&cp, 1_700_000_000);
+    let cosigned = fs::read_to_string(&cp).unwrap();
+    // Signing the same tree again keeps the record with its cosignature.
+    let note = e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    assert!(cosigned.starts_with(&note), "{note}");
+    assert_eq!(fs::read_to_string(&cp).unwrap(), cosigned);
+    // The store adds only lines that verify as cosignatures by the given witnesses, to the
+    // same checkpoint, keeping every line the record has.
+    let l = custody_store::Ledger::open(&e.path("L"), custody_store::Access::Read).unwrap();
+    let v = l.operator_verifier().unwrap();
+    let opened = custody_core::checkpoint::open(cosigned.as_bytes(), &v).unwrap();
+    let known = custody_core::cosignature::parse_vkey(&w.vkey()).unwrap();
+    let other = common::TestWitness::new("witness.example.net/x", 6);
+    let mut split = custody_core::cosignature::split_note(cosigned.as_bytes()).unwrap();
+    let line = custody_core::cosignature::cosign(split.body.as_bytes(), other.name, &other.key, 1)
+        .unwrap();
+    split.add_line(&line).unwrap();
+    let err = l
+        .record_witnessed(&opened, &split.to_text(), std::slice::from_ref(&known))
+        .unwrap_err();
+    assert!(err.to_string().contains("not a valid cosignature"), "{err}");
+    let x = custody_core::cosignature::parse_vkey(&other.vkey()).unwrap();
+    l.record_witnessed(&opened, &split.to_text(), &[known.clone(), x.clone()])
+        .unwrap();
+    let two = fs::read_to_string(&cp).unwrap();
+    assert_eq!(two, split.to_text());
+    // A note that drops a recorded line is refused, and the record stays.
+    let mut fewer = split.clone();
+    fewer.lines.remove(1);
+    assert!(l
+        .record_witnessed(&opened, &fewer.to_text(), &[known, x])
+        .is_err());
+    assert_eq!(fs::read_to_string(&cp).unwrap(), two);
+    assert_eq!(
+        l.witnessed_sizes(
+            &v,
+            &[custody_core::cosignature::parse_vkey(&w.vkey()).unwrap()]
+        )
+        .unwrap(),
+        vec![7]
+    );
+    e.ok(&["verify", "L"]);
+}
+
+#[test]
+fn fork_evidence_and_check_fork_exit_codes() {
+    let e = Env::new();
+    // Two ledgers under one operator key and origin that differ at entry 2: the operator's
+    // checkpoints of them, of one size, are a fork that needs no ledger to prove.
+    e.ledger("L");
+    init_ledger(e.cwd(), "M", ORIGIN);
+    fs::write(e.path("report.txt"), "A different report.\n").unwrap();
+    e.ok(&source_args(
+        "M",
+        RESEARCHER_KEY,
+        "2025-10-16",
+        "ngo-report",
+    ));
+    for s in ["other 3", "other 4", "other 5", "other 6"] {
+        e.claim("M", s, 1, "2");
+    }
+    e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    e.ok(&["checkpoint", "M", "--key", OPERATOR_KEY]);
+    let (l7, m7) = (latest_checkpoint(&e, "L"), latest_checkpoint(&e, "M"));
+    let vkey = e
+        .ok(&["key", "vkey", "keys/operator.pub", "--origin", ORIGIN])
+        .trim()
+        .to_owned();
+    let (l7s, m7s) = (l7.to_str().unwrap(), m7.to_str().unwrap());
+    let out = e.ok(&[
+        "fork-evidence",
+        l7s,
+        m7s,
+        "--trust",
+        &vkey,
+        "-o",
+        "same.json",
+    ]);
+    assert!(out.contains("tree sizes 7 and 7"), "{out}");
+    let err = e.fails(1, &["check-fork", "same.json", "--trust", &vkey]);
+    assert!(err.contains("fork proven"), "{err}");
+    // Never overwritten; a consistent pair is no fork and writes nothing (exit 2).
+    e.fails(
+        2,
+        &[
+            "fork-evidence",
+            l7s,
+            m7s,
+            "--trust",
+            &vkey,
+            "-o",
+            "same.json",
+        ],
+    );
+    e.claim("L", "later", 1, "2");
+    e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let l8 = latest_checkpoint(&e, "L");
+    let err = e.fails(
+        2,
+        &[
+            "fork-evidence",
+            l7s,
+            l8.to_str().unwrap(),
+            "--ledger",
+            "L",
+            "-o",
+            "none.json",
+        ],
+    );
+    assert!(err.contains("consistent"), "{err}");
+    assert!(!e.path("none.json").exists());
+    // Different sizes need B's tree: without a ledger, or with the wrong one, it is refused.
+    let l8s = l8.to_str().unwrap();
+    let err = e.fails(
+        2,
+        &["fork-evidence", m7s, l8s, "--trust", &vkey, "-o", "x.json"],
+    );
+    assert!(err.contains("--ledger"), "{err}");
+    let err = e.fails(
+        2,
+        &["fork-evidence", m7s, l8s, "--ledger", "M", "-o", "x.json"],
+    );
+    assert!(err.contains("does not hold the tree"), "{err}");
+    e.ok(&["fork-evidence", m7s, l8s, "--ledger", "L", "-o", "x.json"]);
+    let out = e.fails(1, &["check-fork", "x.json", "--trust", &vkey]);
+    assert!(out.contains("tree sizes 7 and 8"), "{out}");
+    // Evidence under another key, or altered, is not evidence (exit 2).
+    e.ok(&["key", "new", "other"]);
+    let other = e
+        .ok(&["key", "vkey", "keys/other.pub", "--origin", ORIGIN])
+        .trim()
+        .to_owned();
+    let err = e.fails(2, &["check-fork", "x.json", "--trust", &other]);
+    assert!(err.contains("NOT EVIDENCE"), "{err}");
+    let text = fs::read_to_string(e.path("x.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let p = v["prefix_root"].as_str().unwrap();
+    let mut q = p.as_bytes().to_vec();
+    q[3] = if q[3] == b'A' { b'B' } else { b'A' };
+    fs::write(
+        e.path("y.json"),
+        text.replace(p, std::str::from_utf8(&q).unwrap()),
+    )
+    .unwrap();
+    let err = e.fails(2, &["check-fork", "y.json", "--trust", &vkey]);
+    assert!(
+        err.contains("NOT EVIDENCE") && err.contains("consistency_proof"),
+        "{err}"
+    );
+    // A consistent pair, with a true proof, is checked as no fork (exit 0).
+    let l = custody_store::Ledger::open(&e.path("L"), custody_store::Access::Read).unwrap();
+    let t = custody_core::checkpoint::parse_vkey(&vkey).unwrap();
+    let (a, b) =
+        custody_core::fork::order(&t, &fs::read(&l7).unwrap(), &fs::read(&l8).unwrap()).unwrap();
+    let ev = custody_core::fork::ForkEvidence {
+        format: custody_core::fork::FORMAT.into(),
+        origin: ORIGIN.into(),
+        vkey: vkey.clone(),
+        checkpoint_a: a.note().into(),
+        checkpoint_b: b.note().into(),
+        prefix_root: base64_of(&a.root().0),
+        consistency_proof: l
+            .prove_consistency(7, 8)
+            .unwrap()
+            .iter()
+            .map(|h| base64_of(&h.0))
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&ev).unwrap();
+    bytes.push(b'\n');
+    fs::write(e.path("ok.json"), bytes).unwrap();
+    let out = e.ok(&["check-fork", "ok.json", "--trust", &vkey]);
+    assert!(out.starts_with("NO FORK"), "{out}");
+}
+
+fn base64_of(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}

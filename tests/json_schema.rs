@@ -9,8 +9,8 @@
 mod common;
 
 use common::{
-    claim_args, figure_args, informant_args, init_ledger, key_args, run, run_ok, source_args, Work,
-    OPERATOR_KEY, RESEARCHER_KEY,
+    checkpoint_files, claim_args, figure_args, informant_args, init_ledger, key_args, run, run_ok,
+    source_args, TestWitness, Work, OPERATOR_KEY, RESEARCHER_KEY,
 };
 use custody_core::entry::{Named, Qualifier, Role, SourceKind};
 use serde_json::{Map, Value};
@@ -878,4 +878,92 @@ fn a_submission_file_shows_as_its_schema_says() {
     assert_output("submission.schema.json", &v, "show c.cust");
     assert_eq!(v["signer"]["name"], Value::Null);
     assert_eq!(v["body"]["count"], 3);
+}
+
+#[test]
+fn witnessed_reports_match_their_schemas() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report").unwrap();
+    run_ok(cwd, &source_args("L", RESEARCHER_KEY, "2025", "ngo-report"));
+    run_ok(
+        cwd,
+        &claim_args("L", RESEARCHER_KEY, "12 returned", "12", "c", "2024", "2"),
+    );
+    run_ok(cwd, &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let (alpha, beta) = (
+        TestWitness::new("witness.example.com/alpha", 7),
+        TestWitness::new("witness.example.net/beta", 8),
+    );
+    let cp = checkpoint_files(&w.path("L")).pop().unwrap();
+    alpha.cosign_file(&cp, 1_760_486_400);
+    let log = run_ok(
+        cwd,
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    );
+    fs::write(
+        w.path("policy.txt"),
+        format!(
+            "log {}\nwitness alpha {}\nwitness beta {}\ngroup g any alpha beta\nquorum g\n",
+            log.trim(),
+            alpha.vkey(),
+            beta.vkey()
+        ),
+    )
+    .unwrap();
+    let v = json(cwd, &["verify", "L", "--policy", "policy.txt", "--json"]);
+    assert_eq!(
+        v["witnessed"]["witnesses"][0]["status"], "cosigned",
+        "{v:#}"
+    );
+    assert_eq!(v["witnessed"]["witnesses"][1]["status"], "absent");
+    assert_eq!(v["trust"]["anchor"], "policy");
+    assert_output("verify.schema.json", &v, "verify --policy");
+    run_ok(
+        cwd,
+        &[
+            "export",
+            "L",
+            "--entry",
+            "3",
+            "--policy",
+            "policy.txt",
+            "-o",
+            "b.json",
+        ],
+    );
+    let c = json(
+        cwd,
+        &["check", "b.json", "--policy", "policy.txt", "--json"],
+    );
+    assert_eq!(c["witnessed"]["witnesses"][0]["time_unix"], 1_760_486_400);
+    assert_output("check.schema.json", &c, "check --policy");
+    // Without a policy the member is null; a quorum that fails is a failure, not a report.
+    let c = json(cwd, &["check", "b.json", "--trust", log.trim(), "--json"]);
+    assert_eq!(c["witnessed"], Value::Null);
+    fs::write(
+        w.path("strict.txt"),
+        format!(
+            "log {}\nwitness alpha {}\nwitness beta {}\ngroup g all alpha beta\nquorum g\n",
+            log.trim(),
+            alpha.vkey(),
+            beta.vkey()
+        ),
+    )
+    .unwrap();
+    for args in [
+        vec!["check", "b.json", "--policy", "strict.txt", "--json"],
+        vec!["verify", "L", "--policy", "strict.txt", "--json"],
+    ] {
+        let out = run(cwd, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let schema = format!("{}.schema.json", args[0]);
+        assert_output(&schema, &f, &format!("{args:?}"));
+        assert!(
+            f["error"]["reason"].as_str().unwrap().contains("quorum"),
+            "{f:#}"
+        );
+    }
 }

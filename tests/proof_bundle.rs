@@ -633,3 +633,189 @@ fn sample_bundles_check_against_the_sample_key() {
         assert_eq!(v.standing.unwrap().published, Some(value), "{name}");
     }
 }
+
+/// Ledger L of [`Work::ledger`] with its checkpoint cosigned by witnesses `alpha` (at t) and
+/// `beta` (at t + 61), and `policy.txt`: both required.
+fn witnessed(e: &Env) -> (common::TestWitness, common::TestWitness) {
+    e.ledger();
+    let alpha = common::TestWitness::new("witness.example.com/alpha", 21);
+    let beta = common::TestWitness::new("witness.example.net/beta", 22);
+    let cp = common::checkpoint_files(&e.path("L")).pop().unwrap();
+    alpha.cosign_file(&cp, 1_760_486_400);
+    beta.cosign_file(&cp, 1_760_486_461);
+    fs::write(
+        e.path("policy.txt"),
+        format!(
+            "log {}\nwitness alpha {}\nwitness beta {}\ngroup both all alpha beta\nquorum both\n",
+            e.vkey("keys/operator.pub"),
+            alpha.vkey(),
+            beta.vkey()
+        ),
+    )
+    .unwrap();
+    (alpha, beta)
+}
+
+#[test]
+fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
+    let e = Env::new();
+    let (_, beta) = witnessed(&e);
+    let vkey = e.vkey("keys/operator.pub");
+    e.ok(&[
+        "export",
+        "L",
+        "--figure",
+        "5",
+        "--policy",
+        "policy.txt",
+        "-o",
+        "f.json",
+    ]);
+    let text = fs::read_to_string(e.path("f.json")).unwrap();
+    let b: Bundle = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        b.policy.as_deref(),
+        Some(fs::read_to_string(e.path("policy.txt")).unwrap().as_str())
+    );
+    assert_eq!(
+        b.checkpoint.lines().filter(|l| l.starts_with("— ")).count(),
+        3
+    );
+    // Offline, with the policy alone (its log key is the trusted key) or with both.
+    let out = e.ok(&["check", "f.json", "--policy", "policy.txt"]);
+    assert!(
+        out.contains("witnessed by alpha at 2025-10-15T00:00:00Z")
+            && out.contains("witnessed by beta at 2025-10-15T00:01:01Z"),
+        "{out}"
+    );
+    assert!(out.contains("carries the same policy"), "{out}");
+    e.ok(&[
+        "check",
+        "f.json",
+        "--policy",
+        "policy.txt",
+        "--trust",
+        &vkey,
+    ]);
+    // The exhibit says it in plain words.
+    e.ok(&[
+        "exhibit",
+        "f.json",
+        "--policy",
+        "policy.txt",
+        "-o",
+        "f.html",
+    ]);
+    let html = fs::read_to_string(e.path("f.html")).unwrap();
+    assert!(
+        html.contains("witnessed by alpha at 2025-10-15T00:00:00Z, beta at 2025-10-15T00:01:01Z.")
+    );
+    assert!(html.contains("Established by the witnesses' cosignatures"));
+    // One byte of beta's cosignature changed wherever the note appears: the bundle is still
+    // well-formed and its log signature holds, but the quorum does not.
+    let line = b
+        .checkpoint
+        .lines()
+        .find(|l| l.starts_with(&format!("— {} ", beta.name)))
+        .unwrap();
+    let mut bad = line.as_bytes().to_vec();
+    let i = bad.len() - 20;
+    bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+    let bad = String::from_utf8(bad).unwrap();
+    fs::write(e.path("t.json"), text.replace(line, &bad)).unwrap();
+    let err = e.fails(1, &["check", "t.json", "--policy", "policy.txt"]);
+    assert!(
+        err.contains("witness policy: the witness quorum is not met"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cosignature lines of beta do not verify"),
+        "{err}"
+    );
+    e.fails(
+        1,
+        &[
+            "exhibit",
+            "t.json",
+            "--policy",
+            "policy.txt",
+            "-o",
+            "t.html",
+        ],
+    );
+    e.ok(&["check", "t.json", "--trust", &vkey]);
+    // A bundle's policy member must be a policy that names the trusted log.
+    let other = text.replace("group both all alpha beta", "group both all alpha gamma");
+    fs::write(e.path("p.json"), other).unwrap();
+    let err = e.fails(1, &["check", "p.json", "--trust", &vkey]);
+    assert!(err.contains("policy: policy line 4"), "{err}");
+    // A policy for another log key does not hold this bundle.
+    e.ok(&["key", "new", "other"]);
+    let wrong = fs::read_to_string(e.path("policy.txt"))
+        .unwrap()
+        .replace(&vkey, &e.vkey("keys/other.pub"));
+    fs::write(e.path("wrong.txt"), wrong).unwrap();
+    let err = e.fails(1, &["check", "f.json", "--policy", "wrong.txt"]);
+    assert!(err.contains("bundle check FAILED"), "{err}");
+    e.fails(
+        2,
+        &["check", "f.json", "--policy", "wrong.txt", "--trust", &vkey],
+    );
+    // export --policy needs a witnessed checkpoint covering the subject.
+    e.ok(&[
+        "add",
+        "claim",
+        "L",
+        "--key",
+        RE_KEY,
+        "--statement",
+        "s",
+        "--count",
+        "1",
+        "--category",
+        "c",
+        "--period",
+        "2024",
+        "--source",
+        "2",
+    ]);
+    e.ok(&["checkpoint", "L", "--key", OP_KEY]);
+    e.fails(
+        2,
+        &[
+            "export",
+            "L",
+            "--entry",
+            "6",
+            "--policy",
+            "policy.txt",
+            "-o",
+            "g.json",
+        ],
+    );
+    let out = e.ok(&[
+        "export",
+        "L",
+        "--entry",
+        "5",
+        "--policy",
+        "policy.txt",
+        "-o",
+        "g.json",
+    ]);
+    assert!(out.contains("against checkpoint size 6"), "{out}");
+}
+
+#[test]
+fn bundles_without_a_policy_are_unchanged() {
+    // The canonical bytes of a bundle built without a policy have no `policy` member, so a
+    // bundle exported before it existed still checks (the worked example is such a bundle).
+    let e = Env::new();
+    e.ledger();
+    e.ok(&["export", "L", "--entry", "3", "-o", "b.json"]);
+    let text = fs::read_to_string(e.path("b.json")).unwrap();
+    assert!(!text.contains("\"policy\""), "{text}");
+    let v = trusted(&e.vkey("keys/operator.pub"));
+    let checked = bundle::verify(text.as_bytes(), &v, None).unwrap();
+    assert_eq!(checked.policy, None);
+}

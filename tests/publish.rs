@@ -9,7 +9,8 @@ mod common;
 
 use common::{init_ledger, run, sample_copy, source_args, Work, OPERATOR_KEY, RESEARCHER_KEY};
 use custody_core::checkpoint;
-use custody_core::fork::ForkEvidence;
+use base64::Engine as _;
+use custody_core::fork;
 use custody_core::tiles::{self, TileId};
 use std::collections::BTreeMap;
 use std::fs;
@@ -442,29 +443,37 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("the log forked"), "{err}");
-    let file = w.path("st/fork-evidence-1403-1503.txt");
+    let file = w.path("st/fork-evidence-1403-1503.json");
     assert!(
-        err.contains("written to st/fork-evidence-1403-1503.txt"),
+        err.contains("written to st/fork-evidence-1403-1503.json"),
         "{err}"
     );
     assert_eq!(fs::read(w.path("st/ledger/entries")).unwrap(), state_before);
     // The evidence stands on its own: two notes under the vkey, a proof that holds for the
     // newer tree and shows its first 1403 leaves are not the older tree.
-    let ev = ForkEvidence::parse(&fs::read(&file).unwrap()).unwrap();
+    let bytes = fs::read(&file).unwrap();
     let key = checkpoint::parse_vkey(&vk).unwrap();
-    let (old, new) = ev.verify(&key).unwrap();
-    assert_eq!((old.size(), new.size()), (1403, 1503));
+    let checked = fork::verify(&bytes, &key).unwrap();
+    assert_eq!(checked.verdict, fork::Verdict::Fork);
+    assert_eq!((checked.a.size(), checked.b.size()), (1403, 1503));
     assert_eq!(
-        ev.old_note.as_bytes(),
+        checked.a.note().as_bytes(),
         fs::read(log.join("checkpoint")).unwrap()
     );
     assert_eq!(
-        ev.new_note.as_bytes(),
+        checked.b.note().as_bytes(),
         fs::read(www.join("fork/checkpoint")).unwrap()
     );
+    // `custody check-fork` proves it offline (exit 1: a fork is proven).
+    let out = common::custody(w.cwd())
+        .args(["check-fork", file.to_str().unwrap(), "--trust", &vk])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     // Changing the proof's claim breaks it: the evidence is checked, not believed.
-    let mut forged = ev.clone();
-    forged.prefix_root = Some(old.root());
-    assert!(forged.verify(&key).is_err());
+    let mut forged: fork::ForkEvidence = serde_json::from_slice(&bytes).unwrap();
+    forged.prefix_root = base64::engine::general_purpose::STANDARD.encode(checked.a.root().0);
+    let forged = serde_json::to_vec(&forged).unwrap();
+    assert!(fork::verify(&forged, &key).map_or(true, |c| c.verdict != fork::Verdict::Fork));
     drop(nginx);
 }

@@ -1,18 +1,20 @@
 //! `custody check`: a proof bundle checked offline against a trusted log key.
 
-use super::Failed;
+use super::{load_policy, witness_time, Failed};
 use crate::args::CheckArgs;
 use crate::print::{count, list, quoted, time};
 use anyhow::{Context, Result};
-use custody_core::bundle::{self, VerifiedBundle, MAX_BUNDLE_BYTES};
-use custody_core::checkpoint;
+use custody_core::bundle::{self, Bundle, VerifiedBundle, MAX_BUNDLE_BYTES};
+use custody_core::checkpoint::{self, StrictVerifier};
 use custody_core::entry::Body;
 use custody_core::hash::Digest;
+use custody_core::json::WitnessingJson;
 use custody_core::json::{
     failed, with_ok, CheckReport, CheckedEntryJson, DocumentMatchJson, FailureJson, SignerJson,
     TimestampJson, TreeHeadJson,
 };
 use custody_core::timestamp::{self, Certificate, VerifiedTimestamp};
+use custody_core::policy::{Policy, WitnessStatus, Witnessed};
 use custody_store::files;
 use custody_store::StoreError;
 use std::path::Path;
@@ -37,9 +39,54 @@ pub fn read_bundle(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Prints a failed check (with `--json`, its JSON verdict) and returns the exit-1 error.
+fn failed_check(json: bool, entry: Option<u64>, reason: String) -> Result<()> {
+    if json {
+        let f = FailureJson {
+            entry,
+            reason: reason.clone(),
+        };
+        out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+    }
+    Err(Failed(format!("bundle check FAILED: {reason}")).into())
+}
+
+/// The log keys to check the bundle against: `--trust`, else the policy's log keys whose name
+/// is the bundle's origin (a bundle that does not parse is refused by the check itself).
+fn trusted_keys(
+    trust: Option<&str>,
+    policy: Option<&Policy>,
+    bytes: &[u8],
+) -> Result<Vec<StrictVerifier>> {
+    if let Some(t) = trust {
+        let t = checkpoint::parse_vkey(t.trim())
+            .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
+        if policy.is_some_and(|p| !p.lists_log(&t)) {
+            anyhow::bail!(
+                "the policy (--policy) lists no log key equal to --trust {}; give a policy for \
+                 that log, or leave out --trust to use the policy's own log key",
+                t.to_vkey()
+            );
+        }
+        return Ok(vec![t]);
+    }
+    let Some(p) = policy else {
+        anyhow::bail!("give the log key you trust: --trust VKEY, or --policy POLICY");
+    };
+    let origin = serde_json::from_slice::<Bundle>(bytes)
+        .ok()
+        .map(|b| b.origin);
+    let keys: Vec<StrictVerifier> = p
+        .logs()
+        .iter()
+        .filter(|l| origin.as_deref().is_none_or(|o| o == l.verifier.name()))
+        .map(|l| l.verifier.clone())
+        .collect();
+    Ok(keys)
+}
+
 pub fn run(a: CheckArgs) -> Result<()> {
-    let trusted = checkpoint::parse_vkey(a.trust.trim())
-        .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?;
+    let policy = a.policy.as_deref().map(load_policy).transpose()?;
     let roots = if a.tsa_cert.is_empty() {
         None
     } else {
@@ -59,14 +106,37 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(e);
         }
     };
+    let keys = trusted_keys(a.trust.as_deref(), policy.as_ref(), &bytes)?;
+    let Some(first_key) = keys.first() else {
+        return failed_check(
+            a.json,
+            None,
+            "the policy (--policy) lists no log key for the bundle's origin".into(),
+        );
+    };
     let mut documents = Vec::with_capacity(a.document.len());
     for p in &a.document {
         documents.push((p.as_path(), files::hash_file(p)?.0));
     }
     let started = std::time::Instant::now();
     // The first --document goes through the bundle's own step 13 (its match is the JSON
-    // report's `document`); every one, the first too, must then match a live source.
-    let result = bundle::verify(&bytes, &trusted, documents.first().map(|d| d.1));
+    // report's `document`); every one, the first too, must then match a live source. With
+    // several policy log keys for the origin (a rotation), the first that verifies is taken.
+    let mut result = bundle::verify(&bytes, first_key, documents.first().map(|d| d.1));
+    for k in &keys[1..] {
+        if result.is_ok() {
+            break;
+        }
+        result = bundle::verify(&bytes, k, documents.first().map(|d| d.1));
+    }
+    // Then the checkpoint against the policy: its log signature (again) and the quorum.
+    let witnessed: Option<Result<Witnessed, String>> = match (&result, &policy) {
+        (Ok(v), Some(p)) => Some(
+            p.check(v.checkpoint.note().as_bytes())
+                .map_err(|e| format!("witness policy: {e}")),
+        ),
+        _ => None,
+    };
     let elapsed = started.elapsed();
     let v = match result {
         Ok(v) => v,
@@ -84,6 +154,11 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(Failed(format!("bundle check FAILED: {e}")).into());
         }
     };
+    let witnessed = match witnessed {
+        Some(Ok(w)) => Some(w),
+        Some(Err(reason)) => return failed_check(a.json, None, reason),
+        None => None,
+    };
     let matched = match live_matches(&v, &documents) {
         Ok(m) => m,
         Err(reason) => {
@@ -97,6 +172,12 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(Failed(format!("bundle check FAILED: {reason}")).into());
         }
     };
+    // The tokens are over the note as the log key that verified signed it.
+    let trusted = keys
+        .iter()
+        .find(|k| k.to_vkey() == v.vkey)
+        .unwrap_or(first_key)
+        .clone();
     let stamps = match check_timestamps(&v, &trusted, roots.as_deref()) {
         Ok(s) => s,
         Err(reason) => {
@@ -111,10 +192,23 @@ pub fn run(a: CheckArgs) -> Result<()> {
         }
     };
     if a.json {
-        out!(
-            "{}",
-            serde_json::to_string_pretty(&with_ok(&report(&v, &stamps))?)?
-        );
+        let mut j = with_ok(&report(&v, &stamps))?;
+        let witnessed_json = match (&policy, &witnessed) {
+            (Some(p), Some(w)) => {
+                let cp = w.checkpoint();
+                serde_json::to_value(WitnessingJson::new(
+                    p,
+                    w.evaluation(),
+                    cp.size(),
+                    &cp.root(),
+                ))?
+            }
+            _ => serde_json::Value::Null,
+        };
+        if let serde_json::Value::Object(m) = &mut j {
+            m.insert("witnessed".into(), witnessed_json);
+        }
+        out!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
     }
     let s = v.subject.index;
@@ -137,6 +231,39 @@ pub fn run(a: CheckArgs) -> Result<()> {
     );
     if let Some(line) = standing_line(&v) {
         say!("  {line}");
+    }
+    if let (Some(p), Some(w)) = (&policy, &witnessed) {
+        say!(
+            "  witnessed: the checkpoint meets the policy's quorum {} (policy SHA-256 {})",
+            quoted(p.quorum_name()),
+            p.sha256()
+        );
+        for (name, st) in &w.evaluation().witnesses {
+            match st {
+                WitnessStatus::Cosigned { time } => {
+                    say!("    witnessed by {name} at {}", witness_time(*time));
+                }
+                WitnessStatus::Invalid => {
+                    say!("    {name}: its cosignature line does not verify (not counted)");
+                }
+                WitnessStatus::Absent => say!("    {name}: no cosignature"),
+            }
+        }
+    }
+    match (&v.policy, &policy) {
+        (Some(carried), Some(p)) if carried.as_bytes() == p.text().as_bytes() => {
+            say!("  the bundle carries the same policy it was checked under");
+        }
+        (Some(carried), _) => say!(
+            "  the bundle carries a witness policy (SHA-256 {}){}",
+            custody_core::hash::Digest::of(carried.as_bytes()),
+            if policy.is_some() {
+                ", not the one given with --policy (the given one was used)"
+            } else {
+                "; pass --policy with the policy you trust to hold the checkpoint to it"
+            }
+        ),
+        _ => {}
     }
     for (path, sha256, sources) in &matched {
         say!(

@@ -1,6 +1,6 @@
 //! `custody export`: write a self-contained proof bundle of one entry or figure.
 
-use super::{load_key, open_reader};
+use super::{load_key, load_policy, open_reader};
 use crate::args::ExportArgs;
 use crate::print::count;
 use anyhow::{bail, Result};
@@ -23,7 +23,12 @@ pub fn run(a: ExportArgs) -> Result<()> {
     };
     let l = open_reader(&a.ledger)?;
     let key = a.key.as_deref().map(load_key).transpose()?;
-    let exported = l.export(subject, key.as_ref().map(|k| k as &dyn KeySigner))?;
+    let policy = a.policy.as_deref().map(load_policy).transpose()?;
+    let exported = l.export_with(
+        subject,
+        key.as_ref().map(|k| k as &dyn KeySigner),
+        policy.as_ref(),
+    )?;
     if let Some((size, path)) = &exported.signed {
         eprintln!(
             "signed checkpoint of tree size {size}, recorded as {}",
@@ -69,10 +74,17 @@ pub fn run(a: ExportArgs) -> Result<()> {
         );
     }
     out!("bundle SHA-256 {}", Digest::of(&exported.bytes));
-    out!(
-        "check it with: custody check {} --trust {}",
-        a.output.display(),
-        exported.vkey
-    );
+    match &a.policy {
+        Some(p) => out!(
+            "witnessed checkpoint; check it with: custody check {} --policy {}",
+            a.output.display(),
+            p.display()
+        ),
+        None => out!(
+            "check it with: custody check {} --trust {}",
+            a.output.display(),
+            exported.vkey
+        ),
+    }
     Ok(())
 }

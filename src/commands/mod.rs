@@ -37,6 +37,7 @@ mod exhibit;
 mod export;
 mod figure;
 mod follow;
+mod fork;
 mod import;
 mod init;
 mod key;
@@ -137,7 +138,11 @@ pub fn run(cli: Cli) -> Result<()> {
             index,
             opening,
         } => disclose::check(&ledger, index, &opening),
-        Command::Checkpoint { ledger, key } => checkpoint::run(&ledger, &key),
+        Command::Checkpoint {
+            ledger,
+            key,
+            policy,
+        } => checkpoint::run(&ledger, &key, policy.as_deref()),
         Command::Timestamp(a) => timestamp::run(&a),
         Command::Publish { ledger, dir } => publish::run(&ledger, &dir),
         Command::Clone {
@@ -165,6 +170,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(a) => serve::run(a),
         Command::Submit(a) => submit::run(a),
         Command::Witness(w) => witness::run(w),
+        Command::ForkEvidence(a) => fork::evidence(&a),
+        Command::CheckFork(a) => fork::check(&a),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),
     }
@@ -281,6 +288,24 @@ pub fn load_key(path: &Path) -> Result<SecretKey> {
     })
     .map_err(|e| passphrase_error(e, from))
     .with_context(|| format!("cannot use secret key {}", path.display()))
+}
+
+/// Reads and parses a witness policy file (a bad one is a usage error, exit 2).
+pub fn load_policy(path: &Path) -> Result<custody_core::policy::Policy> {
+    let bytes = files::read_bounded(
+        path,
+        custody_core::policy::MAX_POLICY_BYTES as u64,
+        "a witness policy",
+    )
+    .with_context(|| format!("cannot read policy {}", path.display()))?;
+    custody_core::policy::Policy::parse(&bytes)
+        .with_context(|| format!("policy {} is not usable", path.display()))
+}
+
+/// A witness's timestamp as RFC 3339 (the raw number past the calendar's range).
+#[must_use]
+pub fn witness_time(t: u64) -> String {
+    i64::try_from(t).map_or_else(|_| t.to_string(), crate::print::time)
 }
 
 /// Opens a ledger for appending (holding the writer lock).

@@ -6,18 +6,22 @@
 //! from the operator, independently of the ledger, tells the two apart, so the report says
 //! which of the two was checked.
 
-use super::{progress_bar, Failed};
+use super::{load_policy, open_reader, progress_bar, witness_time, Failed};
 use crate::args::VerifyArgs;
-use crate::print::{count, list, quoted};
+use crate::print::{clean, count, list, quoted};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;
 use custody_core::json::{failed, with_ok, TimestampJson, VerifyReport};
+use custody_core::hash::Digest;
+use custody_core::json::{CheckpointJson, WitnessingJson};
+use custody_core::policy::{Policy, PolicyCheckError, WitnessStatus, Witnessed};
 use custody_store::files;
+use custody_store::fork::ForkSearch;
 use custody_store::replay::{verify_ledger, Failure, Options, VerifyError};
 use custody_store::timestamps::{check_tokens, CheckedToken, TokenError};
 use custody_store::ENTRIES;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The operator key the user trusts, from outside the ledger.
 enum Anchor {
@@ -105,6 +109,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
     } else {
         Some(super::timestamp::load_roots(&a.tsa_cert)?)
     };
+    let policy = a.policy.as_deref().map(load_policy).transpose()?;
     if let Some(j) = a.jobs {
         rayon::ThreadPoolBuilder::new()
             .num_threads(j.max(1))
@@ -119,7 +124,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         ));
     }
     let opts = Options {
-        since: notes,
+        since: notes.clone(),
         documents: a.documents,
         strict: a.strict,
     };
@@ -134,7 +139,12 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,
-        Err(VerifyError::Evidence(f)) => return fail(&f, a.json),
+        Err(VerifyError::Evidence(f)) => {
+            if let Some(out) = &a.fork_evidence {
+                fork_evidence(ledger, &notes, out);
+            }
+            return fail(&f, a.json);
+        }
         // No ledger, or an unreadable one, is not a failed verification (exit 2, not 1).
         Err(other) => return Err(other.into()),
     };
@@ -164,6 +174,19 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    let witnessed = match &policy {
+        Some(p) => match witnessing(p, &report) {
+            Ok(w) => Some(w),
+            Err(reason) => {
+                let f = Failure {
+                    entry: None,
+                    reason,
+                };
+                return fail(&f, a.json);
+            }
+        },
+        None => None,
+    };
     if a.json {
         let mut v = with_ok(&report)?;
         if let serde_json::Value::Object(m) = &mut v {
@@ -178,19 +201,112 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
                 })
                 .collect();
             m.insert("timestamps".into(), serde_json::to_value(list)?);
+            let name = anchor
+                .as_ref()
+                .map(Anchor::json_name)
+                .or(policy.as_ref().map(|_| "policy"));
             m.insert(
                 "trust".into(),
-                serde_json::json!({
-                    "anchor": anchor.as_ref().map(Anchor::json_name),
-                    "matched": anchor.is_some(),
-                }),
+                serde_json::json!({ "anchor": name, "matched": name.is_some() }),
             );
+            let mut witnessed_json = serde_json::Value::Null;
+            if let (Some(p), Some(w)) = (&policy, &witnessed) {
+                let root = Digest::from_hex(&w.checkpoint.root)
+                    .map_err(|e| anyhow::anyhow!("internal: checkpoint root: {e}"))?;
+                let mut j =
+                    WitnessingJson::new(p, w.witnessed.evaluation(), w.checkpoint.size, &root);
+                j.file = Some(w.checkpoint.file.clone());
+                witnessed_json = serde_json::to_value(j)?;
+            }
+            m.insert("witnessed".into(), witnessed_json);
         }
         out!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print_report(&report, anchor.as_ref(), &stamps)?;
+        print_report(
+            &report,
+            anchor.as_ref(),
+            &stamps,
+            policy.as_ref().zip(witnessed.as_ref()),
+        )?;
     }
     Ok(())
+}
+
+/// The checkpoint `verify --policy` holds the log to: the largest recorded or `--since`
+/// checkpoint (each already checked against the replayed tree) that the policy's check
+/// accepts, log signature and quorum.
+struct PolicyResult {
+    checkpoint: CheckpointJson,
+    witnessed: Witnessed,
+}
+
+/// Holds the verified ledger to `p`, or says why it fails (exit 1).
+fn witnessing(p: &Policy, r: &VerifyReport) -> std::result::Result<PolicyResult, String> {
+    let ours = checkpoint::parse_vkey(&r.vkey)
+        .map_err(|e| format!("internal: the replayed ledger's verifier key: {e}"))?;
+    if !p.lists_log(&ours) {
+        return Err(format!(
+            "the policy (--policy) lists no log key {}: the ledger's origin and operator key are \
+             not the log the policy holds to account",
+            r.vkey
+        ));
+    }
+    let mut best: Option<PolicyResult> = None;
+    let mut latest_refusal: Option<(u64, PolicyCheckError)> = None;
+    for c in &r.checkpoints {
+        match p.check(c.note.as_bytes()) {
+            Ok(w) if best.as_ref().is_none_or(|b| c.size > b.checkpoint.size) => {
+                best = Some(PolicyResult {
+                    checkpoint: c.clone(),
+                    witnessed: w,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if latest_refusal.as_ref().is_none_or(|(s, _)| c.size >= *s) {
+                    latest_refusal = Some((c.size, e));
+                }
+            }
+        }
+    }
+    best.ok_or_else(|| match latest_refusal {
+        Some((size, e)) => format!(
+            "no checkpoint is witnessed under the policy (quorum {}): the latest, tree size \
+             {size}: {e}",
+            quoted(p.quorum_name())
+        ),
+        None => "no checkpoint is recorded, so none is witnessed under the policy; run \
+         `custody checkpoint L --key OPERATOR.key --policy POLICY`"
+            .to_owned(),
+    })
+}
+
+/// `verify --fork-evidence`: after a failed replay, look for fork evidence among the recorded
+/// and `--since` checkpoints and write it. Reported on stderr; the verdict stays the failure.
+fn fork_evidence(ledger: &Path, since: &[(PathBuf, Vec<u8>)], out: &Path) {
+    let found = open_reader(ledger).and_then(|l| Ok(l.find_fork(since)?));
+    match found {
+        Ok(ForkSearch::Found { evidence, a, b }) => {
+            match files::write_new(out, &evidence, false, false) {
+                Ok(()) => eprintln!(
+                    "custody: fork evidence written to {} (checkpoints {} and {}); check it with \
+                     `custody check-fork {} --trust VKEY`",
+                    out.display(),
+                    clean(&a),
+                    clean(&b),
+                    out.display()
+                ),
+                Err(e) => eprintln!(
+                    "custody: fork evidence not written: {}",
+                    clean(&e.to_string())
+                ),
+            }
+        }
+        Ok(ForkSearch::NotFound(why)) => {
+            eprintln!("custody: no fork evidence: {}", clean(&why));
+        }
+        Err(e) => eprintln!("custody: no fork evidence: {}", clean(&format!("{e:#}"))),
+    }
 }
 
 /// The verdict on a ledger that failed its replay: the JSON failure shape with `--json`, and
@@ -204,7 +320,12 @@ fn fail(f: &Failure, json: bool) -> Result<()> {
 
 /// The text report. Every line goes through `say!`: origins, names, labels and checkpoint file
 /// names (from a directory listing) come from the ledger directory, not from custody.
-fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToken]) -> Result<()> {
+fn print_report(
+    r: &VerifyReport,
+    anchor: Option<&Anchor>,
+    stamps: &[CheckedToken],
+    witnessed: Option<(&Policy, &PolicyResult)>,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
         to out,
@@ -217,6 +338,10 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToke
             to out,
             "  trust:   operator key matches the trusted key ({})",
             a.flag()
+        ),
+        None if witnessed.is_some() => say!(
+            to out,
+            "  trust:   operator key is the policy's log key (--policy)"
         ),
         None => say!(
             to out,
@@ -269,7 +394,8 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToke
         } else if !s.changed_by.is_empty() {
             say!(
                 to out,
-                "      changed since publication: published {published}, today {} (entries {})",
+                " \
+                 changed since publication: published {published}, today {} (entries {})",
                 s.current.unwrap_or(0),
                 list(&s.changed_by)
             );
@@ -301,6 +427,9 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToke
             count(stamps.len() as u64, "time-stamp token", "time-stamp tokens")
         );
     }
+    if let Some((p, w)) = witnessed {
+        print_witnessed(&mut out, r, p, w)?;
+    }
     for d in &r.documents {
         say!(to out, "  document of entry {}: {}", d.entry, d.status);
     }
@@ -308,5 +437,44 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>, stamps: &[CheckedToke
         say!(to out, "  note: {n}");
     }
     say!(to out, "  verifier key: {}", r.vkey);
+    Ok(())
+}
+
+/// The `verify --policy` lines: the witnessed checkpoint, each witness, and what is not yet
+/// witnessed.
+fn print_witnessed(
+    mut out: &mut dyn std::io::Write,
+    r: &VerifyReport,
+    p: &Policy,
+    w: &PolicyResult,
+) -> Result<()> {
+    let e = w.witnessed.evaluation();
+    say!(
+        to out,
+        "  witnessed: checkpoint tree size {} ({}) meets the policy's quorum {} (policy SHA-256 {})",
+        w.checkpoint.size,
+        w.checkpoint.file,
+        quoted(p.quorum_name()),
+        p.sha256()
+    );
+    for (name, st) in &e.witnesses {
+        match st {
+            WitnessStatus::Cosigned { time } => {
+                say!(to out, "    witnessed by {name} at {}", witness_time(*time));
+            }
+            WitnessStatus::Invalid => {
+                say!(to out, "    {name}: its cosignature line does not verify (not counted)");
+            }
+            WitnessStatus::Absent => say!(to out, "    {name}: no cosignature"),
+        }
+    }
+    if w.checkpoint.size < r.entries {
+        say!(
+            to out,
+            "  note: entries {}..{} are not yet covered by a witnessed checkpoint",
+            w.checkpoint.size,
+            r.entries - 1
+        );
+    }
     Ok(())
 }

@@ -422,3 +422,46 @@ pub fn sample_copy() -> TempDir {
     );
     tmp
 }
+
+/// A test witness: key name and Ed25519 seed. Its cosignatures are real cosignature/v1
+/// signatures (custody-core's `cosign`), made here instead of by a witness server, for tests
+/// about what custody does with cosigned checkpoints rather than how it obtains them
+/// (tests/witness_client.rs talks to a real witness).
+pub struct TestWitness {
+    pub name: &'static str,
+    pub key: ed25519_dalek::SigningKey,
+}
+
+impl TestWitness {
+    pub fn new(name: &'static str, seed: u8) -> TestWitness {
+        TestWitness {
+            name,
+            key: ed25519_dalek::SigningKey::from_bytes(&[seed; 32]),
+        }
+    }
+
+    /// Its vkey (signature type 0x04).
+    pub fn vkey(&self) -> String {
+        custody_core::cosignature::CosignatureVerifier::new(self.name, self.key.verifying_key())
+            .unwrap()
+            .to_vkey()
+    }
+
+    /// Adds its cosignature at `time` to the checkpoint note in file `path`.
+    pub fn cosign_file(&self, path: &Path, time: u64) {
+        use custody_core::cosignature;
+        let note = fs::read(path).unwrap();
+        let mut split = cosignature::split_note(&note).unwrap();
+        let line = cosignature::cosign(split.body.as_bytes(), self.name, &self.key, time).unwrap();
+        split.add_line(&line).unwrap();
+        fs::write(path, split.to_text()).unwrap();
+    }
+}
+
+/// The recorded checkpoint files of ledger `dir`, sorted by name (tree size).
+pub fn checkpoint_files(dir: &Path) -> Vec<PathBuf> {
+    sorted_files(&dir.join("checkpoints"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect()
+}

@@ -92,6 +92,11 @@ pub struct Bundle {
     /// [`verify`] only decodes them; a checker verifies them against its own TSA roots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamps: Option<Vec<String>>,
+    /// The witness policy (docs/POLICY.md) the exporter checked the checkpoint under, its
+    /// text verbatim. Optional and informational: a checker holds the checkpoint to its own
+    /// policy. Absent from bundles exported without one, so older bundles stay canonical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// The most time-stamp tokens a bundle may carry.
@@ -242,7 +247,22 @@ pub fn build(
     vkey: &str,
     checkpoint_note: &str,
     subject: Subject,
+    entries: Vec<ProvenEntry>,
+) -> Result<Vec<u8>, BundleError> {
+    build_with_policy(origin, vkey, checkpoint_note, subject, entries, None)
+}
+
+/// [`build`], carrying the text of the witness policy the checkpoint was checked under.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_policy(
+    origin: &str,
+    vkey: &str,
+    checkpoint_note: &str,
+    subject: Subject,
     mut entries: Vec<ProvenEntry>,
+    policy: Option<&str>,
 ) -> Result<Vec<u8>, BundleError> {
     entries.sort_by_key(|e| e.index);
     if entries.windows(2).any(|w| w[0].index == w[1].index) {
@@ -266,6 +286,7 @@ pub fn build(
             })
             .collect(),
         timestamps: None,
+        policy: policy.map(str::to_owned),
     };
     to_canonical_bytes(&bundle)
 }
@@ -338,6 +359,9 @@ pub struct VerifiedBundle {
     /// The time-stamp tokens the bundle carries (DER), decoded but not verified: verify them
     /// with `timestamp::verify` against trusted TSA roots and [`Self::checkpoint`]'s note.
     pub timestamps: Vec<Vec<u8>>,
+    /// The `policy` member: a witness policy that parses and lists the trusted log key (not
+    /// a trust anchor; see [`Bundle::policy`]).
+    pub policy: Option<String>,
     state: LogState,
 }
 
@@ -473,6 +497,17 @@ pub fn verify(
         None => None,
         Some(sha256) => Some(match_document(sha256, &entries)?),
     };
+    // Step 14: a carried policy must be one (it is informational, not trusted).
+    if let Some(text) = &bundle.policy {
+        let p = crate::policy::Policy::parse(text.as_bytes())
+            .map_err(|e| member("policy", e.to_string()))?;
+        if !p.lists_log(trusted) {
+            return Err(member(
+                "policy",
+                "it lists no log key equal to the trusted key",
+            ));
+        }
+    }
     Ok(VerifiedBundle {
         origin: bundle.origin,
         vkey,
@@ -484,6 +519,7 @@ pub fn verify(
         bundle_sha256: Digest::of(bytes),
         bundle_len: bytes.len(),
         timestamps,
+        policy: bundle.policy,
         state,
     })
 }

@@ -362,7 +362,8 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     // ../shared/vectors/checkpoint-cosignature-derived.json, copied verbatim into
-    // tests/testdata/ (the integration test reads the file; these are the values).
+    // tests/vectors/ (the integration test and the doc test read the file; these are the
+    // values).
     const WITNESS_SEED: &str = "d76aef9d9a8353ffddaabc1fd0c66c1a827053ec52a8a2b1d258dd640367ae24";
     const WITNESS_NAME: &str = "example.com/test-witness";
     const WITNESS_VKEY: &str =
@@ -417,6 +418,53 @@ mod tests {
         assert_eq!(
             v.verify(n.body.as_bytes(), &n.lines[1]),
             CosignatureLine::Invalid
+        );
+    }
+
+    #[test]
+    fn doc_cosignature_example_is_the_vector() {
+        const DOC: &str = include_str!("../../../docs/CHECKPOINTS.md");
+        let v: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/vectors/checkpoint-cosignature-derived.json"
+        ))
+        .unwrap();
+        let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap().to_owned();
+        let seed: [u8; 32] = hex::decode(s("/witness/ed25519_seed_hex"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let k = SigningKey::from_bytes(&seed);
+        let name = s("/witness/name");
+        let body = s("/checkpoint_body");
+        let time = v["cosignature_timestamp"].as_u64().unwrap();
+        let vkey = CosignatureVerifier::new(&name, k.verifying_key())
+            .unwrap()
+            .to_vkey();
+        assert_eq!(vkey, s("/witness/verifier_key"));
+        let msg = String::from_utf8(signed_message(time, body.as_bytes())).unwrap();
+        assert_eq!(msg, s("/cosignature_signed_message"));
+        let line = cosign(body.as_bytes(), &name, &k, time).unwrap();
+        assert_eq!(line.trim_end(), s("/cosignature_line"));
+        let signed = s("/signed_checkpoint");
+        for quoted in [
+            format!("```\n{vkey}\n```\n"),
+            format!("```\n{msg}```\n"),
+            format!("({} bytes, each line ending in U+000A)", msg.len()),
+            format!("```\n{line}```\n"),
+            format!("```\n{signed}```\n"),
+            format!("`{}`", s("/witness/ed25519_seed_hex")),
+            format!("`{:016x}`", time),
+        ] {
+            assert!(
+                DOC.contains(&quoted),
+                "CHECKPOINTS.md must quote:\n{quoted}"
+            );
+        }
+        // And the cosigned checkpoint verifies as the document says.
+        let note = split_note(signed.as_bytes()).unwrap();
+        assert_eq!(
+            note.cosignatures(&[parse_vkey(&vkey).unwrap()]).times,
+            vec![Some(time)]
         );
     }
 

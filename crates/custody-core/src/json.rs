@@ -484,6 +484,85 @@ pub struct CheckpointJson {
     pub size: u64,
     /// Its root, hex.
     pub root: String,
+    /// The note as read, with all its signature lines (for `verify --policy`; not in the JSON).
+    #[serde(skip)]
+    pub note: String,
+}
+
+/// One policy witness on one checkpoint (`witnessed.witnesses` of `verify --json` and
+/// `check --json` with `--policy`).
+#[derive(Clone, Debug, Serialize)]
+pub struct WitnessJson {
+    /// The policy's name for the witness.
+    pub name: String,
+    /// Its cosignature key, a C2SP vkey of type 0x04.
+    pub vkey: String,
+    /// `"cosigned"`, `"invalid"` (a line by its key that does not verify) or `"absent"`.
+    pub status: &'static str,
+    /// The cosignature's time, RFC 3339 (as the witness states it), when cosigned.
+    pub time: Option<String>,
+    /// The same time in seconds since the Unix epoch, exactly as signed.
+    pub time_unix: Option<u64>,
+}
+
+/// A checkpoint held to a witness policy (`witnessed` of `verify --json` and `check --json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct WitnessingJson {
+    /// SHA-256 of the policy file, hex.
+    pub policy_sha256: String,
+    /// The name on the policy's quorum line.
+    pub quorum: String,
+    /// Whether the quorum is met (always `true` in a report that verified).
+    pub quorum_met: bool,
+    /// The checkpoint it was checked on.
+    pub checkpoint: TreeHeadJson,
+    /// The checkpoint's file (`verify`; `null` for a bundle's checkpoint).
+    pub file: Option<String>,
+    /// Every witness of the policy, in policy order.
+    pub witnesses: Vec<WitnessJson>,
+}
+
+impl WitnessingJson {
+    /// The JSON view of `evaluation` of the checkpoint (`size`, `root`) under `policy`.
+    #[must_use]
+    pub fn new(
+        policy: &crate::policy::Policy,
+        evaluation: &crate::policy::Evaluation,
+        size: u64,
+        root: &Digest,
+    ) -> WitnessingJson {
+        use crate::policy::WitnessStatus;
+        let witnesses = policy
+            .witnesses()
+            .iter()
+            .zip(&evaluation.witnesses)
+            .map(|(w, (_, st))| {
+                let (status, t) = match st {
+                    WitnessStatus::Cosigned { time } => ("cosigned", Some(*time)),
+                    WitnessStatus::Invalid => ("invalid", None),
+                    WitnessStatus::Absent => ("absent", None),
+                };
+                WitnessJson {
+                    name: w.name.clone(),
+                    vkey: w.verifier.to_vkey(),
+                    status,
+                    time: t.map(|t| i64::try_from(t).map_or_else(|_| t.to_string(), rfc3339)),
+                    time_unix: t,
+                }
+            })
+            .collect();
+        WitnessingJson {
+            policy_sha256: policy.sha256().to_hex(),
+            quorum: policy.quorum_name().to_owned(),
+            quorum_met: evaluation.quorum_met,
+            checkpoint: TreeHeadJson {
+                size,
+                root: root.to_hex(),
+            },
+            file: None,
+            witnesses,
+        }
+    }
 }
 
 /// An RFC 3161 time-stamp token over a checkpoint (`verify --json`, `check --json`;

@@ -22,8 +22,10 @@
 //! - [`cosignature`]: C2SP tlog-cosignature v1 (witness signatures over checkpoints);
 //!   [`add_checkpoint`]: the tlog-witness request body; [`witness`]: whether a witness
 //!   cosigns it (the pure decision; custody-witness keeps the state and serves HTTP).
-//! - [`fork`]: fork evidence, two signed checkpoints that contradict each other.
+//! - [`fork`]: fork evidence, two checkpoints of one log key that no append-only log explains.
 //! - [`tiles`]: C2SP tlog-tiles paths, entry bundles, tiles checked against a checkpoint.
+//! - [`cosigning`]: what a witness's add-checkpoint answer means (the log's side).
+//! - [`policy`]: witness policies (sigsum's format with C2SP vkeys) and their quorums.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`timestamp`]: RFC 3161 time-stamp tokens over checkpoints (requests, verification).
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
@@ -34,6 +36,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
 pub mod cosignature;
+pub mod cosigning;
 pub mod entry;
 pub mod explain;
 pub mod fork;
@@ -42,6 +45,7 @@ pub mod import;
 pub mod json;
 pub mod keys;
 pub mod merkle;
+pub mod policy;
 pub mod replay;
 pub mod rules;
 pub mod seal;

@@ -10,6 +10,7 @@ use crate::ledger::Ledger;
 use crate::timestamps::tokens_for;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
 use custody_core::entry::Body;
+use custody_core::policy::Policy;
 use custody_core::sign::KeySigner;
 use std::path::PathBuf;
 
@@ -44,6 +45,23 @@ impl Ledger {
         subject: Subject,
         key: Option<&dyn KeySigner>,
     ) -> Result<Exported, StoreError> {
+        self.export_with(subject, key, None)
+    }
+
+    /// [`Ledger::export`], and with `policy`: the checkpoint is the recorded one of the
+    /// largest size that covers the subject and is witnessed under `policy` (its log signature
+    /// and its quorum, docs/POLICY.md), and the bundle carries the policy's text. No new
+    /// checkpoint is signed then (it would carry no cosignatures).
+    ///
+    /// # Errors
+    /// As [`Ledger::export`]; with a policy, also if it does not list this ledger's log key or
+    /// no recorded checkpoint covering the subject is witnessed under it.
+    pub fn export_with(
+        &self,
+        subject: Subject,
+        key: Option<&dyn KeySigner>,
+        policy: Option<&Policy>,
+    ) -> Result<Exported, StoreError> {
         let index = subject.index;
         if index >= self.size() {
             return Err(StoreError::Usage(format!(
@@ -61,8 +79,11 @@ impl Ledger {
             )));
         }
         let verifier = self.operator_verifier()?;
-        let mut cp = self.latest_checkpoint(&verifier)?;
         let mut signed = None;
+        if let Some(p) = policy {
+            return self.export_witnessed(subject, &verifier, p);
+        }
+        let mut cp = self.latest_checkpoint(&verifier)?;
         if let Some(key) = key {
             if cp.as_ref().is_none_or(|c| c.size() < self.size()) {
                 let (new, path) = self.sign_checkpoint(key)?;
@@ -76,6 +97,55 @@ impl Ledger {
                 self.dir().display()
             )));
         };
+        let mut out = self.bundle_at(subject, &verifier, &cp, None)?;
+        out.signed = signed;
+        Ok(out)
+    }
+
+    /// Export under a policy: the largest witnessed recorded checkpoint covering the subject.
+    fn export_witnessed(
+        &self,
+        subject: Subject,
+        verifier: &custody_core::checkpoint::StrictVerifier,
+        policy: &Policy,
+    ) -> Result<Exported, StoreError> {
+        let index = subject.index;
+        if !policy.lists_log(verifier) {
+            return Err(StoreError::Usage(format!(
+                "the policy lists no log key {} (this ledger's origin and operator key)",
+                verifier.to_vkey()
+            )));
+        }
+        let mut best: Option<custody_core::checkpoint::SignedCheckpoint> = None;
+        let mut why = String::from("no recorded checkpoint covers it");
+        for (path, cp) in self.recorded_checkpoints(verifier)? {
+            if cp.size() <= index {
+                continue;
+            }
+            match policy.check(cp.note().as_bytes()) {
+                Ok(_) if best.as_ref().is_none_or(|b| cp.size() > b.size()) => best = Some(cp),
+                Ok(_) => {}
+                Err(e) => why = format!("{} is not witnessed: {e}", path.display()),
+            }
+        }
+        let Some(cp) = best else {
+            return Err(StoreError::Usage(format!(
+                "no recorded checkpoint covering entry {index} is witnessed under the policy ({why}); run `custody checkpoint {} --key OPERATOR.key --policy POLICY`",
+                self.dir().display()
+            )));
+        };
+        self.bundle_at(subject, verifier, &cp, Some(policy.text()))
+    }
+
+    /// The bundle of `subject` against checkpoint `cp`, verified before it is returned.
+    fn bundle_at(
+        &self,
+        subject: Subject,
+        verifier: &custody_core::checkpoint::StrictVerifier,
+        cp: &custody_core::checkpoint::SignedCheckpoint,
+        policy: Option<&str>,
+    ) -> Result<Exported, StoreError> {
+        let index = subject.index;
         let state = self.state();
         let need = bundle::closure(index, cp.size(), state, self)?;
         let later = bundle::closure(index, self.size(), state, self)?;
@@ -90,8 +160,9 @@ impl Ledger {
         }
         let vkey = verifier.to_vkey();
         let count = entries.len();
-        let bytes = bundle::build(&state.origin, &vkey, cp.note(), subject, entries)
-            .map_err(|e| StoreError::Usage(e.to_string()))?;
+        let bytes =
+            bundle::build_with_policy(&state.origin, &vkey, cp.note(), subject, entries, policy)
+                .map_err(|e| StoreError::Usage(e.to_string()))?;
         // The tokens stored beside the checkpoint travel with it (checked by `check --tsa-cert`).
         let cp_file = checkpoint_file(self.dir(), cp.size(), &cp.root());
         let tokens: Vec<Vec<u8>> = tokens_for(self.dir(), &cp_file)?
@@ -103,7 +174,7 @@ impl Ledger {
         let bytes = bundle::attach_timestamps(&bytes, &tokens)
             .map_err(|e| StoreError::Usage(e.to_string()))?;
         // Never hand out a bundle that would not check.
-        bundle::verify(&bytes, &verifier, None).map_err(|e| {
+        bundle::verify(&bytes, verifier, None).map_err(|e| {
             StoreError::Usage(format!(
                 "internal: the exported bundle does not verify ({e}); run `custody verify`"
             ))
@@ -114,7 +185,7 @@ impl Ledger {
             checkpoint_size: cp.size(),
             missed,
             vkey,
-            signed,
+            signed: None,
             timestamps,
         })
     }

@@ -9,7 +9,8 @@
 //!   state.json     derived: keys, amendments, figures (small whatever the log's size)
 //!   dedup          derived: signature -> entry hash table
 //!   lock           writers hold an exclusive lock on it
-//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt, never overwritten; RFC 3161 tokens
+//!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt (a record only gains cosignature
+//!                  lines); RFC 3161 tokens
 //!                  over each beside it, SIZE-ROOTHEX.TOKENHASH.tsr
 //!   documents/     stored copies of source documents, named by SHA-256 hex
 //! ```
@@ -19,7 +20,8 @@
 //!
 //! Modules: [`ledger`] (open, append, read, proofs), [`frames`], [`dedup`], [`checkpoints`],
 //! [`documents`], [`timestamps`] (RFC 3161 tokens beside their checkpoints), [`replay`]
-//! (verify a directory), [`export`] (a proof bundle from a directory), [`import`] (JSONL with
+//! (verify a directory), [`export`] (a proof bundle from a directory), [`fork`] (fork evidence from a
+//! ledger's tree), [`import`] (JSONL with
 //! group commit), [`submissions`] (signatures checked before the writer sequences them),
 //! [`publish`] (C2SP tlog-tiles in a directory), [`fetch`] and [`mirror`]
 //! (`clone` and `monitor` of a published log), [`files`] (keys, seals, submissions and
@@ -35,6 +37,7 @@ pub mod error;
 pub mod export;
 pub mod fetch;
 pub mod files;
+pub mod fork;
 pub mod frames;
 pub mod import;
 pub mod ledger;

@@ -19,7 +19,7 @@ use crate::fetch::{FetchError, Source};
 use crate::files::write_new;
 use crate::ledger::{Access, Ledger, ENTRIES};
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier, MAX_NOTE_BYTES};
-use custody_core::fork::ForkEvidence;
+use custody_core::fork;
 use custody_core::hash::Digest;
 use custody_core::merkle;
 use custody_core::tiles::{self, PublishedTree, TileError, TileId};
@@ -415,17 +415,12 @@ pub fn monitor(
             });
         }
         let proof = ledger.prove_consistency(new, old)?;
-        let ev = ForkEvidence {
-            old_size: new,
-            new_size: old,
-            old_note: cp.note().to_string(),
-            new_note: known.note().to_string(),
-            prefix_root: Some(ledger.root(new)?),
-            proof,
-        };
-        return Err(fork(
+        let ev = fork::build(key, &cp, &known, ledger.root(new)?, &proof)
+            .map_err(|e| FollowError::Evidence(format!("internal: fork evidence: {e}")))?;
+        return Err(write_fork(
             state,
             &ev,
+            (new, old),
             format!("the published checkpoint signs tree size {new} with a root that is not the root of the first {new} entries of the tree size {old} recorded before"),
         ));
     }
@@ -441,17 +436,12 @@ pub fn monitor(
                 recorded: None,
             });
         }
-        let ev = ForkEvidence {
-            old_size: old,
-            new_size: new,
-            old_note: known.note().to_string(),
-            new_note: cp.note().to_string(),
-            prefix_root: None,
-            proof: Vec::new(),
-        };
-        return Err(fork(
+        let ev = fork::build(key, &known, &cp, cp.root(), &[])
+            .map_err(|e| FollowError::Evidence(format!("internal: fork evidence: {e}")))?;
+        return Err(write_fork(
             state,
             &ev,
+            (old, new),
             format!("split view: the published checkpoint and the one recorded before both sign tree size {old}, with different roots"),
         ));
     }
@@ -462,24 +452,17 @@ pub fn monitor(
         .map_err(|e| tile_failure(source, e))?;
     if merkle::verify_consistency(old, known.root(), new, cp.root(), &proof).is_err() {
         let prefix = tree.root_at(old).map_err(|e| tile_failure(source, e))?;
-        let ev = ForkEvidence {
-            old_size: old,
-            new_size: new,
-            old_note: known.note().to_string(),
-            new_note: cp.note().to_string(),
-            prefix_root: Some(prefix),
-            proof,
-        };
         // Only a proof that holds for the new tree is evidence against the log key; one that
         // does not is a bad tile, which the tile checks name.
-        if ev.verify(key).is_err() {
+        let Ok(ev) = fork::build(key, &known, &cp, prefix, &proof) else {
             return Err(FollowError::Evidence(format!(
                 "the published tiles do not give a consistency proof from tree size {old} to {new}"
             )));
-        }
-        return Err(fork(
+        };
+        return Err(write_fork(
             state,
             &ev,
+            (old, new),
             format!("the published checkpoint (tree size {new}) is not an extension of the tree size {old} recorded before: the log forked"),
         ));
     }
@@ -488,17 +471,17 @@ pub fn monitor(
     Ok(out)
 }
 
-/// Writes fork evidence into `state` under a new name and returns the error naming it.
-fn fork(state: &Path, ev: &ForkEvidence, reason: String) -> FollowError {
-    let text = ev.to_text();
+/// Writes fork evidence (docs/FORKS.md, canonical JSON) into `state` under a new name and
+/// returns the error naming it.
+fn write_fork(state: &Path, text: &[u8], (a, b): (u64, u64), reason: String) -> FollowError {
     for k in 0..1000u32 {
         let name = if k == 0 {
-            format!("fork-evidence-{}-{}.txt", ev.old_size, ev.new_size)
+            format!("fork-evidence-{a}-{b}.json")
         } else {
-            format!("fork-evidence-{}-{}.{k}.txt", ev.old_size, ev.new_size)
+            format!("fork-evidence-{a}-{b}.{k}.json")
         };
         let file = state.join(name);
-        match write_new(&file, &text, false, false) {
+        match write_new(&file, text, false, false) {
             Ok(()) => {
                 if let Err(e) = crate::ledger::sync_dir(state) {
                     return e.into();

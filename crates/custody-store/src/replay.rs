@@ -279,6 +279,7 @@ fn check_checkpoints(
             file: name,
             size: cp.size(),
             root: cp.root().to_hex(),
+            note: cp.note().to_owned(),
         });
     }
     let mut report_notes = Vec::new();

@@ -829,9 +829,7 @@ fn answers_that_do_not_verify_are_never_stored() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the TSA"));
     assert_eq!(tokens(&ledger).len(), count);
-    for stderr in [&out.stderr] {
-        assert!(!String::from_utf8_lossy(stderr).contains("panicked"));
-    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
 
 #[test]

@@ -1255,7 +1255,8 @@ mod tests {
     #[test]
     fn doc_example_is_what_the_code_produces() {
         assert!(DOC.starts_with("# custody timestamps, version 1\n"));
-        let has = |needle: &str| assert!(DOC.contains(needle), "docs/TIMESTAMPS.md lacks {needle:?}");
+        let has =
+            |needle: &str| assert!(DOC.contains(needle), "docs/TIMESTAMPS.md lacks {needle:?}");
         // The checkpoint, the log-signed note and its imprint.
         let note_text = std::str::from_utf8(note()).unwrap();
         has(&format!("```\n{note_text}```"));
@@ -1271,12 +1272,22 @@ mod tests {
         assert_eq!(n, nonce());
         has(&format!("nonce `{}`", hex::encode(n)));
         let req = request(&msg, &n, true).unwrap();
-        has(&format!("these {} bytes of DER, hex:\n\n```\n{}\n```", req.len(), hex::encode(&req)));
+        has(&format!(
+            "these {} bytes of DER, hex:\n\n```\n{}\n```",
+            req.len(),
+            hex::encode(&req)
+        ));
         // The token: the committed file, the one stored in the sample ledger, quoted in base64.
         let token = data!("ec256.tsr");
         assert_eq!(SAMPLE_TOKEN, token);
-        assert_eq!(&SAMPLE_TOKEN_NAME[30..46], &Digest::of(token).to_hex()[..16]);
-        has(&format!("ledger/checkpoints/{SAMPLE_TOKEN_NAME}` ({} bytes of DER", token.len()));
+        assert_eq!(
+            &SAMPLE_TOKEN_NAME[30..46],
+            &Digest::of(token).to_hex()[..16]
+        );
+        has(&format!(
+            "ledger/checkpoints/{SAMPLE_TOKEN_NAME}` ({} bytes of DER",
+            token.len()
+        ));
         let b64 = base64::engine::general_purpose::STANDARD;
         let encoded = base64::Engine::encode(&b64, token);
         let wrapped: Vec<&str> = encoded
@@ -1287,14 +1298,21 @@ mod tests {
         has(&format!("```\n{}\n```", wrapped.join("\n")));
         // The table.
         let v = check(token).unwrap();
-        let sd: SignedData = ContentInfo::from_der(token).unwrap().content.decode_as().unwrap();
+        let sd: SignedData = ContentInfo::from_der(token)
+            .unwrap()
+            .content
+            .decode_as()
+            .unwrap();
         let econtent: OctetString = sd.encap_content_info.econtent.unwrap().decode_as().unwrap();
         has(&format!(
             "TSTInfo (the signed eContent, {} bytes) SHA-256 = message-digest attribute | `{}`",
             econtent.as_bytes().len(),
             Digest::of(econtent.as_bytes()).to_hex()
         ));
-        has(&format!("| messageImprint | SHA-256, `{}` |", v.imprint.to_hex()));
+        has(&format!(
+            "| messageImprint | SHA-256, `{}` |",
+            v.imprint.to_hex()
+        ));
         has(&format!(
             "| genTime | `20260115120000Z` = `{}` = {} |",
             v.gen_time_rfc3339, v.gen_time
@@ -1302,7 +1320,10 @@ mod tests {
         has(&format!("| nonce | `{}` |", v.nonce.as_deref().unwrap()));
         has(&format!("| policy | `{}` |", v.policy));
         has(&format!("| serialNumber | `{}` |", v.serial));
-        has(&format!("| signer certificate | `{}`, ECDSA P-256", v.tsa_subject));
+        has(&format!(
+            "| signer certificate | `{}`, ECDSA P-256",
+            v.tsa_subject
+        ));
         let signer = cert(data!("tsa-ec256.pem")).to_der().unwrap();
         has(&format!(
             "SHA-256 of the signer certificate's DER | `{}` |",

@@ -970,6 +970,25 @@ pub fn verify(
             )))
         }
     };
+    // RFC 5652 §5.1, §5.3: version 3 for a content other than id-data; a SignerInfo names
+    // its signer by issuer and serial (version 1) or key identifier (version 3); and the
+    // digestAlgorithms set lists the signer's. None of these is signed, so they are held to
+    // the one value that is right.
+    use cms::content_info::CmsVersion;
+    let si_version = match si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
+        SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
+    };
+    if sd.version != CmsVersion::V3 || si.version != si_version {
+        return Err(structure(
+            "its SignedData or SignerInfo version is not the one RFC 5652 requires",
+        ));
+    }
+    if !sd.digest_algorithms.iter().any(|a| *a == si.digest_alg) {
+        return Err(structure(
+            "its digestAlgorithms do not list the SignerInfo's digest algorithm",
+        ));
+    }
     let digest_alg = Hash::of_digest_alg(&si.digest_alg)?;
     let attrs = si
         .signed_attrs
@@ -1620,6 +1639,42 @@ mod tests {
             verify(data!("ec256.tsr"), note(), &log(), &[], None),
             Err(TimestampError::Roots(_))
         ));
+    }
+
+    #[test]
+    fn every_flipped_bit_is_refused_or_changes_nothing_reported() {
+        // One bit flipped at every byte of a real token is refused: what no signature covers
+        // (the CMS versions, the digestAlgorithms set) is held to its one right value, and
+        // everything else is signed or hashed.
+        let good = check(data!("ec256.tsr")).unwrap();
+        let mut accepted = Vec::new();
+        for i in 0..data!("ec256.tsr").len() {
+            let mut t = data!("ec256.tsr").to_vec();
+            t[i] ^= 0x01;
+            if let Ok(v) = check(&t) {
+                assert_eq!(
+                    (
+                        v.gen_time,
+                        v.imprint,
+                        &v.tsa_subject,
+                        &v.serial,
+                        &v.policy,
+                        &v.nonce
+                    ),
+                    (
+                        good.gen_time,
+                        good.imprint,
+                        &good.tsa_subject,
+                        &good.serial,
+                        &good.policy,
+                        &good.nonce
+                    ),
+                    "byte {i}"
+                );
+                accepted.push(i);
+            }
+        }
+        assert!(accepted.is_empty(), "accepted flips at bytes {accepted:?}");
     }
 
     #[test]

@@ -48,9 +48,14 @@ proof = read("tests/vectors/example.tlog-proof")
 put("tlog_proof", "example.tlog-proof", proof)
 note = proof.split(b"\n\n", 1)[1]
 put("checkpoint", "example-note", note)
-for p in glob.glob(os.path.join(ROOT, "ledger", "checkpoints", "*")):
+for p in glob.glob(os.path.join(ROOT, "ledger", "checkpoints", "*.txt")):
     put("checkpoint", os.path.basename(p), read(p))
     put("tlog_proof", "ledger-" + os.path.basename(p), b"c2sp.org/tlog-proof@v1\nextra AA==\nindex 0\n\n" + read(p))
+
+for p in glob.glob(os.path.join(ROOT, "tests", "testdata", "tsa", "*.tsr")) + glob.glob(
+    os.path.join(ROOT, "tests", "testdata", "tsa", "*.tsq")
+):
+    put("timestamp_token", os.path.basename(p), read(p))
 
 vkeys = {"example": "example.com/evidence-ledger-test+0051744f+AczXONUCJ9wNmQ2x5/usUQuQRlvVihJCqsjrYJK42AOl"}
 kat = read("tests/vectors/signed-note-kat.json").decode()

@@ -481,6 +481,30 @@ fn the_sample_ledger_outputs_match_their_schemas() {
         bundles += 1;
     }
     assert_eq!(bundles, 2);
+
+    // The sample's time-stamp token, checked against the sample TSA's root, and carried by a
+    // fresh export (docs/TIMESTAMPS.md): the checked timestamp object matches its schema.
+    let root = repo().join("keys/sample-tsa-root.pem");
+    let root = root.to_str().unwrap();
+    let v = json(cwd, &["verify", "ledger", "--json", "--tsa-cert", root]);
+    assert_eq!(v["timestamps"][0]["checked"], true, "{v:#}");
+    assert_output("verify.schema.json", &v, "verify --tsa-cert");
+    run_ok(
+        cwd,
+        &["export", "ledger", "--figure", "27", "-o", "stamped.json"],
+    );
+    for extra in [&["--tsa-cert", root][..], &[]] {
+        let mut args = vec!["check", "stamped.json", "--trust", vkey, "--json"];
+        args.extend_from_slice(extra);
+        let c = json(cwd, &args);
+        assert_eq!(c["timestamps"].as_array().unwrap().len(), 1, "{c:#}");
+        assert_eq!(c["timestamps"][0]["checked"], !extra.is_empty());
+        assert_output(
+            "check.schema.json",
+            &c,
+            &format!("check stamped.json {extra:?}"),
+        );
+    }
 }
 
 /// A work dir with a `reviewer` key too, and ledger `L`: 0 genesis, 1 grant (researcher),

@@ -829,9 +829,7 @@ fn answers_that_do_not_verify_are_never_stored() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the TSA"));
     assert_eq!(tokens(&ledger).len(), count);
-    for stderr in [&out.stderr] {
-        assert!(!String::from_utf8_lossy(stderr).contains("panicked"));
-    }
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
 
 #[test]
@@ -957,4 +955,59 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("time-stamp"));
+}
+
+#[test]
+fn the_bundle_member_is_optional_bounded_and_canonical() {
+    use custody_core::bundle::{self, BundleError};
+    use custody_core::checkpoint::parse_vkey;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let old = std::fs::read(format!("{dir}/ledger/bundles/figure-406.json")).unwrap();
+    let token = std::fs::read(format!("{dir}/tests/testdata/tsa/ec256.tsr")).unwrap();
+    let vkey = parse_vkey(SAMPLE_VKEY).unwrap();
+    // An old bundle has no member and checks as before; attaching nothing keeps its bytes.
+    assert!(bundle::verify(&old, &vkey, None)
+        .unwrap()
+        .timestamps
+        .is_empty());
+    assert_eq!(bundle::attach_timestamps(&old, &[]).unwrap(), old);
+    // Attached, the token travels as canonical base64 after `entries` and decodes back.
+    let with = bundle::attach_timestamps(&old, std::slice::from_ref(&token)).unwrap();
+    let text = String::from_utf8(with.clone()).unwrap();
+    let b64 = base64_of(&token);
+    assert!(text.ends_with(&format!(
+        "  ],\n  \"timestamps\": [\n    \"{b64}\"\n  ]\n}}\n"
+    )));
+    let v = bundle::verify(&with, &vkey, None).unwrap();
+    assert_eq!(v.timestamps, vec![token.clone()]);
+    // An empty list, more than 16 tokens, or base64 that is not canonical is refused.
+    let empty = text.replacen(
+        &format!("\"timestamps\": [\n    \"{b64}\"\n  ]"),
+        "\"timestamps\": []",
+        1,
+    );
+    assert_ne!(empty, text);
+    assert!(matches!(
+        bundle::verify(empty.as_bytes(), &vkey, None),
+        Err(BundleError::Member {
+            member: "timestamps",
+            ..
+        })
+    ));
+    let many = vec![token.clone(); bundle::MAX_BUNDLE_TIMESTAMPS + 1];
+    assert!(bundle::attach_timestamps(&old, &many).is_err());
+    let sloppy = text.replacen(&b64, b64.trim_end_matches('='), 1);
+    assert_ne!(sloppy, text);
+    assert!(matches!(
+        bundle::verify(sloppy.as_bytes(), &vkey, None),
+        Err(BundleError::Member {
+            member: "timestamps",
+            ..
+        })
+    ));
+}
+
+fn base64_of(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
 }

@@ -970,6 +970,25 @@ pub fn verify(
             )))
         }
     };
+    // RFC 5652 §5.1, §5.3: version 3 for a content other than id-data; a SignerInfo names
+    // its signer by issuer and serial (version 1) or key identifier (version 3); and the
+    // digestAlgorithms set lists the signer's. None of these is signed, so they are held to
+    // the one value that is right.
+    use cms::content_info::CmsVersion;
+    let si_version = match si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => CmsVersion::V1,
+        SignerIdentifier::SubjectKeyIdentifier(_) => CmsVersion::V3,
+    };
+    if sd.version != CmsVersion::V3 || si.version != si_version {
+        return Err(structure(
+            "its SignedData or SignerInfo version is not the one RFC 5652 requires",
+        ));
+    }
+    if !sd.digest_algorithms.iter().any(|a| *a == si.digest_alg) {
+        return Err(structure(
+            "its digestAlgorithms do not list the SignerInfo's digest algorithm",
+        ));
+    }
     let digest_alg = Hash::of_digest_alg(&si.digest_alg)?;
     let attrs = si
         .signed_attrs
@@ -1255,7 +1274,8 @@ mod tests {
     #[test]
     fn doc_example_is_what_the_code_produces() {
         assert!(DOC.starts_with("# custody timestamps, version 1\n"));
-        let has = |needle: &str| assert!(DOC.contains(needle), "docs/TIMESTAMPS.md lacks {needle:?}");
+        let has =
+            |needle: &str| assert!(DOC.contains(needle), "docs/TIMESTAMPS.md lacks {needle:?}");
         // The checkpoint, the log-signed note and its imprint.
         let note_text = std::str::from_utf8(note()).unwrap();
         has(&format!("```\n{note_text}```"));
@@ -1271,12 +1291,22 @@ mod tests {
         assert_eq!(n, nonce());
         has(&format!("nonce `{}`", hex::encode(n)));
         let req = request(&msg, &n, true).unwrap();
-        has(&format!("these {} bytes of DER, hex:\n\n```\n{}\n```", req.len(), hex::encode(&req)));
+        has(&format!(
+            "these {} bytes of DER, hex:\n\n```\n{}\n```",
+            req.len(),
+            hex::encode(&req)
+        ));
         // The token: the committed file, the one stored in the sample ledger, quoted in base64.
         let token = data!("ec256.tsr");
         assert_eq!(SAMPLE_TOKEN, token);
-        assert_eq!(&SAMPLE_TOKEN_NAME[30..46], &Digest::of(token).to_hex()[..16]);
-        has(&format!("ledger/checkpoints/{SAMPLE_TOKEN_NAME}` ({} bytes of DER", token.len()));
+        assert_eq!(
+            &SAMPLE_TOKEN_NAME[30..46],
+            &Digest::of(token).to_hex()[..16]
+        );
+        has(&format!(
+            "ledger/checkpoints/{SAMPLE_TOKEN_NAME}` ({} bytes of DER",
+            token.len()
+        ));
         let b64 = base64::engine::general_purpose::STANDARD;
         let encoded = base64::Engine::encode(&b64, token);
         let wrapped: Vec<&str> = encoded
@@ -1287,14 +1317,21 @@ mod tests {
         has(&format!("```\n{}\n```", wrapped.join("\n")));
         // The table.
         let v = check(token).unwrap();
-        let sd: SignedData = ContentInfo::from_der(token).unwrap().content.decode_as().unwrap();
+        let sd: SignedData = ContentInfo::from_der(token)
+            .unwrap()
+            .content
+            .decode_as()
+            .unwrap();
         let econtent: OctetString = sd.encap_content_info.econtent.unwrap().decode_as().unwrap();
         has(&format!(
             "TSTInfo (the signed eContent, {} bytes) SHA-256 = message-digest attribute | `{}`",
             econtent.as_bytes().len(),
             Digest::of(econtent.as_bytes()).to_hex()
         ));
-        has(&format!("| messageImprint | SHA-256, `{}` |", v.imprint.to_hex()));
+        has(&format!(
+            "| messageImprint | SHA-256, `{}` |",
+            v.imprint.to_hex()
+        ));
         has(&format!(
             "| genTime | `20260115120000Z` = `{}` = {} |",
             v.gen_time_rfc3339, v.gen_time
@@ -1302,7 +1339,10 @@ mod tests {
         has(&format!("| nonce | `{}` |", v.nonce.as_deref().unwrap()));
         has(&format!("| policy | `{}` |", v.policy));
         has(&format!("| serialNumber | `{}` |", v.serial));
-        has(&format!("| signer certificate | `{}`, ECDSA P-256", v.tsa_subject));
+        has(&format!(
+            "| signer certificate | `{}`, ECDSA P-256",
+            v.tsa_subject
+        ));
         let signer = cert(data!("tsa-ec256.pem")).to_der().unwrap();
         has(&format!(
             "SHA-256 of the signer certificate's DER | `{}` |",
@@ -1599,6 +1639,42 @@ mod tests {
             verify(data!("ec256.tsr"), note(), &log(), &[], None),
             Err(TimestampError::Roots(_))
         ));
+    }
+
+    #[test]
+    fn every_flipped_bit_is_refused_or_changes_nothing_reported() {
+        // One bit flipped at every byte of a real token is refused: what no signature covers
+        // (the CMS versions, the digestAlgorithms set) is held to its one right value, and
+        // everything else is signed or hashed.
+        let good = check(data!("ec256.tsr")).unwrap();
+        let mut accepted = Vec::new();
+        for i in 0..data!("ec256.tsr").len() {
+            let mut t = data!("ec256.tsr").to_vec();
+            t[i] ^= 0x01;
+            if let Ok(v) = check(&t) {
+                assert_eq!(
+                    (
+                        v.gen_time,
+                        v.imprint,
+                        &v.tsa_subject,
+                        &v.serial,
+                        &v.policy,
+                        &v.nonce
+                    ),
+                    (
+                        good.gen_time,
+                        good.imprint,
+                        &good.tsa_subject,
+                        &good.serial,
+                        &good.policy,
+                        &good.nonce
+                    ),
+                    "byte {i}"
+                );
+                accepted.push(i);
+            }
+        }
+        assert!(accepted.is_empty(), "accepted flips at bytes {accepted:?}");
     }
 
     #[test]

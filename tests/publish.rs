@@ -7,9 +7,9 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::{init_ledger, run, sample_copy, source_args, Work, OPERATOR_KEY, RESEARCHER_KEY};
 use custody_core::checkpoint;
-use base64::Engine as _;
 use custody_core::fork;
 use custody_core::tiles::{self, TileId};
 use std::collections::BTreeMap;
@@ -469,7 +469,12 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
         .args(["check-fork", file.to_str().unwrap(), "--trust", &vk])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Changing the proof's claim breaks it: the evidence is checked, not believed.
     let mut forged: fork::ForkEvidence = serde_json::from_slice(&bytes).unwrap();
     forged.prefix_root = base64::engine::general_purpose::STANDARD.encode(checked.a.root().0);

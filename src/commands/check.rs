@@ -13,8 +13,8 @@ use custody_core::json::{
     failed, with_ok, CheckReport, CheckedEntryJson, DocumentMatchJson, FailureJson, SignerJson,
     TimestampJson, TreeHeadJson,
 };
-use custody_core::timestamp::{self, Certificate, VerifiedTimestamp};
 use custody_core::policy::{Policy, WitnessStatus, Witnessed};
+use custody_core::timestamp::{self, Certificate, VerifiedTimestamp};
 use custody_store::files;
 use custody_store::StoreError;
 use std::path::Path;

@@ -49,8 +49,8 @@ mod repair;
 mod serve;
 mod show;
 mod sign;
-mod timestamp;
 mod submit;
+mod timestamp;
 mod verify;
 mod witness;
 

@@ -50,6 +50,6 @@ pub mod replay;
 pub mod rules;
 pub mod seal;
 pub mod sign;
-pub mod timestamp;
 pub mod tiles;
+pub mod timestamp;
 pub mod witness;

@@ -124,6 +124,24 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Re-source a claim: add sources or informants it rests on (a new signed entry; the
+    /// claim itself never changes). A claim all of whose sources were retracted is
+    /// unsupported until it is re-sourced.
+    Cite {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The claim's entry index.
+        target: u64,
+        /// Added source or informant entries (comma-separated or repeated).
+        #[arg(long = "source", value_delimiter = ',', required = true)]
+        sources: Vec<u64>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Retract a claim, source, informant or figure.
     Retract {
         /// The ledger directory.

@@ -103,7 +103,7 @@ impl Page<'_> {
 
     fn amend_note(&self, i: u64) -> String {
         let mut s = String::new();
-        for &a in self.v.amendments(i) {
+        for a in self.v.amended_by(i) {
             if let Some(ae) = self.v.entries.get(&a) {
                 let what = match &ae.entry.content.body {
                     Body::Correction {
@@ -126,6 +126,15 @@ impl Page<'_> {
                     Body::Redaction { reason, .. } => {
                         format!("stored copy redacted: {}", esc(reason))
                     }
+                    Body::Cite { cites, reason, .. } => format!(
+                        "re-sourced, now also citing entries {}: {}",
+                        cites
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        esc(reason)
+                    ),
                     other => other.kind().to_string(),
                 };
                 let _ = write!(
@@ -202,9 +211,19 @@ impl Page<'_> {
                     Some(val) => format!("{val} {}", esc(unit)),
                     None => "no count".into(),
                 };
+                let unsupported = if v
+                    .standing
+                    .as_ref()
+                    .is_some_and(|st| st.unsupported.contains(&index))
+                {
+                    " <span class=\"changed\">[UNSUPPORTED as of the checkpoint: every source \
+                     and informant it cites was retracted]</span>"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     self.h,
-                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}",
+                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}{unsupported}",
                     esc(statement),
                     esc(place),
                     if place.is_empty() {

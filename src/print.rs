@@ -175,6 +175,15 @@ pub fn summary(b: &Body) -> String {
         Body::Redaction { target, reason } => {
             format!("redact document of {target}: {}", clean(reason))
         }
+        Body::Cite {
+            target,
+            cites,
+            reason,
+        } => format!(
+            "re-source {target}: cites {} ({})",
+            list(cites),
+            clean(reason)
+        ),
     }
 }
 

@@ -296,6 +296,48 @@ fn decode_encode_round_trips() {
     }
 }
 
+/// Each kind added after the example ledger, alone, as FORMAT.md "Encodings of the later
+/// kinds" quotes it.
+fn later_bodies() -> Vec<(Body, &'static str)> {
+    vec![(
+        Body::Cite {
+            target: 3,
+            cites: vec![2],
+            reason: "a second report".into(),
+        },
+        "0a0000000300000000000000010000000000000002000000000000000f0000000000000061207365636f6e64207265706f7274",
+    )]
+}
+
+/// The first body tag no kind uses.
+const FIRST_UNUSED_TAG: u32 = 11;
+
+#[test]
+fn later_body_kinds_match_the_document() {
+    for (body, want) in later_bodies() {
+        let bytes = codec::encode(&body).unwrap();
+        assert_eq!(h(&bytes), want, "{body:?}");
+        doc_has(want);
+        assert_eq!(codec::decode::<Body>(&bytes).unwrap(), body);
+        // Every prefix, and any extension, is refused.
+        for cut in 0..bytes.len() {
+            assert!(
+                codec::decode::<Body>(&bytes[..cut]).is_err(),
+                "prefix {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(codec::decode::<Body>(&longer).is_err());
+    }
+    let mut past = codec::encode(&later_bodies()[0].0).unwrap();
+    past[..4].copy_from_slice(&FIRST_UNUSED_TAG.to_le_bytes());
+    assert!(
+        codec::decode::<Body>(&past).is_err(),
+        "tag {FIRST_UNUSED_TAG}"
+    );
+}
+
 #[test]
 fn truncated_extended_and_noncanonical_entries_are_rejected() {
     for (entry_hex, _) in GOLDEN_ENTRIES {
@@ -316,8 +358,11 @@ fn truncated_extended_and_noncanonical_entries_are_rejected() {
     let mut bad = hex::decode(CLAIM_ENTRY).unwrap();
     let tag_at = 40 + 8 + 16 + 32 + 8;
     assert_eq!(&bad[tag_at..tag_at + 4], &[5, 0, 0, 0]);
-    bad[tag_at..tag_at + 4].copy_from_slice(&10u32.to_le_bytes());
-    assert!(Entry::from_bytes(&bad).is_err(), "variant tag 10");
+    bad[tag_at..tag_at + 4].copy_from_slice(&FIRST_UNUSED_TAG.to_le_bytes());
+    assert!(
+        Entry::from_bytes(&bad).is_err(),
+        "variant tag {FIRST_UNUSED_TAG}"
+    );
     // Option tag 2 (count) is not an encoding of anything.
     let mut bad = hex::decode(CLAIM_ENTRY).unwrap();
     let opt_at = tag_at + 4 + 8 + 24;

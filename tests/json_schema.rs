@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 const ORIGIN: &str = "example.org/test";
 
-const ALL_KINDS: [&str; 10] = [
+const ALL_KINDS: [&str; 11] = [
     "genesis",
     "key-grant",
     "key-revoke",
@@ -32,6 +32,7 @@ const ALL_KINDS: [&str; 10] = [
     "correction",
     "retraction",
     "redaction",
+    "cite",
 ];
 
 /// The names of a closed set, in tag order.
@@ -485,7 +486,7 @@ fn the_sample_ledger_outputs_match_their_schemas() {
 /// 2 grant (reviewer), 3 source (stored), 4 informant, 5 claim 108 (cites 3,4), 6 claim 60
 /// (cites 3), 7 claim without a count (cites 4), 8 figure 168 = 5 + 6 (by the reviewer),
 /// 9 figure 168 = 8, a checkpoint, 10 correction of 5 to 107, 11 retraction of 6,
-/// 12 redaction of 3, 13 revocation of the reviewer.
+/// 12 redaction of 3, 13 revocation of the reviewer, 14 re-sourcing of 7 (citing 3 too).
 fn built() -> Work {
     let w = Work::keyed();
     w.ok(&["key", "new", "reviewer"]);
@@ -521,6 +522,17 @@ fn built() -> Work {
     w.ok(&["retract", "L", "--key", re, "6", "--reason", "unsupported"]);
     w.ok(&["redact", "L", "--key", re, "3", "--reason", "a witness"]);
     w.ok(&key_args("revoke", "L", op, "keys/reviewer.pub", "left"));
+    w.ok(&[
+        "cite",
+        "L",
+        "--key",
+        re,
+        "7",
+        "--source",
+        "3",
+        "--reason",
+        "the report says so too",
+    ]);
     w
 }
 
@@ -529,7 +541,7 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     let w = built();
     let cwd = w.cwd();
     let (lines, kinds) = check_ledger(cwd, "L");
-    assert_eq!(lines.len(), 14);
+    assert_eq!(lines.len(), 15);
     let all: BTreeSet<String> = ALL_KINDS.iter().map(ToString::to_string).collect();
     assert_eq!(kinds, all, "every kind of body was shown");
 

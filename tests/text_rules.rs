@@ -263,6 +263,13 @@ fn fields_with(bad: char) -> Vec<(&'static str, bool, Body)> {
                 reason: t("r"),
             }
         }),
+        ("reason", re, {
+            Body::Cite {
+                target: 3,
+                cites: vec![4],
+                reason: t("r"),
+            }
+        }),
     ]
 }
 
@@ -761,6 +768,11 @@ fn arb_body() -> impl Strategy<Value = Body> {
             }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Retraction { target, reason }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Redaction { target, reason }),
+        (arb_u64(), refs(), text()).prop_map(|(target, cites, reason)| Body::Cite {
+            target,
+            cites,
+            reason
+        }),
     ]
 }
 
@@ -811,7 +823,8 @@ fn strings_of(e: &Entry) -> Vec<String> {
         Body::Genesis { name, .. } | Body::KeyGrant { name, .. } => v.push(name.clone()),
         Body::KeyRevoke { reason, .. }
         | Body::Retraction { reason, .. }
-        | Body::Redaction { reason, .. } => v.push(reason.clone()),
+        | Body::Redaction { reason, .. }
+        | Body::Cite { reason, .. } => v.push(reason.clone()),
         Body::Source {
             title,
             publisher,

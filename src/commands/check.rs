@@ -252,6 +252,14 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
             by.join(", ")
         );
     }
+    if !s.unsupported.is_empty() {
+        let u: Vec<String> = s.unsupported.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            line,
+            "; UNSUPPORTED as of the checkpoint: claims {} rest on no live source",
+            u.join(", ")
+        );
+    }
     if let Some(r) = s.retracted_at {
         let _ = write!(line, "; RETRACTED at entry {r}");
     }

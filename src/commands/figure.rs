@@ -53,11 +53,18 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
             list(&s.changed_by),
         );
     }
+    if !s.unsupported.is_empty() {
+        say!(
+            to out,
+            "  UNSUPPORTED today: claims {} rest on no live source (every source and informant each cites was retracted); re-source them (`custody cite`) or supersede the figure",
+            list(&s.unsupported)
+        );
+    }
     say!(to out, "  how it is built (values as at publication):");
     let tree = explain::tree(st, &l, index, index + 1)?;
     let mut lines = Vec::new();
     for child in &tree.children {
-        walk(&l, &st.keys, child, 1, &mut lines)?;
+        walk(&l, &st.keys, &s.unsupported, child, 1, &mut lines)?;
     }
     for line in lines {
         say!(to out, "{line}");
@@ -70,6 +77,7 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
 fn walk(
     l: &custody_store::Ledger,
     keys: &[KeyRecord],
+    unsupported: &[u64],
     node: &TreeNode,
     depth: usize,
     out: &mut Vec<String>,
@@ -88,7 +96,7 @@ fn walk(
                 &leaf.to_hex()[..16]
             ));
             for c in &node.children {
-                walk(l, keys, c, depth + 1, out)?;
+                walk(l, keys, unsupported, c, depth + 1, out)?;
             }
         }
         Body::Claim {
@@ -100,8 +108,13 @@ fn walk(
             let value = node
                 .value
                 .map_or_else(|| "no count".into(), |v| v.to_string());
+            let flag = if unsupported.contains(&node.index) {
+                " UNSUPPORTED today"
+            } else {
+                ""
+            };
             out.push(format!(
-                "{pad}claim {}: {value} — {statement} ({})  [signed by {who}; leaf {}]{again}",
+                "{pad}claim {}: {value} — {statement} ({})  [signed by {who}; leaf {}]{again}{flag}",
                 node.index,
                 if place.is_empty() {
                     period.clone()

@@ -233,6 +233,13 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
             terms.join(" + "),
             s.entry
         );
+        if !s.unsupported.is_empty() {
+            say!(
+                to out,
+                "      UNSUPPORTED: claims {} rest on no live source (every source and informant each cites was retracted)",
+                list(&s.unsupported)
+            );
+        }
         if s.retracted_at.is_some() {
             say!(to out, "      RETRACTED after publication");
         } else if !s.changed_by.is_empty() {

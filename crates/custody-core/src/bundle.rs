@@ -200,6 +200,7 @@ pub fn closure(
         if let Some(amends) = state.amendments.get(&i) {
             stack.extend(amends.iter().copied().filter(|&a| a < size));
         }
+        stack.extend(state.citations_of(i).iter().copied().filter(|&a| a < size));
     }
     need.insert(0);
     for id in signers {
@@ -327,6 +328,12 @@ impl VerifiedBundle {
     #[must_use]
     pub fn amendments(&self, index: u64) -> &[u64] {
         self.state.amendments.get(&index).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every entry of the bundle that amends entry `index` (see [`LogState::amended_by`]).
+    #[must_use]
+    pub fn amended_by(&self, index: u64) -> Vec<u64> {
+        self.state.amended_by(index)
     }
 
     /// The value of claim or figure `index` just before entry `at`, listing the amendments after

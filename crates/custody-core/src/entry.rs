@@ -291,6 +291,16 @@ pub enum Body {
         /// Why.
         reason: String,
     },
+    /// Re-sources an earlier claim: adds sources or informants it rests on (for example after
+    /// a source it cited was retracted). Never rewrites the claim.
+    Cite {
+        /// The claim's index.
+        target: u64,
+        /// Indices of the added sources and informants (earlier entries).
+        cites: Vec<u64>,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Body {
@@ -308,6 +318,21 @@ impl Body {
             Body::Correction { .. } => "correction",
             Body::Retraction { .. } => "retraction",
             Body::Redaction { .. } => "redaction",
+            Body::Cite { .. } => "cite",
+        }
+    }
+
+    /// The earlier entry this body amends, if it is an amendment that names its target by
+    /// index: a correction, retraction, redaction or re-sourcing. (A revocation amends the grant
+    /// of its key, which only the log state can name.)
+    #[must_use]
+    pub fn amends(&self) -> Option<u64> {
+        match self {
+            Body::Correction { target, .. }
+            | Body::Retraction { target, .. }
+            | Body::Redaction { target, .. }
+            | Body::Cite { target, .. } => Some(*target),
+            _ => None,
         }
     }
 
@@ -320,6 +345,12 @@ impl Body {
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => vec![*target],
+            Body::Cite { target, cites, .. } => {
+                let mut r = Vec::with_capacity(cites.len() + 1);
+                r.push(*target);
+                r.extend_from_slice(cites);
+                r
+            }
             _ => Vec::new(),
         }
     }

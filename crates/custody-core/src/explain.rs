@@ -2,8 +2,9 @@
 //!
 //! `verify`'s report, `figure`, a proof bundle's check and the court exhibit all say the same
 //! things about a figure: its value when signed, each term's value then, its value as of a later
-//! point (today, or a checkpoint), which amendments changed it, whether it was retracted, and the
-//! tree of claims and sources beneath it. [`standing`] and [`tree`] compute those once, from the
+//! point (today, or a checkpoint), which amendments changed it, whether it was retracted, which
+//! claims beneath it are unsupported (every source they cite retracted), and the tree of claims
+//! and sources beneath it. [`standing`] and [`tree`] compute those once, from the
 //! rules' [`LogState`] and earlier entries read through [`EntryLookup`]; printers only format.
 //!
 //! Each call makes one valuation session (memoised per entry and point of the log), so
@@ -42,6 +43,10 @@ pub struct Standing {
     pub changed_by: Vec<u64>,
     /// The entry that retracted it, if one did before the point asked about.
     pub retracted_at: Option<u64>,
+    /// The claims beneath it (itself, for a claim) that are *unsupported* as of the point asked
+    /// about: every source and informant each cites was retracted by then (docs/FORMAT.md,
+    /// "Support"). They still count; a report must say that they rest on nothing live.
+    pub unsupported: Vec<u64>,
 }
 
 impl Standing {
@@ -79,6 +84,7 @@ pub fn standing(
         _ => return Ok(None),
     };
     let retracted_at = state.retracted_before(index, as_of, log)?;
+    let unsupported = v.unsupported_beneath(index, as_of)?;
     let (current, changed_by) = if published.is_some() {
         (
             Some(v.value(index, as_of)?),
@@ -101,6 +107,7 @@ pub fn standing(
         current,
         changed_by,
         retracted_at,
+        unsupported,
     }))
 }
 

@@ -171,6 +171,15 @@ pub enum BodyJson {
         /// Why.
         reason: String,
     },
+    /// A re-sourcing: sources or informants added to a claim.
+    Cite {
+        /// The re-sourced claim.
+        target: u64,
+        /// The added sources and informants.
+        cites: Vec<u64>,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn hex32(field: &str, s: &str) -> Result<[u8; 32], String> {
@@ -260,6 +269,15 @@ impl From<&Body> for BodyJson {
             },
             Body::Retraction { target, reason } => BodyJson::Retraction { target, reason },
             Body::Redaction { target, reason } => BodyJson::Redaction { target, reason },
+            Body::Cite {
+                target,
+                cites,
+                reason,
+            } => BodyJson::Cite {
+                target,
+                cites,
+                reason,
+            },
         }
     }
 }
@@ -346,6 +364,15 @@ impl TryFrom<BodyJson> for Body {
             },
             BodyJson::Retraction { target, reason } => Body::Retraction { target, reason },
             BodyJson::Redaction { target, reason } => Body::Redaction { target, reason },
+            BodyJson::Cite {
+                target,
+                cites,
+                reason,
+            } => Body::Cite {
+                target,
+                cites,
+                reason,
+            },
         })
     }
 }
@@ -373,7 +400,8 @@ pub struct EntryJson {
     pub leaf_hash: String,
     /// Its Ed25519 signature, 128 hex digits.
     pub signature: String,
-    /// Corrections, retractions and redactions naming it.
+    /// Every later entry that amends it: corrections, retractions, redactions and
+    /// re-sourcings naming it; for a key grant, the key's revocation.
     pub amended_by: Vec<u64>,
 }
 
@@ -392,7 +420,7 @@ impl EntryJson {
             prev_hash: entry.prev.to_hex(),
             leaf_hash: leaf.to_hex(),
             signature: hex::encode(entry.signature.0),
-            amended_by: state.amendments_of(entry.index).to_vec(),
+            amended_by: state.amended_by(entry.index),
         }
     }
 }

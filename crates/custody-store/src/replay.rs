@@ -34,7 +34,8 @@ pub struct Options {
     pub since: Vec<(PathBuf, Vec<u8>)>,
     /// Re-hash stored documents.
     pub documents: bool,
-    /// Treat figures changed by later corrections or retractions as failures.
+    /// Treat figures changed by later corrections or retractions, or resting on unsupported
+    /// claims, as failures.
     pub strict: bool,
 }
 
@@ -310,6 +311,16 @@ fn figures(
             continue;
         };
         let s = &fs.standing;
+        if strict && !s.unsupported.is_empty() {
+            return Err(Failure::at(
+                f,
+                format!(
+                    "figure {:?} rests on unsupported claims {:?}: every source and informant each cites was retracted (re-source them with `custody cite`, or supersede the figure); --strict",
+                    fs.label, s.unsupported
+                ),
+            )
+            .into());
+        }
         if strict && s.is_changed() {
             return Err(Failure::at(
                 f,

@@ -232,6 +232,11 @@ impl Evidence<'_> {
                 self.terms(*value, terms)
             }
             Body::Redaction { target, reason } => self.redaction(*target, reason),
+            Body::Cite {
+                target,
+                cites,
+                reason,
+            } => self.cite(*target, cites, reason),
             Body::Correction { .. } | Body::Retraction { .. } => {
                 fail("internal: corrections and retractions are checked elsewhere")
             }
@@ -259,15 +264,60 @@ impl Evidence<'_> {
             return fail("a claim must cite at least one source or informant");
         }
         for &c in cites {
-            let e = self.earlier(c, "cited entry")?;
-            if !matches!(e.content.body, Body::Source { .. } | Body::Informant { .. }) {
-                return fail(format!(
-                    "cited entry {c} is a {}, not a source or informant",
-                    e.content.body.kind()
-                ));
+            self.citable(c)?;
+        }
+        Ok(())
+    }
+
+    /// Entry `c` may be cited: an earlier source or informant, not retracted before this entry.
+    fn citable(&self, c: u64) -> Result<(), RuleError> {
+        let e = self.earlier(c, "cited entry")?;
+        if !matches!(e.content.body, Body::Source { .. } | Body::Informant { .. }) {
+            return fail(format!(
+                "cited entry {c} is a {}, not a source or informant",
+                e.content.body.kind()
+            ));
+        }
+        if let Some(r) = self.retracted(c)? {
+            return fail(format!("cited entry {c} was retracted at entry {r}"));
+        }
+        Ok(())
+    }
+
+    /// A re-sourcing adds to an earlier, unretracted claim at least one earlier, unretracted
+    /// source or informant that the claim does not cite already (itself or through an earlier
+    /// re-sourcing), none twice.
+    fn cite(&self, target: u64, cites: &[u64], reason: &str) -> Result<(), RuleError> {
+        text("reason", reason, true)?;
+        let e = self.earlier(target, "re-sourced entry")?;
+        let Body::Claim { cites: own, .. } = &e.content.body else {
+            return fail(format!(
+                "re-sourced entry {target} is a {}, not a claim",
+                e.content.body.kind()
+            ));
+        };
+        if let Some(r) = self.retracted(target)? {
+            return fail(format!("claim {target} was already retracted at entry {r}"));
+        }
+        if cites.is_empty() {
+            return fail("a re-sourcing must cite at least one source or informant");
+        }
+        let mut already: BTreeSet<u64> = own.iter().copied().collect();
+        for a in self.state.citations_of(target) {
+            if *a < self.index {
+                if let Body::Cite { cites, .. } = read(self.log, *a)?.content.body {
+                    already.extend(cites);
+                }
             }
-            if let Some(r) = self.retracted(c)? {
-                return fail(format!("cited entry {c} was retracted at entry {r}"));
+        }
+        let mut seen = BTreeSet::new();
+        for &c in cites {
+            if !seen.insert(c) {
+                return fail(format!("cited entry {c} appears twice"));
+            }
+            self.citable(c)?;
+            if already.contains(&c) {
+                return fail(format!("claim {target} already cites entry {c}"));
             }
         }
         Ok(())
@@ -513,7 +563,23 @@ impl<'v, 'a> CountedOnce<'v, 'a> {
         self.first.insert(index, from);
         let node = self.v.node(index)?;
         let down = match &*node {
-            Node::Claim(_) => Some(index),
+            Node::Claim { .. } => {
+                if self.v.unsupported(index, self.at)? {
+                    let r#where = if path.is_empty() {
+                        format!("term {index}")
+                    } else {
+                        format!(
+                            "claim {index}, beneath {},",
+                            show_path(&path_to(path, index))
+                        )
+                    };
+                    return Err(RuleError::Broken(format!(
+                        "{where} is unsupported: every source and informant it cites was \
+                         retracted; re-source it (`custody cite`) or leave it out"
+                    )));
+                }
+                Some(index)
+            }
             Node::Figure(terms) => {
                 path.push(index);
                 let mut down = None;
@@ -561,6 +627,13 @@ impl<'v, 'a> CountedOnce<'v, 'a> {
             show_path(&later)
         ))
     }
+}
+
+/// The path `path` (figures from a term down) followed by `index`.
+fn path_to(path: &[u64], index: u64) -> Vec<u64> {
+    let mut p = path.to_vec();
+    p.push(index);
+    p
 }
 
 /// `term 8 (8 > 6)`: the term a path starts from, and the path if it goes deeper.

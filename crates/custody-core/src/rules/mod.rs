@@ -151,6 +151,10 @@ pub struct LogState {
     pub keys: Vec<KeyRecord>,
     /// For each amended entry, the corrections, retractions and redactions naming it.
     pub amendments: BTreeMap<u64, Vec<u64>>,
+    /// For each re-sourced claim, the `Cite` entries that added sources to it, in log order.
+    /// Kept apart from `amendments`: re-sourcing changes no value.
+    #[serde(default)]
+    pub citations: BTreeMap<u64, Vec<u64>>,
     /// Indices of all figures.
     pub figures: Vec<u64>,
     /// Entries per kind.
@@ -233,6 +237,31 @@ impl LogState {
         self.amendments.get(&index).map_or(&[], Vec::as_slice)
     }
 
+    /// The `Cite` entries that re-sourced claim `index`, in log order.
+    #[must_use]
+    pub fn citations_of(&self, index: u64) -> &[u64] {
+        self.citations.get(&index).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every later entry that amends entry `index`, in log order: its corrections,
+    /// retractions, redactions and re-sourcings; for a key grant, the revocation of that key.
+    /// This is the relation a proof bundle must hold completely (docs/PROOFS.md).
+    #[must_use]
+    pub fn amended_by(&self, index: u64) -> Vec<u64> {
+        let mut out: Vec<u64> = self.amendments_of(index).to_vec();
+        out.extend_from_slice(self.citations_of(index));
+        if let Some(r) = self
+            .keys
+            .iter()
+            .find(|k| k.role.is_some() && k.granted_at == index)
+            .and_then(|k| k.revoked_at)
+        {
+            out.push(r);
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// The figures' DAG as the log stands, reading it from the log only if this state does not
     /// carry it (see the `figure_dag` field).
     ///
@@ -298,6 +327,9 @@ impl LogState {
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => {
                 self.amendments.entry(*target).or_default().push(index);
+            }
+            Body::Cite { target, .. } => {
+                self.citations.entry(*target).or_default().push(index);
             }
             Body::Source { .. } | Body::Informant { .. } | Body::Claim { .. } => {}
         }

@@ -530,6 +530,11 @@ pub struct FigureArgs {
     /// Entries whose counts or values are summed (comma-separated).
     #[arg(long = "sum", value_delimiter = ',', required = true)]
     pub terms: Vec<u64>,
+    /// The earlier figure this one supersedes (republishes): a figure of the same unit, not
+    /// retracted and not superseded already. `verify --strict` accepts a changed figure once
+    /// it is superseded by one that stands as published.
+    #[arg(long, value_name = "N")]
+    pub supersedes: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]

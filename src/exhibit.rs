@@ -126,6 +126,16 @@ impl Page<'_> {
                     Body::Redaction { reason, .. } => {
                         format!("stored copy redacted: {}", esc(reason))
                     }
+                    b @ Body::SupersedingFigure { .. } => match b.as_figure() {
+                        Some(f) => format!(
+                            "SUPERSEDED by figure [entry {a}] &ldquo;{}&rdquo;: {} {} {}",
+                            esc(f.label),
+                            esc(f.qualifier.name()),
+                            f.value,
+                            esc(f.unit)
+                        ),
+                        None => String::new(),
+                    },
                     Body::Cite { cites, reason, .. } => format!(
                         "re-sourced, now also citing entries {}: {}",
                         cites
@@ -160,14 +170,12 @@ impl Page<'_> {
             return Ok(());
         }
         match &node.entry.content.body {
-            Body::Figure {
-                label,
-                value,
-                qualifier,
-                unit,
-                ..
-            } => {
-                let at_value = node.value.unwrap_or(*value);
+            body @ (Body::Figure { .. } | Body::SupersedingFigure { .. }) => {
+                let Some(f) = body.as_figure() else {
+                    return Ok(());
+                };
+                let (label, qualifier, unit) = (f.label, f.qualifier, f.unit);
+                let at_value = node.value.unwrap_or(f.value);
                 let parts: Vec<String> = node
                     .children
                     .iter()
@@ -268,20 +276,15 @@ impl Page<'_> {
 pub fn render(v: &VerifiedBundle, file_name: &str, self_keyed: bool) -> Result<String> {
     let s = v.subject.index;
     let subj = &v.entries[&s].entry;
-    let title = match &subj.content.body {
-        Body::Figure {
-            label,
-            value,
-            qualifier,
-            unit,
-            ..
-        } => format!(
-            "Figure &ldquo;{}&rdquo;: {} {value} {}",
-            esc(label),
-            esc(qualifier.name()),
-            esc(unit)
+    let title = match subj.content.body.as_figure() {
+        Some(f) => format!(
+            "Figure &ldquo;{}&rdquo;: {} {} {}",
+            esc(f.label),
+            esc(f.qualifier.name()),
+            f.value,
+            esc(f.unit)
         ),
-        other => format!("Entry {s} ({})", esc(other.kind())),
+        None => format!("Entry {s} ({})", esc(subj.content.body.kind())),
     };
     let mut p = Page {
         v,

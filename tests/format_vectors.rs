@@ -8,7 +8,7 @@ mod common;
 
 use custody_core::codec;
 use custody_core::entry::{
-    signed_message_of, Body, Content, Entry, KeyId, Submission, SUBMISSION_FILE_MAGIC,
+    signed_message_of, Body, Content, Entry, KeyId, Qualifier, Submission, SUBMISSION_FILE_MAGIC,
 };
 use custody_core::hash::{Digest, SUBMISSION_CONTEXT};
 use custody_core::keys::{PublicKey, SecretKey};
@@ -306,11 +306,21 @@ fn later_bodies() -> Vec<(Body, &'static str)> {
             reason: "a second report".into(),
         },
         "0a0000000300000000000000010000000000000002000000000000000f0000000000000061207365636f6e64207265706f7274",
+    ), (
+        Body::SupersedingFigure {
+            label: "Returned".into(),
+            value: 107,
+            qualifier: Qualifier::AtLeast,
+            unit: "people".into(),
+            terms: vec![3],
+            supersedes: 4,
+        },
+        "0b000000080000000000000052657475726e65646b0000000000000000000000060000000000000070656f706c65010000000000000003000000000000000400000000000000",
     )]
 }
 
 /// The first body tag no kind uses.
-const FIRST_UNUSED_TAG: u32 = 11;
+const FIRST_UNUSED_TAG: u32 = 12;
 
 #[test]
 fn later_body_kinds_match_the_document() {

@@ -486,7 +486,8 @@ fn the_sample_ledger_outputs_match_their_schemas() {
 /// 2 grant (reviewer), 3 source (stored), 4 informant, 5 claim 108 (cites 3,4), 6 claim 60
 /// (cites 3), 7 claim without a count (cites 4), 8 figure 168 = 5 + 6 (by the reviewer),
 /// 9 figure 168 = 8, a checkpoint, 10 correction of 5 to 107, 11 retraction of 6,
-/// 12 redaction of 3, 13 revocation of the reviewer, 14 re-sourcing of 7 (citing 3 too).
+/// 12 redaction of 3, 13 revocation of the reviewer, 14 re-sourcing of 7 (citing 3 too),
+/// 15 figure 107 = 5 superseding 8.
 fn built() -> Work {
     let w = Work::keyed();
     w.ok(&["key", "new", "reviewer"]);
@@ -533,6 +534,9 @@ fn built() -> Work {
         "--reason",
         "the report says so too",
     ]);
+    let mut successor = figure_args("L", re, "Since 2024, republished", "107", "5");
+    successor.extend(["--qualifier", "at-least", "--supersedes", "8"]);
+    w.ok(&successor);
     w
 }
 
@@ -541,17 +545,21 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     let w = built();
     let cwd = w.cwd();
     let (lines, kinds) = check_ledger(cwd, "L");
-    assert_eq!(lines.len(), 15);
+    assert_eq!(lines.len(), 16);
     let all: BTreeSet<String> = ALL_KINDS.iter().map(ToString::to_string).collect();
     assert_eq!(kinds, all, "every kind of body was shown");
 
-    // The figure beneath the correction and the retraction changed; --strict fails on it.
+    // The figure beneath the correction and the retraction changed; 15 supersedes it, so
+    // --strict fails on 9, which sums it and is not superseded.
     let f = json(cwd, &["figure", "L", "8", "--json"]);
     assert_eq!(f["current"], 107);
     assert_eq!(f["changed_by"], serde_json::json!([10, 11]));
+    assert_eq!(f["superseded_by"], 15);
+    let successor = json(cwd, &["show", "L", "15", "--json"]);
+    assert_eq!(successor["body"]["supersedes"], 8);
     let strict = json(cwd, &["verify", "L", "--strict", "--json"]);
     assert_eq!(strict["ok"], false);
-    assert_eq!(strict["error"]["entry"], 8);
+    assert_eq!(strict["error"]["entry"], 9);
     assert_output("verify.schema.json", &strict, "verify --strict");
     let v = json(cwd, &["verify", "L", "--json"]);
     assert_eq!(v["signers"][2]["revoked_at"], 13);

@@ -396,3 +396,212 @@ fn verify_strict_fails_on_an_unsupported_claim_until_it_is_re_sourced() {
     let log = ok(&w, &["log", "L"]);
     assert!(log.contains("re-source 3: cites 5"), "{log}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Supersession.
+
+fn superseding(value: u64, terms: &[u64], supersedes: u64) -> Body {
+    Body::SupersedingFigure {
+        label: "returned (republished)".into(),
+        value,
+        qualifier: Qualifier::AtLeast,
+        unit: "people".into(),
+        terms: terms.to_vec(),
+        supersedes,
+    }
+}
+
+fn correct(target: u64, count: u64) -> Body {
+    Body::Correction {
+        target,
+        count: Some(count),
+        statement: None,
+        reason: "recounted".into(),
+    }
+}
+
+#[test]
+fn a_figure_supersedes_one_earlier_live_figure_of_its_unit() {
+    let mut log = Log::new();
+    let c = log.push(claim(108, &[2])).unwrap();
+    let d = log.push(claim(5, &[3])).unwrap();
+    let f = log.push(figure(113, &[c, d])).unwrap();
+    let other = log.push(figure(5, &[d])).unwrap();
+    let next = log.size();
+    for (body, want) in [
+        // Itself (the entry it would be), and a later one.
+        (
+            superseding(113, &[c, d], next),
+            format!("superseded entry {next} is not an earlier entry"),
+        ),
+        (
+            superseding(113, &[c, d], next + 3),
+            "is not an earlier entry".into(),
+        ),
+        (
+            superseding(113, &[c, d], c),
+            format!("superseded entry {c} is a claim, not a figure"),
+        ),
+        (
+            superseding(114, &[c, d], f),
+            "does not equal the sum of its terms".into(),
+        ),
+    ] {
+        let err = log.push(body).unwrap_err().to_string();
+        assert!(err.contains(&want), "{want}: {err}");
+    }
+    let mut other_unit = superseding(113, &[c, d], f);
+    if let Body::SupersedingFigure { unit, .. } = &mut other_unit {
+        *unit = "households".into();
+    }
+    let err = log.push(other_unit).unwrap_err().to_string();
+    assert!(err.contains("supersedes only one of its own unit"), "{err}");
+
+    log.push(correct(c, 107)).unwrap();
+    let g = log.push(superseding(112, &[c, d], f)).unwrap();
+    let err = log
+        .push(superseding(112, &[c, d], f))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("figure {f} was already superseded by figure {g}")),
+        "{err}"
+    );
+    // A superseded figure is no term of a new figure: its successor is.
+    let err = log.push(figure(112, &[f])).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("term {f} was superseded by figure {g}")),
+        "{err}"
+    );
+    log.push(figure(112, &[g])).unwrap();
+    // A retracted figure cannot be superseded.
+    log.push(retract(other)).unwrap();
+    let err = log
+        .push(superseding(5, &[d], other))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("figure {other} was retracted")),
+        "{err}"
+    );
+
+    let old = explain::standing(&log.state, &log, f, log.size())
+        .unwrap()
+        .unwrap();
+    assert_eq!((old.superseded_by, old.supersedes), (Some(g), None));
+    assert_eq!((old.published, old.current), (Some(113), Some(112)));
+    let new = explain::standing(&log.state, &log, g, log.size())
+        .unwrap()
+        .unwrap();
+    assert_eq!((new.superseded_by, new.supersedes), (None, Some(f)));
+    assert!(!new.is_changed());
+    // As of before the successor, nothing superseded it.
+    let then = explain::standing(&log.state, &log, f, g).unwrap().unwrap();
+    assert_eq!(then.superseded_by, None);
+    assert_eq!(explain::successors(&log.state, f, log.size()), vec![g]);
+    assert_eq!(log.state.amended_by(f), vec![g]);
+}
+
+#[test]
+fn verify_strict_passes_once_a_changed_figure_is_superseded_by_one_that_stands() {
+    let w = ledger();
+    ok(
+        &w,
+        &[
+            "correct",
+            "L",
+            "--key",
+            RESEARCHER_KEY,
+            "3",
+            "--count",
+            "107",
+            "--reason",
+            "one counted twice",
+        ],
+    );
+    let err = w.fails(1, &["verify", "L", "--strict"]);
+    assert!(
+        err.contains("entry 4") && err.contains("--supersedes 4"),
+        "{err}"
+    );
+    // A successor must add up today, and names an earlier live figure.
+    let out = add_figure(&w, "108", "3", &["--supersedes", "4"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = add_figure(&w, "107", "3", &["--supersedes", "9"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = add_figure(&w, "107", "3", &["--supersedes", "4"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = ok(&w, &["verify", "L", "--strict"]);
+    assert!(
+        report.contains(
+            "figure 108 (entry 4) superseded by 107 at entry 7; figure 7 stands as published (107)"
+        ),
+        "{report}"
+    );
+    let shown = ok(&w, &["figure", "L", "4"]);
+    assert!(shown.contains("superseded by 107 at entry 7"), "{shown}");
+    let shown = ok(&w, &["figure", "L", "7"]);
+    assert!(shown.contains("supersedes figure 4"), "{shown}");
+    let (code, j) = common::run_json(w.cwd(), &["figure", "L", "4", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(j["superseded_by"], 7);
+    let (_, j) = common::run_json(w.cwd(), &["show", "L", "7", "--json"]);
+    assert_eq!(j["body"]["supersedes"], 4);
+    assert_eq!(j["kind"], "figure");
+    // The successor changes in its turn: --strict fails on it, not on the figure it replaced,
+    // until it is superseded too.
+    ok(
+        &w,
+        &[
+            "correct",
+            "L",
+            "--key",
+            RESEARCHER_KEY,
+            "3",
+            "--count",
+            "100",
+            "--reason",
+            "seven more were counted twice",
+        ],
+    );
+    let err = w.fails(1, &["verify", "L", "--strict"]);
+    assert!(err.contains("entry 7:"), "{err}");
+    let report = ok(&w, &["verify", "L"]);
+    assert!(
+        report.contains(
+            "superseded by 107 at entry 7; figure 7 is 100 now, changed since it was published"
+        ),
+        "{report}"
+    );
+    assert_eq!(
+        add_figure(&w, "100", "3", &["--supersedes", "7"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let report = ok(&w, &["verify", "L", "--strict"]);
+    assert!(
+        report.contains("figure 108 (entry 4) superseded by 107 at entry 7, then superseded by 100 at entry 9; figure 9 stands as published (100)"),
+        "{report}"
+    );
+    // A figure superseded by a retracted figure is not answered for.
+    ok(
+        &w,
+        &[
+            "retract",
+            "L",
+            "--key",
+            RESEARCHER_KEY,
+            "9",
+            "--reason",
+            "published in error",
+        ],
+    );
+    let err = w.fails(1, &["verify", "L", "--strict"]);
+    assert!(err.contains("entry 7:"), "{err}");
+}

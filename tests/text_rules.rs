@@ -96,6 +96,18 @@ fn figure(label: &str, unit: &str) -> Body {
     }
 }
 
+/// A figure superseding entry 5 (the log's figure).
+fn superseding(label: &str, unit: &str) -> Body {
+    Body::SupersedingFigure {
+        label: label.into(),
+        value: 108,
+        qualifier: Qualifier::AtLeast,
+        unit: unit.into(),
+        terms: vec![3],
+        supersedes: 5,
+    }
+}
+
 impl Log {
     fn new() -> Log {
         let mut log = Log {
@@ -138,6 +150,7 @@ impl Log {
             TIME,
             source("Second report", "NGO", "2025", None),
         );
+        log.push(&re, ORIGIN, TIME, figure("Total", "people"));
         log
     }
 
@@ -235,6 +248,8 @@ fn fields_with(bad: char) -> Vec<(&'static str, bool, Body)> {
         ),
         ("label", re, figure(&t("Total"), "people")),
         ("unit", re, figure("Total", &t("people"))),
+        ("label", re, superseding(&t("Total"), "people")),
+        ("unit", re, superseding("Total", &t("people"))),
         ("statement", re, {
             Body::Correction {
                 target: 3,
@@ -328,6 +343,8 @@ fn the_valid_versions_of_those_bodies_are_admitted() {
             Body::Claim { .. } if field == "period" => {
                 claim("s", "people", "c", "2023..2024-06", "")
             }
+            // A successor counts the unit of the figure it supersedes.
+            Body::SupersedingFigure { .. } if field == "unit" => superseding("Total", "people"),
             b => b,
         };
         let kind = body.kind();
@@ -768,6 +785,16 @@ fn arb_body() -> impl Strategy<Value = Body> {
             }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Retraction { target, reason }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Redaction { target, reason }),
+        (text(), arb_u64(), 0usize..3, text(), refs(), arb_u64()).prop_map(
+            |(label, value, q, unit, terms, supersedes)| Body::SupersedingFigure {
+                label,
+                value,
+                qualifier: [Qualifier::AtLeast, Qualifier::Exactly, Qualifier::About][q],
+                unit,
+                terms,
+                supersedes,
+            }
+        ),
         (arb_u64(), refs(), text()).prop_map(|(target, cites, reason)| Body::Cite {
             target,
             cites,
@@ -850,7 +877,9 @@ fn strings_of(e: &Entry) -> Vec<String> {
             period.clone(),
             place.clone(),
         ]),
-        Body::Figure { label, unit, .. } => v.extend([label.clone(), unit.clone()]),
+        Body::Figure { label, unit, .. } | Body::SupersedingFigure { label, unit, .. } => {
+            v.extend([label.clone(), unit.clone()]);
+        }
         Body::Correction {
             statement, reason, ..
         } => {

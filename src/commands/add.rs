@@ -94,12 +94,22 @@ pub fn claim_body(a: ClaimArgs) -> Body {
 }
 
 pub fn figure_body(a: FigureArgs) -> Body {
-    Body::Figure {
-        label: a.label,
-        value: a.value,
-        qualifier: a.qualifier,
-        unit: a.unit,
-        terms: a.terms,
+    match a.supersedes {
+        None => Body::Figure {
+            label: a.label,
+            value: a.value,
+            qualifier: a.qualifier,
+            unit: a.unit,
+            terms: a.terms,
+        },
+        Some(supersedes) => Body::SupersedingFigure {
+            label: a.label,
+            value: a.value,
+            qualifier: a.qualifier,
+            unit: a.unit,
+            terms: a.terms,
+            supersedes,
+        },
     }
 }
 

@@ -220,26 +220,22 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
     let e = &v.entries[&v.subject.index].entry;
     let published = s.published?;
     let current = s.current?;
-    let mut line = match &e.content.body {
-        Body::Figure {
-            label,
-            qualifier,
-            unit,
-            ..
-        } => {
+    let mut line = match (&e.content.body, e.content.body.as_figure()) {
+        (_, Some(f)) => {
             let terms: Vec<String> = s
                 .terms
                 .iter()
                 .map(|t| format!("{} [entry {}]", t.value, t.entry))
                 .collect();
             format!(
-                "figure {}: {} {published} {unit} = {} when signed",
-                quoted(label),
-                qualifier.name(),
+                "figure {}: {} {published} {} = {} when signed",
+                quoted(f.label),
+                f.qualifier.name(),
+                f.unit,
                 terms.join(" + ")
             )
         }
-        Body::Claim { unit, .. } => format!("claim count {published} {unit} when signed"),
+        (Body::Claim { unit, .. }, None) => format!("claim count {published} {unit} when signed"),
         _ => return None,
     };
     if current == published && s.changed_by.is_empty() {
@@ -262,6 +258,9 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
     }
     if let Some(r) = s.retracted_at {
         let _ = write!(line, "; RETRACTED at entry {r}");
+    }
+    if let Some(by) = s.superseded_by {
+        let _ = write!(line, "; SUPERSEDED by figure {by}");
     }
     Some(line)
 }

@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, quoted, signer_label, time};
+use crate::print::{list, quoted, signer_label, succession, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};
@@ -13,7 +13,7 @@ use std::path::Path;
 pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let l = open_reader(ledger)?;
     let (e, leaf) = l.entry_with_leaf(index)?;
-    if !matches!(e.content.body, Body::Figure { .. }) {
+    if !e.content.body.is_figure() {
         bail!("entry {index} is a {}, not a figure", e.content.body.kind());
     }
     let st = l.state();
@@ -43,6 +43,12 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
         time(e.content.claimed_time)
     );
     say!(to out, "  leaf hash {leaf}");
+    if let Some(old) = s.supersedes {
+        say!(to out, "  supersedes figure {old}");
+    }
+    if let Some(line) = succession(index, &|i| explain::standing(st, &l, i, l.size()))? {
+        say!(to out, "  {line}");
+    }
     let now = s.current.unwrap_or(0);
     if s.changed_by.is_empty() {
         say!(to out, "  today: unchanged ({published}); no correction or retraction beneath it since publication");
@@ -87,7 +93,7 @@ fn walk(
     let who = signer_label(keys, &node.entry);
     let again = if node.repeat { " (shown above)" } else { "" };
     match &node.entry.content.body {
-        Body::Figure { label, .. } => {
+        Body::Figure { label, .. } | Body::SupersedingFigure { label, .. } => {
             out.push(format!(
                 "{pad}figure {} {} = {}  [signed by {who}; leaf {}]{again}",
                 node.index,

@@ -8,10 +8,11 @@
 
 use super::{progress_bar, Failed};
 use crate::args::VerifyArgs;
-use crate::print::{count, list, quoted};
+use crate::print::{count, list, quoted, succession};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;
+use custody_core::explain::Standing;
 use custody_core::json::{failed, with_ok, VerifyReport};
 use custody_store::files;
 use custody_store::replay::{verify_ledger, Failure, Options, VerifyError};
@@ -221,6 +222,14 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
     if !r.figures.is_empty() {
         say!(to out, "  figures (recomputed from the signed claims):");
     }
+    let by_entry: std::collections::HashMap<u64, &Standing> = r
+        .figures
+        .iter()
+        .map(|f| (f.standing.entry, &f.standing))
+        .collect();
+    let of = |i: u64| -> Result<Option<Standing>, std::convert::Infallible> {
+        Ok(by_entry.get(&i).map(|&s| s.clone()))
+    };
     for f in &r.figures {
         let s = &f.standing;
         let terms: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
@@ -239,6 +248,9 @@ fn print_report(r: &VerifyReport, anchor: Option<&Anchor>) -> Result<()> {
                 "      UNSUPPORTED: claims {} rest on no live source (every source and informant each cites was retracted)",
                 list(&s.unsupported)
             );
+        }
+        if let Ok(Some(line)) = succession(s.entry, &of) {
+            say!(to out, "      {line}");
         }
         if s.retracted_at.is_some() {
             say!(to out, "      RETRACTED after publication");

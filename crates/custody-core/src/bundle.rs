@@ -418,9 +418,7 @@ pub fn verify(
             format!("entry {} is not in the bundle", subject.index),
         )
     })?;
-    if subject.kind == SubjectKind::Figure
-        && !matches!(subj.entry.content.body, Body::Figure { .. })
-    {
+    if subject.kind == SubjectKind::Figure && !subj.entry.content.body.is_figure() {
         return Err(member(
             "subject",
             format!(

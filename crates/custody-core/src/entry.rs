@@ -301,9 +301,86 @@ pub enum Body {
         /// Why.
         reason: String,
     },
+    /// A published figure that supersedes an earlier one (republished after a correction, say):
+    /// a figure in every respect, which also names the figure it replaces.
+    SupersedingFigure {
+        /// The figure's label.
+        label: String,
+        /// The published value; must equal the sum of `terms` when signed.
+        value: u64,
+        /// at-least, exactly, about.
+        qualifier: Qualifier,
+        /// The unit ("people"); the same as the superseded figure's.
+        unit: String,
+        /// Indices of the claims and figures summed (earlier entries).
+        terms: Vec<u64>,
+        /// The earlier figure this one supersedes.
+        supersedes: u64,
+    },
+}
+
+/// A figure's fields, whichever figure kind holds them ([`Body::Figure`] or
+/// [`Body::SupersedingFigure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FigureRef<'a> {
+    /// The label.
+    pub label: &'a str,
+    /// The published value.
+    pub value: u64,
+    /// at-least, exactly, about.
+    pub qualifier: Qualifier,
+    /// The unit.
+    pub unit: &'a str,
+    /// The terms summed.
+    pub terms: &'a [u64],
+    /// The figure it supersedes, if it supersedes one.
+    pub supersedes: Option<u64>,
 }
 
 impl Body {
+    /// The figure's fields, if this is a figure of either kind.
+    #[must_use]
+    pub fn as_figure(&self) -> Option<FigureRef<'_>> {
+        match self {
+            Body::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+            } => Some(FigureRef {
+                label,
+                value: *value,
+                qualifier: *qualifier,
+                unit,
+                terms,
+                supersedes: None,
+            }),
+            Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
+            } => Some(FigureRef {
+                label,
+                value: *value,
+                qualifier: *qualifier,
+                unit,
+                terms,
+                supersedes: Some(*supersedes),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a figure of either kind.
+    #[must_use]
+    pub fn is_figure(&self) -> bool {
+        self.as_figure().is_some()
+    }
+
     /// The kind's name, as in listings and `--json`.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -314,7 +391,7 @@ impl Body {
             Body::Source { .. } => "source",
             Body::Informant { .. } => "informant",
             Body::Claim { .. } => "claim",
-            Body::Figure { .. } => "figure",
+            Body::Figure { .. } | Body::SupersedingFigure { .. } => "figure",
             Body::Correction { .. } => "correction",
             Body::Retraction { .. } => "retraction",
             Body::Redaction { .. } => "redaction",
@@ -342,6 +419,13 @@ impl Body {
         match self {
             Body::Claim { cites, .. } => cites.clone(),
             Body::Figure { terms, .. } => terms.clone(),
+            Body::SupersedingFigure {
+                terms, supersedes, ..
+            } => {
+                let mut r = terms.clone();
+                r.push(*supersedes);
+                r
+            }
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => vec![*target],

@@ -47,6 +47,10 @@ pub struct Standing {
     /// about: every source and informant each cites was retracted by then (docs/FORMAT.md,
     /// "Support"). They still count; a report must say that they rest on nothing live.
     pub unsupported: Vec<u64>,
+    /// The figure this figure supersedes, if it supersedes one.
+    pub supersedes: Option<u64>,
+    /// The figure that superseded this one, if one did before the point asked about.
+    pub superseded_by: Option<u64>,
 }
 
 impl Standing {
@@ -55,6 +59,20 @@ impl Standing {
     pub fn is_changed(&self) -> bool {
         self.current != self.published || !self.changed_by.is_empty() || self.retracted_at.is_some()
     }
+}
+
+/// The successor chain of a superseded figure: each figure superseding the one before,
+/// as of before entry `as_of` (empty if nothing supersedes it). Bounded by the log, since
+/// each successor is later than the figure it supersedes.
+#[must_use]
+pub fn successors(state: &LogState, index: u64, as_of: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut at = index;
+    while let Some(s) = state.superseded_before(at, as_of) {
+        out.push(s);
+        at = s;
+    }
+    out
 }
 
 /// Where claim or figure `index` stands as of just before entry `as_of` (the log's size for
@@ -71,16 +89,17 @@ pub fn standing(
 ) -> Result<Option<Standing>, RuleError> {
     let entry = log.entry(index)?;
     let mut v = Valuer::new(state, log);
-    let (published, terms) = match &entry.content.body {
-        Body::Figure { value, terms, .. } => {
-            let mut tv = Vec::with_capacity(terms.len());
-            for &t in terms {
+    let (published, terms, supersedes) = match (&entry.content.body, entry.content.body.as_figure())
+    {
+        (_, Some(f)) => {
+            let mut tv = Vec::with_capacity(f.terms.len());
+            for &t in f.terms {
                 let value = v.value(t, index)?;
                 tv.push(TermValue { entry: t, value });
             }
-            (Some(*value), tv)
+            (Some(f.value), tv, f.supersedes)
         }
-        Body::Claim { count, .. } => (*count, Vec::new()),
+        (Body::Claim { count, .. }, None) => (*count, Vec::new(), None),
         _ => return Ok(None),
     };
     let retracted_at = state.retracted_before(index, as_of, log)?;
@@ -108,6 +127,8 @@ pub fn standing(
         changed_by,
         retracted_at,
         unsupported,
+        supersedes,
+        superseded_by: state.superseded_before(index, as_of),
     }))
 }
 
@@ -136,15 +157,10 @@ pub fn figure_standing(
     as_of: u64,
 ) -> Result<Option<FigureStanding>, RuleError> {
     let entry = log.entry(index)?;
-    let Body::Figure {
-        label,
-        qualifier,
-        unit,
-        ..
-    } = entry.content.body
-    else {
+    let Some(f) = entry.content.body.as_figure() else {
         return Ok(None);
     };
+    let (label, qualifier, unit) = (f.label.to_string(), f.qualifier, f.unit.to_string());
     Ok(
         standing(state, log, index, as_of)?.map(|standing| FigureStanding {
             label,
@@ -205,20 +221,21 @@ fn walk(
         )));
     }
     let value = match &entry.content.body {
-        Body::Figure { .. } | Body::Claim { count: Some(_), .. } => {
-            Some(v.value(index, at.max(index + 1))?)
-        }
+        Body::Figure { .. }
+        | Body::SupersedingFigure { .. }
+        | Body::Claim { count: Some(_), .. } => Some(v.value(index, at.max(index + 1))?),
         _ => None,
     };
     let repeat = !seen.insert(index);
     let mut children = Vec::new();
     if !repeat {
-        // A figure's terms are valued as when that figure was signed.
-        let child_at = match &entry.content.body {
-            Body::Figure { .. } => index,
-            _ => at,
+        // A figure's terms are valued as when that figure was signed. A superseding figure's
+        // children are its terms only: the figure it supersedes is not part of its sum.
+        let (child_at, refs) = match entry.content.body.as_figure() {
+            Some(f) => (index, f.terms.to_vec()),
+            None => (at, entry.content.body.references()),
         };
-        for r in entry.content.body.references() {
+        for r in refs {
             match log.entry(r) {
                 Ok(child) => children.push(walk(v, log, r, child, child_at, depth + 1, seen)?),
                 Err(LookupError::Missing { .. }) => {}

@@ -143,6 +143,9 @@ pub enum BodyJson {
         unit: String,
         /// The terms summed.
         terms: Vec<u64>,
+        /// The figure it supersedes (a superseding figure, tag 11); `null` otherwise.
+        #[serde(default)]
+        supersedes: Option<u64>,
     },
     /// A correction.
     Correction {
@@ -255,6 +258,22 @@ impl From<&Body> for BodyJson {
                 qualifier,
                 unit,
                 terms,
+                supersedes: None,
+            },
+            Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
+            } => BodyJson::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes: Some(supersedes),
             },
             Body::Correction {
                 target,
@@ -344,12 +363,28 @@ impl TryFrom<BodyJson> for Body {
                 qualifier,
                 unit,
                 terms,
+                supersedes: None,
             } => Body::Figure {
                 label,
                 value,
                 qualifier,
                 unit,
                 terms,
+            },
+            BodyJson::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes: Some(supersedes),
+            } => Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
             },
             BodyJson::Correction {
                 target,

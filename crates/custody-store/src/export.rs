@@ -6,7 +6,6 @@
 use crate::error::StoreError;
 use crate::ledger::Ledger;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
-use custody_core::entry::Body;
 use custody_core::sign::KeySigner;
 use std::path::PathBuf;
 
@@ -47,9 +46,7 @@ impl Ledger {
             )));
         }
         let subject_entry = self.entry(index)?;
-        if subject.kind == SubjectKind::Figure
-            && !matches!(subject_entry.content.body, Body::Figure { .. })
-        {
+        if subject.kind == SubjectKind::Figure && !subject_entry.content.body.is_figure() {
             return Err(StoreError::Usage(format!(
                 "entry {index} is a {}, not a figure; use --entry {index}",
                 subject_entry.content.body.kind()

@@ -311,11 +311,24 @@ fn figures(
             continue;
         };
         let s = &fs.standing;
+        // A figure superseded by a live figure is answered for by its successor, which is
+        // checked in its own turn.
+        let succeeded = match s.superseded_by {
+            Some(by) => state
+                .retracted_before(by, state.size, log)
+                .map_err(|e| match stream::rule_failure(by, e) {
+                    StreamError::Evidence(f) => VerifyError::Evidence(f),
+                    StreamError::Io(e) => VerifyError::Io(e),
+                })?
+                .is_none(),
+            None => false,
+        };
+        let strict = strict && !succeeded;
         if strict && !s.unsupported.is_empty() {
             return Err(Failure::at(
                 f,
                 format!(
-                    "figure {:?} rests on unsupported claims {:?}: every source and informant each cites was retracted (re-source them with `custody cite`, or supersede the figure); --strict",
+                    "figure {:?} rests on unsupported claims {:?}: every source and informant each cites was retracted (re-source them with `custody cite`, or supersede the figure with `custody add figure --supersedes {f}`); --strict",
                     fs.label, s.unsupported
                 ),
             )
@@ -325,7 +338,7 @@ fn figures(
             return Err(Failure::at(
                 f,
                 format!(
-                    "figure {:?} was published as {} but is {} on today's log (changed by entries {:?}); --strict",
+                    "figure {:?} was published as {} but is {} on today's log (changed by entries {:?}); publish the figure as it stands with `custody add figure --supersedes {f}`; --strict",
                     fs.label,
                     s.published.unwrap_or(0),
                     s.current.unwrap_or(0),

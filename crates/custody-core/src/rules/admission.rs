@@ -231,6 +231,19 @@ impl Evidence<'_> {
                 text("unit", unit, true)?;
                 self.terms(*value, terms)
             }
+            Body::SupersedingFigure {
+                label,
+                value,
+                unit,
+                terms,
+                supersedes,
+                ..
+            } => {
+                text("label", label, true)?;
+                text("unit", unit, true)?;
+                self.supersedes(*supersedes, unit)?;
+                self.terms(*value, terms)
+            }
             Body::Redaction { target, reason } => self.redaction(*target, reason),
             Body::Cite {
                 target,
@@ -336,7 +349,7 @@ impl Evidence<'_> {
                 return fail(format!("term {t} appears twice"));
             }
             let e = self.earlier(t, "term")?;
-            if !matches!(e.content.body, Body::Claim { .. } | Body::Figure { .. }) {
+            if !matches!(e.content.body, Body::Claim { .. }) && !e.content.body.is_figure() {
                 return fail(format!(
                     "term {t} is a {}, not a claim or figure",
                     e.content.body.kind()
@@ -344,6 +357,11 @@ impl Evidence<'_> {
             }
             if let Some(r) = self.retracted(t)? {
                 return fail(format!("term {t} was retracted at entry {r}"));
+            }
+            if let Some(s) = self.state.superseded_before(t, self.index) {
+                return fail(format!(
+                    "term {t} was superseded by figure {s}: sum figure {s} instead"
+                ));
             }
         }
         let mut v = Valuer::new(self.state, self.log);
@@ -369,6 +387,31 @@ impl Evidence<'_> {
         if sum != value {
             return fail(format!(
                 "figure value {value} does not equal the sum of its terms, {sum}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A figure may supersede one earlier figure of the same unit that is neither retracted
+    /// nor superseded before this entry.
+    fn supersedes(&self, s: u64, unit: &str) -> Result<(), RuleError> {
+        let e = self.earlier(s, "superseded entry")?;
+        let Some(old) = e.content.body.as_figure() else {
+            return fail(format!(
+                "superseded entry {s} is a {}, not a figure",
+                e.content.body.kind()
+            ));
+        };
+        if let Some(r) = self.retracted(s)? {
+            return fail(format!("figure {s} was retracted at entry {r}"));
+        }
+        if let Some(by) = self.state.superseded_before(s, self.index) {
+            return fail(format!("figure {s} was already superseded by figure {by}"));
+        }
+        if old.unit != unit {
+            return fail(format!(
+                "figure {s} counts {:?}, not {unit:?}: a figure supersedes only one of its own unit",
+                old.unit
             ));
         }
         Ok(())
@@ -452,7 +495,11 @@ impl Evidence<'_> {
         let e = self.earlier(target, "retracted entry")?;
         if !matches!(
             e.content.body,
-            Body::Claim { .. } | Body::Source { .. } | Body::Informant { .. } | Body::Figure { .. }
+            Body::Claim { .. }
+                | Body::Source { .. }
+                | Body::Informant { .. }
+                | Body::Figure { .. }
+                | Body::SupersedingFigure { .. }
         ) {
             return fail(format!(
                 "entry {target} is a {}, which cannot be retracted",

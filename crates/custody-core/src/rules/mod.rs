@@ -155,6 +155,9 @@ pub struct LogState {
     /// Kept apart from `amendments`: re-sourcing changes no value.
     #[serde(default)]
     pub citations: BTreeMap<u64, Vec<u64>>,
+    /// For each superseded figure, the figure that supersedes it (at most one).
+    #[serde(default)]
+    pub superseded_by: BTreeMap<u64, u64>,
     /// Indices of all figures.
     pub figures: Vec<u64>,
     /// Entries per kind.
@@ -237,6 +240,15 @@ impl LogState {
         self.amendments.get(&index).map_or(&[], Vec::as_slice)
     }
 
+    /// The figure that superseded figure `index` before entry `before`, if one did.
+    #[must_use]
+    pub fn superseded_before(&self, index: u64, before: u64) -> Option<u64> {
+        self.superseded_by
+            .get(&index)
+            .copied()
+            .filter(|&s| s < before)
+    }
+
     /// The `Cite` entries that re-sourced claim `index`, in log order.
     #[must_use]
     pub fn citations_of(&self, index: u64) -> &[u64] {
@@ -244,12 +256,14 @@ impl LogState {
     }
 
     /// Every later entry that amends entry `index`, in log order: its corrections,
-    /// retractions, redactions and re-sourcings; for a key grant, the revocation of that key.
+    /// retractions, redactions and re-sourcings; for a figure, the figure superseding it; for a
+    /// key grant, the revocation of that key.
     /// This is the relation a proof bundle must hold completely (docs/PROOFS.md).
     #[must_use]
     pub fn amended_by(&self, index: u64) -> Vec<u64> {
         let mut out: Vec<u64> = self.amendments_of(index).to_vec();
         out.extend_from_slice(self.citations_of(index));
+        out.extend(self.superseded_by.get(&index));
         if let Some(r) = self
             .keys
             .iter()
@@ -323,6 +337,10 @@ impl LogState {
                 }
             }
             Body::Figure { .. } => self.figures.push(index),
+            Body::SupersedingFigure { supersedes, .. } => {
+                self.figures.push(index);
+                self.superseded_by.insert(*supersedes, index);
+            }
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => {

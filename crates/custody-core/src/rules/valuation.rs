@@ -160,7 +160,9 @@ impl<'a> Valuer<'a> {
         }
         let n = Rc::new(match read(self.log, index)?.content.body {
             Body::Claim { count, cites, .. } => Node::Claim { count, cites },
-            Body::Figure { terms, .. } => Node::Figure(terms),
+            Body::Figure { terms, .. } | Body::SupersedingFigure { terms, .. } => {
+                Node::Figure(terms)
+            }
             other => Node::Other(other.kind()),
         });
         self.nodes.insert(index, Rc::clone(&n));
@@ -498,7 +500,7 @@ impl FigureDag {
     pub(crate) fn apply(&mut self, index: u64, body: &Body, before: Option<&ClaimBefore>) -> bool {
         let told = |target: u64| before.filter(|b| b.claim == target);
         match body {
-            Body::Figure { value, terms, .. } => {
+            Body::Figure { value, terms, .. } | Body::SupersedingFigure { value, terms, .. } => {
                 for &t in terms {
                     self.parents.entry(t).or_default().push(index);
                 }

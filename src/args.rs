@@ -570,6 +570,12 @@ pub enum AddCommand {
         /// Signer's secret key file.
         #[arg(long)]
         key: PathBuf,
+        /// Record it although this key already recorded the same claim (a separate incident
+        /// the sources describe in the same words): the entry is a deliberate repeat naming
+        /// the latest earlier copy, so auditors see it. Without it, a second copy is refused,
+        /// whatever its claimed time.
+        #[arg(long)]
+        allow_duplicate: bool,
         #[command(flatten)]
         args: ClaimArgs,
     },

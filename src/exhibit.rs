@@ -208,13 +208,12 @@ impl Page<'_> {
                 }
                 self.h.push_str("</ul></li>");
             }
-            Body::Claim {
-                statement,
-                unit,
-                period,
-                place,
-                ..
-            } => {
+            b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => {
+                let Some(claim) = b.as_claim() else {
+                    return Ok(());
+                };
+                let (statement, unit, period, place) =
+                    (claim.statement, claim.unit, claim.period, claim.place);
                 let shown = match node.value {
                     Some(val) => format!("{val} {}", esc(unit)),
                     None => "no count".into(),
@@ -231,7 +230,7 @@ impl Page<'_> {
                 };
                 let _ = write!(
                     self.h,
-                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}{unsupported}",
+                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}{}{unsupported}",
                     esc(statement),
                     esc(place),
                     if place.is_empty() {
@@ -239,6 +238,12 @@ impl Page<'_> {
                     } else {
                         format!(", {}", esc(period))
                     },
+                    claim
+                        .repeats
+                        .map(|r| format!(
+                            " <span class=\"changed\">[a deliberate repeat of claim [entry {r}]]</span>"
+                        ))
+                        .unwrap_or_default(),
                     self.amend_note(index)
                 );
                 self.h.push_str("<ul>");

@@ -186,17 +186,23 @@ pub fn summary(b: &Body) -> String {
             &sha256.to_hex()[..16]
         ),
         Body::Informant { alias, .. } => format!("informant {} (identity sealed)", quoted(alias)),
-        Body::Claim {
-            statement,
-            count,
-            unit,
-            cites,
-            ..
-        } => {
-            let c = count
-                .map(|c| format!("[{c} {}] ", clean(unit)))
+        Body::Claim { .. } | Body::RepeatedClaim { .. } => {
+            let Some(claim) = b.as_claim() else {
+                return String::new();
+            };
+            let c = claim
+                .count
+                .map(|c| format!("[{c} {}] ", clean(claim.unit)))
                 .unwrap_or_default();
-            format!("{c}{} (cites {})", clean(statement), list(cites))
+            let again = claim
+                .repeats
+                .map(|r| format!("; a deliberate repeat of entry {r}"))
+                .unwrap_or_default();
+            format!(
+                "{c}{} (cites {}){again}",
+                clean(claim.statement),
+                list(claim.cites)
+            )
         }
         Body::Figure { .. } | Body::SupersedingFigure { .. } => {
             let Some(f) = b.as_figure() else {

@@ -316,11 +316,23 @@ fn later_bodies() -> Vec<(Body, &'static str)> {
             supersedes: 4,
         },
         "0b000000080000000000000052657475726e65646b0000000000000000000000060000000000000070656f706c65010000000000000003000000000000000400000000000000",
+    ), (
+        Body::RepeatedClaim {
+            statement: "5 returned".into(),
+            count: Some(5),
+            unit: "people".into(),
+            category: "c".into(),
+            period: "2024".into(),
+            place: String::new(),
+            cites: vec![2],
+            repeats: 3,
+        },
+        "0c0000000a00000000000000352072657475726e6564010500000000000000060000000000000070656f706c650100000000000000630400000000000000323032340000000000000000010000000000000002000000000000000300000000000000",
     )]
 }
 
 /// The first body tag no kind uses.
-const FIRST_UNUSED_TAG: u32 = 12;
+const FIRST_UNUSED_TAG: u32 = 13;
 
 #[test]
 fn later_body_kinds_match_the_document() {

@@ -487,7 +487,7 @@ fn the_sample_ledger_outputs_match_their_schemas() {
 /// (cites 3), 7 claim without a count (cites 4), 8 figure 168 = 5 + 6 (by the reviewer),
 /// 9 figure 168 = 8, a checkpoint, 10 correction of 5 to 107, 11 retraction of 6,
 /// 12 redaction of 3, 13 revocation of the reviewer, 14 re-sourcing of 7 (citing 3 too),
-/// 15 figure 107 = 5 superseding 8.
+/// 15 figure 107 = 5 superseding 8, 16 claim 5 again, a deliberate repeat of 5.
 fn built() -> Work {
     let w = Work::keyed();
     w.ok(&["key", "new", "reviewer"]);
@@ -537,6 +537,9 @@ fn built() -> Work {
     let mut successor = figure_args("L", re, "Since 2024, republished", "107", "5");
     successor.extend(["--qualifier", "at-least", "--supersedes", "8"]);
     w.ok(&successor);
+    let mut again = claim_args("L", re, "108 returned", "108", "f-r", "2024-01", "3,4");
+    again.extend(["--place", "X", "--allow-duplicate"]);
+    w.ok(&again);
     w
 }
 
@@ -545,7 +548,9 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     let w = built();
     let cwd = w.cwd();
     let (lines, kinds) = check_ledger(cwd, "L");
-    assert_eq!(lines.len(), 16);
+    assert_eq!(lines.len(), 17);
+    let again = json(cwd, &["show", "L", "16", "--json"]);
+    assert_eq!(again["body"]["repeats"], 5);
     let all: BTreeSet<String> = ALL_KINDS.iter().map(ToString::to_string).collect();
     assert_eq!(kinds, all, "every kind of body was shown");
 

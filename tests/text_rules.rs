@@ -795,6 +795,25 @@ fn arb_body() -> impl Strategy<Value = Body> {
                 supersedes,
             }
         ),
+        (
+            (text(), prop::option::of(arb_u64()), text()),
+            (text(), text(), text()),
+            (refs(), arb_u64())
+        )
+            .prop_map(
+                |((statement, count, unit), (category, period, place), (cites, repeats))| {
+                    Body::RepeatedClaim {
+                        statement,
+                        count,
+                        unit,
+                        category,
+                        period,
+                        place,
+                        cites,
+                        repeats,
+                    }
+                }
+            ),
         (arb_u64(), refs(), text()).prop_map(|(target, cites, reason)| Body::Cite {
             target,
             cites,
@@ -864,6 +883,14 @@ fn strings_of(e: &Entry) -> Vec<String> {
         }
         Body::Informant { alias, .. } => v.push(alias.clone()),
         Body::Claim {
+            statement,
+            unit,
+            category,
+            period,
+            place,
+            ..
+        }
+        | Body::RepeatedClaim {
             statement,
             unit,
             category,

@@ -220,8 +220,8 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
     let e = &v.entries[&v.subject.index].entry;
     let published = s.published?;
     let current = s.current?;
-    let mut line = match (&e.content.body, e.content.body.as_figure()) {
-        (_, Some(f)) => {
+    let mut line = match (e.content.body.as_figure(), e.content.body.as_claim()) {
+        (Some(f), _) => {
             let terms: Vec<String> = s
                 .terms
                 .iter()
@@ -235,8 +235,8 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
                 terms.join(" + ")
             )
         }
-        (Body::Claim { unit, .. }, None) => format!("claim count {published} {unit} when signed"),
-        _ => return None,
+        (None, Some(c)) => format!("claim count {published} {} when signed", c.unit),
+        (None, None) => return None,
     };
     if current == published && s.changed_by.is_empty() {
         let _ = write!(line, "; unchanged as of the checkpoint");

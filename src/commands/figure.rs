@@ -105,12 +105,15 @@ fn walk(
                 walk(l, keys, unsupported, c, depth + 1, out)?;
             }
         }
-        Body::Claim {
-            statement,
-            place,
-            period,
-            ..
-        } => {
+        b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => {
+            let Some(claim) = b.as_claim() else {
+                return Ok(());
+            };
+            let (statement, place, period) = (claim.statement, claim.place, claim.period);
+            let again_of = claim
+                .repeats
+                .map(|r| format!(" (a deliberate repeat of claim {r})"))
+                .unwrap_or_default();
             let value = node
                 .value
                 .map_or_else(|| "no count".into(), |v| v.to_string());
@@ -120,10 +123,10 @@ fn walk(
                 ""
             };
             out.push(format!(
-                "{pad}claim {}: {value} — {statement} ({})  [signed by {who}; leaf {}]{again}{flag}",
+                "{pad}claim {}: {value} — {statement} ({}){again_of}  [signed by {who}; leaf {}]{again}{flag}",
                 node.index,
                 if place.is_empty() {
-                    period.clone()
+                    period.to_string()
                 } else {
                     format!("{place}, {period}")
                 },

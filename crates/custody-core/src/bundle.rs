@@ -13,10 +13,12 @@ use crate::entry::{Body, Entry, KeyId};
 use crate::explain::{self, Standing};
 use crate::hash::Digest;
 use crate::merkle;
-use crate::rules::{EntryLookup, KeyRecord, LogState, LookupError, RuleError, Valuation};
+use crate::rules::{
+    duplicates, EntryLookup, KeyRecord, LogState, LookupError, RuleError, Valuation,
+};
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -626,6 +628,9 @@ fn check_entry(
 fn replay(entries: &BTreeMap<u64, VerifiedEntry>) -> Result<LogState, BundleError> {
     let lookup = Lookup(entries);
     let mut state = LogState::default();
+    // The duplicate rule among the bundle's own entries: each copy's latest earlier copy, if
+    // the log holds one, is beneath it (a repeat references it), so the bundle sees it.
+    let mut copies: HashMap<Digest, (u64, Digest)> = HashMap::new();
     for (&i, ve) in entries {
         // `admit` and `apply` treat `size` as the index of the entry being added; the log
         // between bundle entries is absent, and nothing in the rules depends on its count.
@@ -636,6 +641,14 @@ fn replay(entries: &BTreeMap<u64, VerifiedEntry>) -> Result<LogState, BundleErro
             .map_err(|e| entry_err(i, e.to_string()))?;
         crate::replay::check_signature(&state, content, &ve.entry.signature.0)
             .map_err(|e| entry_err(i, e.to_string()))?;
+        let msg = content
+            .signed_bytes()
+            .map_err(|e| entry_err(i, e.to_string()))?;
+        let key = duplicates::key_of_signed(&msg)
+            .ok_or_else(|| entry_err(i, "signed message too short"))?;
+        let latest = copies.get(&key).map(|&(c, m)| (c, m == Digest::of(&msg)));
+        duplicates::check(content, latest).map_err(|e| entry_err(i, e.to_string()))?;
+        copies.insert(key, (i, Digest::of(&msg)));
         state.apply(content, ve.leaf);
     }
     Ok(state)

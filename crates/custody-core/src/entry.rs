@@ -317,6 +317,28 @@ pub enum Body {
         /// The earlier figure this one supersedes.
         supersedes: u64,
     },
+    /// A claim recorded again on purpose: the same signer, the same fields as an earlier claim
+    /// (a second incident the sources describe in the same words, say). A claim in every
+    /// respect, which also names the latest earlier copy, so the repeat is on the record and
+    /// never mistaken for a resubmission.
+    RepeatedClaim {
+        /// The statement.
+        statement: String,
+        /// A count of people, if the claim counts.
+        count: Option<u64>,
+        /// The unit of the count ("people").
+        unit: String,
+        /// A category such as "forced-repatriation".
+        category: String,
+        /// When: a partial date or a range `A..B`.
+        period: String,
+        /// Where.
+        place: String,
+        /// Indices of the cited sources and informants (earlier entries).
+        cites: Vec<u64>,
+        /// The latest earlier entry recording the same claim.
+        repeats: u64,
+    },
 }
 
 /// A figure's fields, whichever figure kind holds them ([`Body::Figure`] or
@@ -337,7 +359,108 @@ pub struct FigureRef<'a> {
     pub supersedes: Option<u64>,
 }
 
+/// A claim's fields, whichever claim kind holds them ([`Body::Claim`] or
+/// [`Body::RepeatedClaim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimRef<'a> {
+    /// The statement.
+    pub statement: &'a str,
+    /// Its own count.
+    pub count: Option<u64>,
+    /// The unit.
+    pub unit: &'a str,
+    /// The category.
+    pub category: &'a str,
+    /// The period.
+    pub period: &'a str,
+    /// The place.
+    pub place: &'a str,
+    /// Its own citations.
+    pub cites: &'a [u64],
+    /// The earlier copy it repeats, if it is a deliberate repeat.
+    pub repeats: Option<u64>,
+}
+
 impl Body {
+    /// The claim's fields, if this is a claim of either kind.
+    #[must_use]
+    pub fn as_claim(&self) -> Option<ClaimRef<'_>> {
+        let (statement, count, unit, category, period, place, cites, repeats) = match self {
+            Body::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+            } => (statement, count, unit, category, period, place, cites, None),
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
+            } => (
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                Some(*repeats),
+            ),
+            _ => return None,
+        };
+        Some(ClaimRef {
+            statement,
+            count: *count,
+            unit,
+            category,
+            period,
+            place,
+            cites,
+            repeats,
+        })
+    }
+
+    /// Whether this is a claim of either kind.
+    #[must_use]
+    pub fn is_claim(&self) -> bool {
+        self.as_claim().is_some()
+    }
+
+    /// This body as duplicate detection compares it: a deliberate repeat compares as the plain
+    /// claim it repeats, every other body as itself (docs/FORMAT.md, "Duplicates").
+    #[must_use]
+    pub fn unrepeated(&self) -> std::borrow::Cow<'_, Body> {
+        match self {
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                ..
+            } => std::borrow::Cow::Owned(Body::Claim {
+                statement: statement.clone(),
+                count: *count,
+                unit: unit.clone(),
+                category: category.clone(),
+                period: period.clone(),
+                place: place.clone(),
+                cites: cites.clone(),
+            }),
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
+
     /// The figure's fields, if this is a figure of either kind.
     #[must_use]
     pub fn as_figure(&self) -> Option<FigureRef<'_>> {
@@ -390,7 +513,7 @@ impl Body {
             Body::KeyRevoke { .. } => "key-revoke",
             Body::Source { .. } => "source",
             Body::Informant { .. } => "informant",
-            Body::Claim { .. } => "claim",
+            Body::Claim { .. } | Body::RepeatedClaim { .. } => "claim",
             Body::Figure { .. } | Body::SupersedingFigure { .. } => "figure",
             Body::Correction { .. } => "correction",
             Body::Retraction { .. } => "retraction",
@@ -418,6 +541,11 @@ impl Body {
     pub fn references(&self) -> Vec<u64> {
         match self {
             Body::Claim { cites, .. } => cites.clone(),
+            Body::RepeatedClaim { cites, repeats, .. } => {
+                let mut r = cites.clone();
+                r.push(*repeats);
+                r
+            }
             Body::Figure { terms, .. } => terms.clone(),
             Body::SupersedingFigure {
                 terms, supersedes, ..

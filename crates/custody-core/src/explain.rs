@@ -12,7 +12,7 @@
 //! and `as_of`), and [`tree`] visits each entry once and values each at most once per figure
 //! above it that it shows (at that figure's signing).
 
-use crate::entry::{Body, Entry, Qualifier};
+use crate::entry::{Entry, Qualifier};
 use crate::rules::valuation::Valuer;
 use crate::rules::{EntryLookup, LogState, LookupError, RuleError, MAX_FIGURE_DEPTH};
 use serde::Serialize;
@@ -89,9 +89,9 @@ pub fn standing(
 ) -> Result<Option<Standing>, RuleError> {
     let entry = log.entry(index)?;
     let mut v = Valuer::new(state, log);
-    let (published, terms, supersedes) = match (&entry.content.body, entry.content.body.as_figure())
-    {
-        (_, Some(f)) => {
+    let body = &entry.content.body;
+    let (published, terms, supersedes) = match (body.as_figure(), body.as_claim()) {
+        (Some(f), _) => {
             let mut tv = Vec::with_capacity(f.terms.len());
             for &t in f.terms {
                 let value = v.value(t, index)?;
@@ -99,8 +99,8 @@ pub fn standing(
             }
             (Some(f.value), tv, f.supersedes)
         }
-        (Body::Claim { count, .. }, None) => (*count, Vec::new(), None),
-        _ => return Ok(None),
+        (None, Some(c)) => (c.count, Vec::new(), None),
+        (None, None) => return Ok(None),
     };
     let retracted_at = state.retracted_before(index, as_of, log)?;
     let unsupported = v.unsupported_beneath(index, as_of)?;
@@ -220,20 +220,22 @@ fn walk(
             "figures nest more than {MAX_FIGURE_DEPTH} deep"
         )));
     }
-    let value = match &entry.content.body {
-        Body::Figure { .. }
-        | Body::SupersedingFigure { .. }
-        | Body::Claim { count: Some(_), .. } => Some(v.value(index, at.max(index + 1))?),
-        _ => None,
+    let body = &entry.content.body;
+    let value = if body.is_figure() || body.as_claim().is_some_and(|c| c.count.is_some()) {
+        Some(v.value(index, at.max(index + 1))?)
+    } else {
+        None
     };
     let repeat = !seen.insert(index);
     let mut children = Vec::new();
     if !repeat {
         // A figure's terms are valued as when that figure was signed. A superseding figure's
-        // children are its terms only: the figure it supersedes is not part of its sum.
-        let (child_at, refs) = match entry.content.body.as_figure() {
-            Some(f) => (index, f.terms.to_vec()),
-            None => (at, entry.content.body.references()),
+        // children are its terms only (the figure it supersedes is not part of its sum), and
+        // a claim's its citations only (the copy a repeat repeats is not what it rests on).
+        let (child_at, refs) = match (body.as_figure(), body.as_claim()) {
+            (Some(f), _) => (index, f.terms.to_vec()),
+            (None, Some(c)) => (at, c.cites.to_vec()),
+            (None, None) => (at, body.references()),
         };
         for r in refs {
             match log.entry(r) {

@@ -129,6 +129,10 @@ pub enum BodyJson {
         place: String,
         /// Cited sources and informants.
         cites: Vec<u64>,
+        /// The latest earlier copy it deliberately repeats (a repeated claim, tag 12); `null`
+        /// otherwise.
+        #[serde(default)]
+        repeats: Option<u64>,
     },
     /// A figure.
     Figure {
@@ -245,6 +249,26 @@ impl From<&Body> for BodyJson {
                 period,
                 place,
                 cites,
+                repeats: None,
+            },
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
+            } => BodyJson::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats: Some(repeats),
             },
             Body::Figure {
                 label,
@@ -348,6 +372,7 @@ impl TryFrom<BodyJson> for Body {
                 period,
                 place,
                 cites,
+                repeats: None,
             } => Body::Claim {
                 statement,
                 count,
@@ -356,6 +381,25 @@ impl TryFrom<BodyJson> for Body {
                 period,
                 place,
                 cites,
+            },
+            BodyJson::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats: Some(repeats),
+            } => Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
             },
             BodyJson::Figure {
                 label,

@@ -74,6 +74,7 @@ impl LogState {
                 let claim_before = Evidence {
                     state: self,
                     index: self.size,
+                    signer: content.signer,
                     log,
                     dag: &dag,
                 }
@@ -168,6 +169,8 @@ fn admit_genesis(content: &Content) -> Result<(), RuleError> {
 struct Evidence<'a> {
     state: &'a LogState,
     index: u64,
+    /// The key signing the entry.
+    signer: KeyId,
     log: &'a dyn EntryLookup,
     /// The figures as the log stands before `index`.
     dag: &'a FigureDag,
@@ -199,27 +202,7 @@ impl Evidence<'_> {
                 ..
             } => source(title, publisher, date, locator.as_deref()),
             Body::Informant { alias, .. } => text("alias", alias, true),
-            Body::Claim {
-                statement,
-                count,
-                unit,
-                category,
-                period,
-                place,
-                cites,
-            } => {
-                text("statement", statement, true)?;
-                text("category", category, true)?;
-                text("place", place, false)?;
-                text("unit", unit, count.is_some())?;
-                one_line("period", period)?;
-                if !valid_period(period) {
-                    return fail(format!(
-                        "period {period:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B"
-                    ));
-                }
-                self.cites(cites)
-            }
+            b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => self.claim(b),
             Body::Figure {
                 label,
                 value,
@@ -271,6 +254,51 @@ impl Evidence<'_> {
         self.state.retracted_before(i, self.index, self.log)
     }
 
+    /// A claim's text fields and period, its citations, and for a deliberate repeat the copy
+    /// it repeats.
+    fn claim(&self, body: &Body) -> Result<(), RuleError> {
+        let Some(c) = body.as_claim() else {
+            return fail("internal: not a claim");
+        };
+        text("statement", c.statement, true)?;
+        text("category", c.category, true)?;
+        text("place", c.place, false)?;
+        text("unit", c.unit, c.count.is_some())?;
+        one_line("period", c.period)?;
+        if !valid_period(c.period) {
+            return fail(format!(
+                "period {:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B",
+                c.period
+            ));
+        }
+        self.cites(c.cites)?;
+        if let Some(r) = c.repeats {
+            self.repeats(r, body)?;
+        }
+        Ok(())
+    }
+
+    /// A deliberate repeat names an earlier claim by the same signer with the same fields.
+    /// (That it is the latest such copy, and that a plain claim repeats none, is the duplicate
+    /// rule, which needs every earlier entry: `duplicates`.)
+    fn repeats(&self, r: u64, body: &Body) -> Result<(), RuleError> {
+        let e = self.earlier(r, "repeated entry")?;
+        if !e.content.body.is_claim() {
+            return fail(format!(
+                "repeated entry {r} is a {}, not a claim",
+                e.content.body.kind()
+            ));
+        }
+        if e.content.signer != self.signer || *e.content.body.unrepeated() != *body.unrepeated() {
+            return fail(format!(
+                "entry {r} is not this claim: a deliberate repeat names an earlier claim by the \
+                 same signer with the same statement, count, unit, category, period, place and \
+                 citations"
+            ));
+        }
+        Ok(())
+    }
+
     /// A claim cites at least one earlier, unretracted source or informant.
     fn cites(&self, cites: &[u64]) -> Result<(), RuleError> {
         if cites.is_empty() {
@@ -303,12 +331,13 @@ impl Evidence<'_> {
     fn cite(&self, target: u64, cites: &[u64], reason: &str) -> Result<(), RuleError> {
         text("reason", reason, true)?;
         let e = self.earlier(target, "re-sourced entry")?;
-        let Body::Claim { cites: own, .. } = &e.content.body else {
+        let Some(claim) = e.content.body.as_claim() else {
             return fail(format!(
                 "re-sourced entry {target} is a {}, not a claim",
                 e.content.body.kind()
             ));
         };
+        let own = claim.cites;
         if let Some(r) = self.retracted(target)? {
             return fail(format!("claim {target} was already retracted at entry {r}"));
         }
@@ -349,7 +378,7 @@ impl Evidence<'_> {
                 return fail(format!("term {t} appears twice"));
             }
             let e = self.earlier(t, "term")?;
-            if !matches!(e.content.body, Body::Claim { .. }) && !e.content.body.is_figure() {
+            if !e.content.body.is_claim() && !e.content.body.is_figure() {
                 return fail(format!(
                     "term {t} is a {}, not a claim or figure",
                     e.content.body.kind()
@@ -433,7 +462,7 @@ impl Evidence<'_> {
             text("statement", s, true)?;
         }
         let e = self.earlier(target, "corrected entry")?;
-        if !matches!(e.content.body, Body::Claim { .. }) {
+        if !e.content.body.is_claim() {
             return fail(format!(
                 "corrected entry {target} is a {}, not a claim",
                 e.content.body.kind()
@@ -496,6 +525,7 @@ impl Evidence<'_> {
         if !matches!(
             e.content.body,
             Body::Claim { .. }
+                | Body::RepeatedClaim { .. }
                 | Body::Source { .. }
                 | Body::Informant { .. }
                 | Body::Figure { .. }
@@ -509,7 +539,7 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("entry {target} was already retracted at entry {r}"));
         }
-        if matches!(e.content.body, Body::Claim { .. }) && self.dag.is_term(target) {
+        if e.content.body.is_claim() && self.dag.is_term(target) {
             return self.claim_before(target).map(Some);
         }
         Ok(None)

@@ -7,9 +7,11 @@
 //! - [`admission`]: may this content become the next entry (grants, roles, citations, sums);
 //! - [`text`]: text fields, partial dates and periods;
 //! - [`valuation`]: the value of a claim or figure at a point of the log, and retraction;
+//! - [`duplicates`]: what makes two entries copies, and when a copy is admitted;
 //! - this file: the state the rules need ([`LogState`]) and how an entry changes it.
 
 pub mod admission;
+pub mod duplicates;
 pub mod text;
 pub mod valuation;
 
@@ -349,7 +351,10 @@ impl LogState {
             Body::Cite { target, .. } => {
                 self.citations.entry(*target).or_default().push(index);
             }
-            Body::Source { .. } | Body::Informant { .. } | Body::Claim { .. } => {}
+            Body::Source { .. }
+            | Body::Informant { .. }
+            | Body::Claim { .. }
+            | Body::RepeatedClaim { .. } => {}
         }
         *self
             .kinds

@@ -159,7 +159,9 @@ impl<'a> Valuer<'a> {
             return Ok(Rc::clone(n));
         }
         let n = Rc::new(match read(self.log, index)?.content.body {
-            Body::Claim { count, cites, .. } => Node::Claim { count, cites },
+            Body::Claim { count, cites, .. } | Body::RepeatedClaim { count, cites, .. } => {
+                Node::Claim { count, cites }
+            }
             Body::Figure { terms, .. } | Body::SupersedingFigure { terms, .. } => {
                 Node::Figure(terms)
             }

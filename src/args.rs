@@ -46,6 +46,12 @@ Examples:
   custody export L --entry 3 -o claim-3.json";
 
 const CHECK_EXAMPLES: &str = "\
+The first line says how the subject stands as of the checkpoint: VERIFIED, or VERIFIED followed
+by RETRACTED AT ENTRY N, SUPERSEDED BY N, KEY REVOKED AT ENTRY N, UNSUPPORTED or CHANGED SINCE
+PUBLICATION. A retracted subject exits 1 unless --historical; a bundle that does not prove
+that none of its entries' corrections, retractions, redactions, re-sourcings, supersessions
+or revocations was left out exits 1 unless --allow-incomplete (docs/PROOFS.md).
+
 Examples:
   custody check figure-168.json \\
       --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
@@ -337,7 +343,9 @@ pub struct ExportArgs {
     /// Where to write the bundle (never overwritten without --force).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// The operator's secret key: sign a checkpoint of the whole log if the latest one lags.
+    /// The operator's secret key: commit to the log's amendment state and sign a checkpoint
+    /// of the whole log (`custody checkpoint`), unless the latest checkpoint already covers the
+    /// whole log and ends in a state commitment, so that the bundle proves complete.
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Overwrite the output file.
@@ -356,6 +364,17 @@ pub struct CheckArgs {
     /// compared by SHA-256 (repeatable: every file given must match).
     #[arg(long)]
     pub document: Vec<PathBuf>,
+    /// Check a retracted subject as it was published: report it (the first line still says
+    /// RETRACTED) and exit 0. Without it, a retracted subject exits 1: it must not be relied
+    /// on as current.
+    #[arg(long)]
+    pub historical: bool,
+    /// Accept a bundle that does not prove its amendments complete to its checkpoint (no state
+    /// commitment, or one before the checkpoint's last entry), saying what it does not prove.
+    /// Without it such a bundle exits 1: a correction, retraction or revocation could have been
+    /// left out of it unseen.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,

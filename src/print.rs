@@ -249,6 +249,12 @@ pub fn summary(b: &Body) -> String {
             list(cites),
             clean(reason)
         ),
+        Body::StateCommitment { size, leaves, root } => format!(
+            "commit the amendment state of entries 0..{}: {} amended, state root {}",
+            size.saturating_sub(1),
+            count(*leaves, "entry", "entries"),
+            &root.to_hex()[..16]
+        ),
     }
 }
 

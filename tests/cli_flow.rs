@@ -489,14 +489,15 @@ fn latest_checkpoint(e: &Env, ledger: &str) -> PathBuf {
 fn verify_since_an_old_checkpoint_catches_rewritten_history() {
     let e = Env::new();
     e.ledger("L");
+    // 7 entries and the state commitment `checkpoint` appends.
     let note = e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
-    assert!(note.starts_with(&format!("{ORIGIN}\n7\n")), "{note}");
+    assert!(note.starts_with(&format!("{ORIGIN}\n8\n")), "{note}");
     // Only the operator may sign checkpoints.
     e.fails(2, &["checkpoint", "L", "--key", RESEARCHER_KEY]);
     fs::copy(latest_checkpoint(&e, "L"), e.path("cp7.txt")).unwrap();
     e.claim("L", "later claim", 2, "2");
     let out = e.ok(&["verify", "L", "--since", "cp7.txt"]);
-    assert!(out.contains("checkpoint ok: tree size 7"), "{out}");
+    assert!(out.contains("checkpoint ok: tree size 8"), "{out}");
 
     // Rewrite: cut the log back to 5 entries and append different ones past the checkpoint.
     let entries = fs::read(e.path("L/entries")).unwrap();

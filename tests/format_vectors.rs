@@ -328,11 +328,28 @@ fn later_bodies() -> Vec<(Body, &'static str)> {
             repeats: 3,
         },
         "0c0000000a00000000000000352072657475726e6564010500000000000000060000000000000070656f706c650100000000000000630400000000000000323032340000000000000000010000000000000002000000000000000300000000000000",
+    ), (
+        Body::StateCommitment {
+            size: 29,
+            leaves: 1,
+            root: Digest([0x11; 32]),
+        },
+        "0d0000001d0000000000000001000000000000001111111111111111111111111111111111111111111111111111111111111111",
     )]
 }
 
+#[test]
+fn the_state_leaf_matches_the_document() {
+    let data = custody_core::completeness::leaf_data(3, &[7, 9]);
+    doc_has(&h(&data));
+    doc_has(&h(custody_core::hash::STATE_LEAF_CONTEXT));
+    let leaf = custody_core::completeness::leaf_hash(3, &[7, 9]);
+    assert_eq!(leaf, Digest::leaf(&data));
+    doc_has(&leaf.to_hex());
+}
+
 /// The first body tag no kind uses.
-const FIRST_UNUSED_TAG: u32 = 13;
+const FIRST_UNUSED_TAG: u32 = 14;
 
 #[test]
 fn later_body_kinds_match_the_document() {

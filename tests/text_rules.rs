@@ -814,6 +814,13 @@ fn arb_body() -> impl Strategy<Value = Body> {
                     }
                 }
             ),
+        (arb_u64(), arb_u64(), any::<[u8; 32]>()).prop_map(|(size, leaves, r)| {
+            Body::StateCommitment {
+                size,
+                leaves,
+                root: Digest(r),
+            }
+        }),
         (arb_u64(), refs(), text()).prop_map(|(target, cites, reason)| Body::Cite {
             target,
             cites,
@@ -882,6 +889,7 @@ fn strings_of(e: &Entry) -> Vec<String> {
             v.extend(locator.clone());
         }
         Body::Informant { alias, .. } => v.push(alias.clone()),
+        Body::StateCommitment { .. } => {}
         Body::Claim {
             statement,
             unit,

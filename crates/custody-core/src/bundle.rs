@@ -9,8 +9,9 @@
 
 use crate::checkpoint::{self, CheckpointError, SignedCheckpoint, StrictVerifier, TlogProof};
 use crate::codec::MAX_RECORD_BYTES;
+use crate::completeness::OpenedLeaf;
 use crate::entry::{Body, Entry, KeyId};
-use crate::explain::{self, Standing};
+use crate::explain::{self, Standing, Status};
 use crate::hash::Digest;
 use crate::merkle;
 use crate::rules::{
@@ -89,6 +90,48 @@ pub struct Bundle {
     pub subject: Subject,
     /// The entries, sorted by index, no index twice.
     pub entries: Vec<BundleEntry>,
+    /// Optional: the proof that the bundle holds every amendment of its entries recorded before
+    /// a state commitment (docs/PROOFS.md, "Completeness"). Absent in bundles that prove no
+    /// completeness; a checker says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<CompletenessJson>,
+}
+
+/// The `completeness` member: which entry is the state commitment, and the state-tree leaves
+/// that show each bundle entry's amendments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletenessJson {
+    /// The index of the `StateCommitment` entry (one of `entries`).
+    pub commitment: u64,
+    /// The opened state-tree leaves, in increasing position.
+    pub leaves: Vec<StateLeafJson>,
+}
+
+/// One opened state-tree leaf.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateLeafJson {
+    /// Its position in the state tree.
+    pub position: u64,
+    /// The amended entry.
+    pub entry: u64,
+    /// The entries amending it before the commitment, increasing.
+    pub amended_by: Vec<u64>,
+    /// Its RFC 9162 inclusion proof, base64 of 32 bytes each, nearest the leaf first.
+    pub path: Vec<String>,
+}
+
+/// What a bundle proves about its amendments, once verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Coverage {
+    /// The state commitment the proofs are against.
+    pub commitment: u64,
+    /// Whether the commitment is the last entry the checkpoint covers, so that nothing
+    /// between it and the checkpoint escapes it: the bundle is then complete to its
+    /// checkpoint.
+    pub to_checkpoint: bool,
 }
 
 /// Why a bundle was refused. Each variant names the part of the bundle at fault.
@@ -176,10 +219,12 @@ pub fn to_canonical_bytes(bundle: &Bundle) -> Result<Vec<u8>, BundleError> {
 /// The entries a bundle about `subject` must hold, given the log state `state` (its keys and
 /// amendments) and the tree size `size` of the checkpoint it proves against.
 ///
-/// The closure is the smallest set that holds the subject, every entry any member references
-/// (citations, terms, targets), every correction, retraction or redaction of a member made before
-/// `size`, then genesis (entry 0), and for every signer of a member the entry that granted it and
-/// the one that revoked it (if before `size`).
+/// The closure is the smallest set that holds genesis (entry 0) and the subject, every entry any
+/// member references (citations, terms, targets, the figure a successor supersedes, the copy a
+/// repeat repeats, the grant of the key a revocation revokes), the grant of every member's
+/// signer, and every entry made before `size` that amends a member ([`LogState::amended_by`]:
+/// corrections, retractions, redactions, re-sourcings, the superseding figure, and for a grant
+/// the revocation of its key).
 ///
 /// # Errors
 /// If an entry cannot be read through `log`.
@@ -190,28 +235,20 @@ pub fn closure(
     log: &dyn EntryLookup,
 ) -> Result<BTreeSet<u64>, LookupError> {
     let mut need = BTreeSet::new();
-    let mut signers = BTreeSet::new();
-    let mut stack = vec![subject];
+    let mut stack = vec![0, subject];
     while let Some(i) = stack.pop() {
         if !need.insert(i) {
             continue;
         }
         let e = log.entry(i)?;
-        signers.insert(e.content.signer);
         stack.extend(e.content.body.references());
-        if let Some(amends) = state.amendments.get(&i) {
-            stack.extend(amends.iter().copied().filter(|&a| a < size));
+        // A revocation names its key, not the grant: the grant is what it amends.
+        if let Body::KeyRevoke { key, .. } = &e.content.body {
+            stack.extend(state.key(key).map(|k| k.granted_at));
         }
-        stack.extend(state.citations_of(i).iter().copied().filter(|&a| a < size));
-    }
-    need.insert(0);
-    for id in signers {
-        if let Some(k) = state.key(&id) {
-            need.insert(k.granted_at);
-            if let Some(r) = k.revoked_at.filter(|&r| r < size) {
-                need.insert(r);
-            }
-        }
+        // The signer's grant, and so (below) that key's revocation.
+        stack.extend(state.key(&e.content.signer).map(|k| k.granted_at));
+        stack.extend(state.amended_by(i).into_iter().filter(|&a| a < size));
     }
     Ok(need)
 }
@@ -237,7 +274,24 @@ pub fn build(
     vkey: &str,
     checkpoint_note: &str,
     subject: Subject,
+    entries: Vec<ProvenEntry>,
+) -> Result<Vec<u8>, BundleError> {
+    build_with(origin, vkey, checkpoint_note, subject, entries, None)
+}
+
+/// [`build`] with a completeness proof: the state commitment's index (which must be among the
+/// entries) and the state-tree leaves that show the entries' amendments
+/// ([`crate::completeness::StateTree::open`]).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with(
+    origin: &str,
+    vkey: &str,
+    checkpoint_note: &str,
+    subject: Subject,
     mut entries: Vec<ProvenEntry>,
+    completeness: Option<(u64, Vec<OpenedLeaf>)>,
 ) -> Result<Vec<u8>, BundleError> {
     entries.sort_by_key(|e| e.index);
     if entries.windows(2).any(|w| w[0].index == w[1].index) {
@@ -260,6 +314,18 @@ pub fn build(
                 tlog_proof: checkpoint::format_tlog_proof(e.index, &e.proof, checkpoint_note),
             })
             .collect(),
+        completeness: completeness.map(|(commitment, leaves)| CompletenessJson {
+            commitment,
+            leaves: leaves
+                .into_iter()
+                .map(|o| StateLeafJson {
+                    position: o.position,
+                    entry: o.entry,
+                    amended_by: o.amended_by,
+                    path: o.path.iter().map(|h| B64.encode(h.0)).collect(),
+                })
+                .collect(),
+        }),
     };
     to_canonical_bytes(&bundle)
 }
@@ -304,8 +370,13 @@ pub struct VerifiedBundle {
     pub entries: BTreeMap<u64, VerifiedEntry>,
     /// Where the subject stands, if it is a claim or figure.
     pub standing: Option<Standing>,
+    /// The subject's status as of the checkpoint (retracted, superseded, ...), for any kind.
+    pub status: Status,
     /// The `--document` match, if one was asked for.
     pub document: Option<DocumentMatch>,
+    /// What the bundle proves complete: every amendment of each of its entries made before the
+    /// state commitment named here is in the bundle. `None`: the bundle proves no completeness.
+    pub completeness: Option<Coverage>,
     /// SHA-256 of the bundle bytes as given.
     pub bundle_sha256: Digest,
     /// The bundle's length in bytes.
@@ -430,8 +501,12 @@ pub fn verify(
             ),
         ));
     }
-    let need = closure(subject.index, cp.size(), &state, &Lookup(&entries))
+    let mut need = closure(subject.index, cp.size(), &state, &Lookup(&entries))
         .map_err(|e| BundleError::Closure(e.to_string()))?;
+    // Step 14 (its entry first): the state commitment the completeness proof is against.
+    if let Some(c) = &bundle.completeness {
+        need.insert(c.commitment);
+    }
     if let Some(extra) = entries.keys().find(|i| !need.contains(i)) {
         return Err(BundleError::Closure(format!(
             "entry {extra} is not beneath the subject, nor a grant, revocation or amendment of it"
@@ -444,9 +519,21 @@ pub fn verify(
     }
     // Step 13 and the report: the document, and where the subject stands.
     let standing = standing(subject.index, cp.size(), &state, &entries)?;
+    let status = explain::status(
+        &state,
+        &Lookup(&entries),
+        subject.index,
+        cp.size(),
+        standing.as_ref(),
+    )
+    .map_err(|e| entry_err(subject.index, e.to_string()))?;
     let document = match document {
         None => None,
         Some(sha256) => Some(match_document(sha256, &entries)?),
+    };
+    let completeness = match &bundle.completeness {
+        None => None,
+        Some(c) => Some(check_completeness(c, &entries, &state, cp.size())?),
     };
     Ok(VerifiedBundle {
         origin: bundle.origin,
@@ -455,7 +542,9 @@ pub fn verify(
         subject,
         entries,
         standing,
+        status,
         document,
+        completeness,
         bundle_sha256: Digest::of(bytes),
         bundle_len: bytes.len(),
         state,
@@ -637,7 +726,7 @@ fn replay(entries: &BTreeMap<u64, VerifiedEntry>) -> Result<LogState, BundleErro
         state.size = i;
         let content = &ve.entry.content;
         state
-            .admit(content, &lookup)
+            .admit_in_bundle(content, &lookup)
             .map_err(|e| entry_err(i, e.to_string()))?;
         crate::replay::check_signature(&state, content, &ve.entry.signature.0)
             .map_err(|e| entry_err(i, e.to_string()))?;
@@ -662,6 +751,79 @@ fn standing(
 ) -> Result<Option<Standing>, BundleError> {
     explain::standing(state, &Lookup(entries), index, size)
         .map_err(|e| entry_err(index, e.to_string()))
+}
+
+/// Step 14: the completeness proof. The commitment entry is a `StateCommitment` in the
+/// bundle; every opened leaf is in its tree; and every bundle entry below it shows, through the
+/// opened leaves, exactly the amendments the bundle holds of it.
+fn check_completeness(
+    c: &CompletenessJson,
+    entries: &BTreeMap<u64, VerifiedEntry>,
+    state: &LogState,
+    size: u64,
+) -> Result<Coverage, BundleError> {
+    let at = c.commitment;
+    let fail = |reason: String| BundleError::Closure(format!("completeness: {reason}"));
+    let Some(ve) = entries.get(&at) else {
+        return Err(fail(format!(
+            "the state commitment, entry {at}, is not in the bundle"
+        )));
+    };
+    let Body::StateCommitment { leaves, root, .. } = &ve.entry.content.body else {
+        return Err(fail(format!(
+            "entry {at} is a {}, not a state commitment",
+            ve.entry.content.body.kind()
+        )));
+    };
+    let mut opened = Vec::with_capacity(c.leaves.len());
+    for l in &c.leaves {
+        if l.path.len() > merkle::MAX_PROOF_LEN {
+            return Err(fail(format!(
+                "the state leaf of entry {} has a path of more than {} hashes",
+                l.entry,
+                merkle::MAX_PROOF_LEN
+            )));
+        }
+        let mut path = Vec::with_capacity(l.path.len());
+        for h in &l.path {
+            let bytes: [u8; 32] = checkpoint::b64_strict(h)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    fail(format!(
+                        "the state leaf of entry {} has a path hash that is not canonical base64 \
+                         of 32 bytes",
+                        l.entry
+                    ))
+                })?;
+            path.push(Digest(bytes));
+        }
+        opened.push(OpenedLeaf {
+            position: l.position,
+            entry: l.entry,
+            amended_by: l.amended_by.clone(),
+            path,
+        });
+    }
+    let held: BTreeMap<u64, Vec<u64>> = entries
+        .keys()
+        .filter(|&&e| e < at)
+        .map(|&e| {
+            let set: Vec<u64> = state
+                .amended_by(e)
+                .into_iter()
+                .filter(|&a| a < at)
+                .collect();
+            (e, set)
+        })
+        .collect();
+    crate::completeness::check(at, *leaves, root, &opened, &held).map_err(|e| match e.entry {
+        Some(index) => entry_err(index, format!("completeness: {}", e.reason)),
+        None => fail(e.reason),
+    })?;
+    Ok(Coverage {
+        commitment: at,
+        to_checkpoint: at + 1 == size,
+    })
 }
 
 fn match_document(

@@ -339,6 +339,18 @@ pub enum Body {
         /// The latest earlier entry recording the same claim.
         repeats: u64,
     },
+    /// The operator's commitment to the log's amendment state just before this entry: the root
+    /// of the state tree, which holds for every amended entry the set of entries amending it
+    /// (docs/PROOFS.md, "Completeness"). Every full replay recomputes and checks it; a proof
+    /// bundle carries proofs against it, so that no amendment of its entries can be left out.
+    StateCommitment {
+        /// The entries it covers: this entry's own index.
+        size: u64,
+        /// The state tree's number of leaves.
+        leaves: u64,
+        /// The state tree's RFC 6962 root.
+        root: Digest,
+    },
 }
 
 /// A figure's fields, whichever figure kind holds them ([`Body::Figure`] or
@@ -519,6 +531,7 @@ impl Body {
             Body::Retraction { .. } => "retraction",
             Body::Redaction { .. } => "redaction",
             Body::Cite { .. } => "cite",
+            Body::StateCommitment { .. } => "state-commitment",
         }
     }
 

@@ -132,6 +132,85 @@ pub fn standing(
     }))
 }
 
+/// How an entry stands as of a point of the log, in one word: what every report says first.
+/// Where several hold, the first in this order is the entry's status (a retracted figure may
+/// also have changed; a superseded one usually has): retracted, then superseded, then (for a
+/// grant) revoked, then unsupported, then changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Status {
+    /// Withdrawn by the retraction at entry `at`.
+    Retracted {
+        /// The retraction.
+        at: u64,
+    },
+    /// A figure superseded by the figure at entry `by`.
+    Superseded {
+        /// The successor.
+        by: u64,
+    },
+    /// A key grant whose key the entry at `at` revoked.
+    Revoked {
+        /// The revocation.
+        at: u64,
+    },
+    /// A claim or figure resting on claims none of whose sources is live.
+    Unsupported,
+    /// A claim or figure whose value, or anything beneath it, changed after it was signed.
+    Changed,
+    /// None of the above: it stands as published.
+    Current,
+}
+
+impl Status {
+    /// The report's first words: `VERIFIED`, then the status unless it is current.
+    #[must_use]
+    pub fn headline(self) -> String {
+        match self {
+            Status::Retracted { at } => format!("VERIFIED — RETRACTED AT ENTRY {at}"),
+            Status::Superseded { by } => format!("VERIFIED — SUPERSEDED BY {by}"),
+            Status::Revoked { at } => format!("VERIFIED — KEY REVOKED AT ENTRY {at}"),
+            Status::Unsupported => "VERIFIED — UNSUPPORTED".into(),
+            Status::Changed => "VERIFIED — CHANGED SINCE PUBLICATION".into(),
+            Status::Current => "VERIFIED".into(),
+        }
+    }
+}
+
+/// The status of any entry `index` as of just before entry `as_of`, from the same walk as
+/// [`standing`] (which it takes for a claim or figure, `None` otherwise).
+///
+/// # Errors
+/// As [`standing`].
+pub fn status(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    index: u64,
+    as_of: u64,
+    standing: Option<&Standing>,
+) -> Result<Status, RuleError> {
+    if let Some(at) = state.retracted_before(index, as_of, log)? {
+        return Ok(Status::Retracted { at });
+    }
+    if let Some(by) = state.superseded_before(index, as_of) {
+        return Ok(Status::Superseded { by });
+    }
+    if let Some(at) = state
+        .keys
+        .iter()
+        .find(|k| k.role.is_some() && k.granted_at == index)
+        .and_then(|k| k.revoked_at)
+        .filter(|&r| r < as_of)
+    {
+        return Ok(Status::Revoked { at });
+    }
+    Ok(match standing {
+        Some(s) if !s.unsupported.is_empty() => Status::Unsupported,
+        Some(s) if s.is_changed() => Status::Changed,
+        _ => Status::Current,
+    })
+}
+
 /// A figure's report line: its label and how it stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FigureStanding {

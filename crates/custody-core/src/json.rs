@@ -178,6 +178,15 @@ pub enum BodyJson {
         /// Why.
         reason: String,
     },
+    /// The operator's commitment to the log's amendment state.
+    StateCommitment {
+        /// The entries it covers (its own index).
+        size: u64,
+        /// The state tree's number of leaves.
+        leaves: u64,
+        /// The state tree's root, hex.
+        root: String,
+    },
     /// A re-sourcing: sources or informants added to a claim.
     Cite {
         /// The re-sourced claim.
@@ -321,6 +330,11 @@ impl From<&Body> for BodyJson {
                 cites,
                 reason,
             },
+            Body::StateCommitment { size, leaves, root } => BodyJson::StateCommitment {
+                size,
+                leaves,
+                root: root.to_hex(),
+            },
         }
     }
 }
@@ -451,6 +465,11 @@ impl TryFrom<BodyJson> for Body {
                 target,
                 cites,
                 reason,
+            },
+            BodyJson::StateCommitment { size, leaves, root } => Body::StateCommitment {
+                size,
+                leaves,
+                root: Digest(hex32("root", &root)?),
             },
         })
     }
@@ -646,8 +665,14 @@ pub struct CheckReport {
     pub checkpoint: TreeHeadJson,
     /// What the bundle proves.
     pub subject: crate::bundle::Subject,
+    /// The subject's status as of the checkpoint, for any kind: `{"kind": "current"}`,
+    /// `changed`, `unsupported`, `superseded` (with `by`), `revoked` or `retracted` (with `at`).
+    pub status: crate::explain::Status,
     /// Where the subject stands as of the checkpoint (claims and figures).
     pub standing: Option<Standing>,
+    /// What the bundle proves about omissions: the state commitment its completeness proof is
+    /// against, and whether that is complete to the checkpoint; `null` if it proves none.
+    pub completeness: Option<crate::bundle::Coverage>,
     /// The `--document` match.
     pub document: Option<DocumentMatchJson>,
     /// Every entry of the bundle.

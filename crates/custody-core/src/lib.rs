@@ -20,12 +20,14 @@
 //! - [`replay`]: the checks each entry passes in order, wherever it is read from.
 //! - [`merkle`], [`checkpoint`]: RFC 6962 proofs, C2SP checkpoints and tlog-proof.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
+//! - [`completeness`]: the state tree a state commitment signs, and a bundle's proofs against it.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
 pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
+pub mod completeness;
 pub mod entry;
 pub mod explain;
 pub mod hash;

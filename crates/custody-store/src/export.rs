@@ -6,6 +6,7 @@
 use crate::error::StoreError;
 use crate::ledger::Ledger;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
+use custody_core::completeness::StateTree;
 use custody_core::sign::KeySigner;
 use std::path::PathBuf;
 
@@ -24,6 +25,10 @@ pub struct Exported {
     pub vkey: String,
     /// The checkpoint this export signed and recorded, if it signed one.
     pub signed: Option<(u64, PathBuf)>,
+    /// The state commitment the bundle's completeness proof is against, and whether it is the
+    /// last entry the checkpoint covers (the bundle is then complete to its checkpoint);
+    /// `None` if no commitment precedes the checkpoint.
+    pub completeness: Option<(u64, bool)>,
 }
 
 impl Ledger {
@@ -69,7 +74,25 @@ impl Ledger {
             )));
         };
         let state = self.state();
-        let need = bundle::closure(index, cp.size(), state, self)?;
+        let mut need = bundle::closure(index, cp.size(), state, self)?;
+        // The latest state commitment the checkpoint covers: every entry of the bundle below
+        // it gets its amendment set opened against it.
+        let commitment = state
+            .commitments
+            .iter()
+            .rev()
+            .copied()
+            .find(|&c| c < cp.size());
+        let opened = match commitment {
+            Some(c) => {
+                let covered: std::collections::BTreeSet<u64> =
+                    need.iter().copied().filter(|&e| e < c).collect();
+                need.insert(c);
+                let tree = StateTree::of(state, c);
+                Some((c, tree.open(&covered)?))
+            }
+            None => None,
+        };
         let later = bundle::closure(index, self.size(), state, self)?;
         let missed = later.difference(&need).copied().collect();
         let mut entries = Vec::with_capacity(need.len());
@@ -82,7 +105,7 @@ impl Ledger {
         }
         let vkey = verifier.to_vkey();
         let count = entries.len();
-        let bytes = bundle::build(&state.origin, &vkey, cp.note(), subject, entries)
+        let bytes = bundle::build_with(&state.origin, &vkey, cp.note(), subject, entries, opened)
             .map_err(|e| StoreError::Usage(e.to_string()))?;
         // Never hand out a bundle that would not check.
         bundle::verify(&bytes, &verifier, None).map_err(|e| {
@@ -97,6 +120,7 @@ impl Ledger {
             missed,
             vkey,
             signed,
+            completeness: commitment.map(|c| (c, c + 1 == cp.size())),
         })
     }
 }

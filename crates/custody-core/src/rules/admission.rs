@@ -18,6 +18,7 @@ use super::text::{one_line, text, valid_partial_date, valid_period};
 use super::valuation::{ClaimBefore, FigureDag, Node, Valuer};
 use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError, MAX_FIGURE_DEPTH};
 use crate::entry::{Body, Content, Entry, KeyId, Role};
+use crate::hash::Digest;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
@@ -47,6 +48,30 @@ impl LogState {
     /// The first rule it breaks ([`RuleError::Broken`]), or an earlier entry that could not be
     /// read ([`RuleError::Lookup`]).
     pub fn admit(&self, content: &Content, log: &dyn EntryLookup) -> Result<(), RuleError> {
+        self.admit_in(content, log, true)
+    }
+
+    /// [`LogState::admit`] for a proof bundle, whose earlier entries are only some of the
+    /// log's: every rule but one holds as in the log; a state commitment's root, which covers
+    /// every entry, cannot be recomputed from some, and is checked through the bundle's
+    /// completeness proofs instead (docs/PROOFS.md).
+    ///
+    /// # Errors
+    /// As [`LogState::admit`].
+    pub fn admit_in_bundle(
+        &self,
+        content: &Content,
+        log: &dyn EntryLookup,
+    ) -> Result<(), RuleError> {
+        self.admit_in(content, log, false)
+    }
+
+    fn admit_in(
+        &self,
+        content: &Content,
+        log: &dyn EntryLookup,
+        whole_log: bool,
+    ) -> Result<(), RuleError> {
         claimed_time(content.claimed_time)?;
         if self.size == 0 {
             return admit_genesis(content);
@@ -62,6 +87,9 @@ impl LogState {
             Body::Genesis { .. } => fail("a second genesis entry"),
             Body::KeyGrant { key, name, .. } => self.admit_grant(signer, key, name),
             Body::KeyRevoke { key, reason } => self.admit_revoke(signer, key, reason),
+            Body::StateCommitment { size, leaves, root } => {
+                self.admit_commitment(signer, *size, *leaves, root, whole_log)
+            }
             body => {
                 if matches!(signer.role, Some(Role::Auditor)) {
                     return fail(format!(
@@ -123,6 +151,38 @@ impl LogState {
                 "key {} is already known to this ledger (a revoked key stays revoked)",
                 KeyId::of(key).short()
             ));
+        }
+        Ok(())
+    }
+
+    /// A state commitment is the operator's, names its own index, and (on the whole log)
+    /// commits to the log's state tree just before it.
+    fn admit_commitment(
+        &self,
+        signer: &KeyRecord,
+        size: u64,
+        leaves: u64,
+        root: &Digest,
+        whole_log: bool,
+    ) -> Result<(), RuleError> {
+        if signer.role.is_some() {
+            return fail("only the operator key may commit to the log's state");
+        }
+        if size != self.size {
+            return fail(format!(
+                "state commitment covers {size} entries, but it is entry {}",
+                self.size
+            ));
+        }
+        if whole_log {
+            let (n, r) = crate::completeness::state_root(self, self.size);
+            if (n, r) != (leaves, *root) {
+                return fail(format!(
+                    "state commitment does not match the log: it commits to {leaves} amended \
+                     entries with state root {root}, the log before it has {n} with root {r}; \
+                     the operator committed to a false amendment state"
+                ));
+            }
         }
         Ok(())
     }
@@ -236,8 +296,11 @@ impl Evidence<'_> {
             Body::Correction { .. } | Body::Retraction { .. } => {
                 fail("internal: corrections and retractions are checked elsewhere")
             }
-            Body::Genesis { .. } | Body::KeyGrant { .. } | Body::KeyRevoke { .. } => {
-                fail("internal: key entries are checked elsewhere")
+            Body::Genesis { .. }
+            | Body::KeyGrant { .. }
+            | Body::KeyRevoke { .. }
+            | Body::StateCommitment { .. } => {
+                fail("internal: the operator's entries are checked elsewhere")
             }
         }
     }

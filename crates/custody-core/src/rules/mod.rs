@@ -160,6 +160,9 @@ pub struct LogState {
     /// For each superseded figure, the figure that supersedes it (at most one).
     #[serde(default)]
     pub superseded_by: BTreeMap<u64, u64>,
+    /// Indices of the operator's state commitments, in log order.
+    #[serde(default)]
+    pub commitments: Vec<u64>,
     /// Indices of all figures.
     pub figures: Vec<u64>,
     /// Entries per kind.
@@ -351,6 +354,7 @@ impl LogState {
             Body::Cite { target, .. } => {
                 self.citations.entry(*target).or_default().push(index);
             }
+            Body::StateCommitment { .. } => self.commitments.push(index),
             Body::Source { .. }
             | Body::Informant { .. }
             | Body::Claim { .. }

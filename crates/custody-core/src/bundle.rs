@@ -654,6 +654,20 @@ fn check_genesis(
             "genesis (entry 0) is missing; it anchors the operator key",
         )
     })?;
+    // The log whose checkpoint this is, and the log the entries were signed for, are one: the
+    // genesis origin (which every later entry's origin must equal) is the checkpoint's origin,
+    // the trusted key's name. Otherwise one operator key's checkpoint of one log could carry
+    // the entries of another.
+    if genesis.entry.content.origin != trusted.name() {
+        return Err(entry_err(
+            0,
+            format!(
+                "the entries were signed for origin {:?}, not for the checkpoint's origin {:?}",
+                genesis.entry.content.origin,
+                trusted.name()
+            ),
+        ));
+    }
     match &genesis.entry.content.body {
         Body::Genesis { operator, .. } if operator == trusted.verifying_key().as_bytes() => Ok(()),
         Body::Genesis { .. } => Err(entry_err(

@@ -211,7 +211,8 @@ fn admit_genesis(content: &Content) -> Result<(), RuleError> {
             content.body.kind()
         ));
     };
-    // valid_origin refuses whitespace and C0/C1 controls but not the bidirectional controls.
+    // one_line names the field and the character; valid_origin then checks length, whitespace
+    // and `+` (and the same control characters).
     one_line("origin", &content.origin)?;
     if !crate::checkpoint::valid_origin(&content.origin) {
         return fail(format!("invalid origin {:?}", content.origin));
@@ -362,12 +363,16 @@ impl Evidence<'_> {
         Ok(())
     }
 
-    /// A claim cites at least one earlier, unretracted source or informant.
+    /// A claim cites at least one earlier, unretracted source or informant, each once.
     fn cites(&self, cites: &[u64]) -> Result<(), RuleError> {
         if cites.is_empty() {
             return fail("a claim must cite at least one source or informant");
         }
+        let mut seen = BTreeSet::new();
         for &c in cites {
+            if !seen.insert(c) {
+                return fail(format!("cited entry {c} appears twice"));
+            }
             self.citable(c)?;
         }
         Ok(())

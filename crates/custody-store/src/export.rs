@@ -33,7 +33,10 @@ pub struct Exported {
 
 impl Ledger {
     /// Exports a bundle about `subject`. With `key` (the operator's), a new checkpoint of the
-    /// whole log is signed first when the latest recorded one lags.
+    /// whole log is signed first when the latest recorded one lags. The bundle proves its
+    /// amendments complete against the latest state commitment below the checkpoint; to make
+    /// it complete to a fresh checkpoint, call [`Ledger::commit_and_checkpoint`] first (as
+    /// `custody export --key` does), since signing here appends no commitment.
     ///
     /// # Errors
     /// If the subject does not exist or is the wrong kind, no checkpoint covers it, or reading

@@ -46,6 +46,12 @@ Examples:
   custody export L --entry 3 -o claim-3.json";
 
 const CHECK_EXAMPLES: &str = "\
+The first line says how the subject stands as of the checkpoint: VERIFIED, or VERIFIED followed
+by RETRACTED AT ENTRY N, SUPERSEDED BY N, KEY REVOKED AT ENTRY N, UNSUPPORTED or CHANGED SINCE
+PUBLICATION. A retracted subject exits 1 unless --historical; a bundle that does not prove
+that none of its entries' corrections, retractions, redactions, re-sourcings, supersessions
+or revocations was left out exits 1 unless --allow-incomplete (docs/PROOFS.md).
+
 Examples:
   custody check figure-168.json \\
       --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"
@@ -170,6 +176,24 @@ pub enum Command {
         /// The corrected statement.
         #[arg(long)]
         statement: Option<String>,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Re-source a claim: add sources or informants it rests on (a new signed entry; the
+    /// claim itself never changes). A claim all of whose sources were retracted is
+    /// unsupported until it is re-sourced.
+    Cite {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// Signer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The claim's entry index.
+        target: u64,
+        /// Added source or informant entries (comma-separated or repeated).
+        #[arg(long = "source", value_delimiter = ',', required = true)]
+        sources: Vec<u64>,
         /// Why.
         #[arg(long)]
         reason: String,
@@ -520,7 +544,9 @@ pub struct ExportArgs {
     /// Where to write the bundle (never overwritten without --force).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// The operator's secret key: sign a checkpoint of the whole log if the latest one lags.
+    /// The operator's secret key: commit to the log's amendment state and sign a checkpoint
+    /// of the whole log (`custody checkpoint`), unless the latest checkpoint already covers the
+    /// whole log and ends in a state commitment, so that the bundle proves complete.
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// A witness policy: use the latest recorded checkpoint that meets its quorum, and carry
@@ -552,6 +578,17 @@ pub struct CheckArgs {
     /// time-stamp token in the bundle must then verify. Without it they are not checked.
     #[arg(long, value_name = "ROOT.pem")]
     pub tsa_cert: Vec<PathBuf>,
+    /// Check a retracted subject as it was published: report it (the first line still says
+    /// RETRACTED) and exit 0. Without it, a retracted subject exits 1: it must not be relied
+    /// on as current.
+    #[arg(long)]
+    pub historical: bool,
+    /// Accept a bundle that does not prove its amendments complete to its checkpoint (no state
+    /// commitment, or one before the checkpoint's last entry), saying what it does not prove.
+    /// Without it such a bundle exits 1: a correction, retraction or revocation could have been
+    /// left out of it unseen.
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// One JSON object.
     #[arg(long)]
     pub json: bool,
@@ -869,6 +906,11 @@ pub struct FigureArgs {
     /// Entries whose counts or values are summed (comma-separated).
     #[arg(long = "sum", value_delimiter = ',', required = true)]
     pub terms: Vec<u64>,
+    /// The earlier figure this one supersedes (republishes): a figure of the same unit, not
+    /// retracted and not superseded already. `verify --strict` accepts a changed figure once
+    /// it is superseded by one that stands as published.
+    #[arg(long, value_name = "N")]
+    pub supersedes: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -904,6 +946,12 @@ pub enum AddCommand {
         /// Signer's secret key file.
         #[arg(long)]
         key: PathBuf,
+        /// Record it although this key already recorded the same claim (a separate incident
+        /// the sources describe in the same words): the entry is a deliberate repeat naming
+        /// the latest earlier copy, so auditors see it. Without it, a second copy is refused,
+        /// whatever its claimed time.
+        #[arg(long)]
+        allow_duplicate: bool,
         #[command(flatten)]
         args: ClaimArgs,
     },

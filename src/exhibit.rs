@@ -7,7 +7,7 @@ use crate::print::{clean, time};
 use anyhow::Result;
 use custody_core::bundle::VerifiedBundle;
 use custody_core::entry::Body;
-use custody_core::explain::TreeNode;
+use custody_core::explain::{Status, TreeNode};
 use custody_core::json::SignerJson;
 use std::fmt::Write as _;
 
@@ -103,7 +103,7 @@ impl Page<'_> {
 
     fn amend_note(&self, i: u64) -> String {
         let mut s = String::new();
-        for &a in self.v.amendments(i) {
+        for a in self.v.amended_by(i) {
             if let Some(ae) = self.v.entries.get(&a) {
                 let what = match &ae.entry.content.body {
                     Body::Correction {
@@ -126,11 +126,38 @@ impl Page<'_> {
                     Body::Redaction { reason, .. } => {
                         format!("stored copy redacted: {}", esc(reason))
                     }
+                    b @ Body::SupersedingFigure { .. } => match b.as_figure() {
+                        Some(f) => format!(
+                            "SUPERSEDED by figure [entry {a}] &ldquo;{}&rdquo;: {} {} {}",
+                            esc(f.label),
+                            esc(f.qualifier.name()),
+                            f.value,
+                            esc(f.unit)
+                        ),
+                        None => String::new(),
+                    },
+                    Body::Cite { cites, reason, .. } => format!(
+                        "re-sourced, now also citing entries {}: {}",
+                        cites
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        esc(reason)
+                    ),
                     other => other.kind().to_string(),
+                };
+                // Amendments made before the subject was signed are part of what it summed,
+                // not changes to it: say so, so the page never shows a "change" the standing
+                // does not count.
+                let when = if a < self.v.subject.index {
+                    ", before the subject was signed"
+                } else {
+                    ""
                 };
                 let _ = write!(
                     s,
-                    " <span class=\"changed\">[entry {a}, {}: {what}]</span>",
+                    " <span class=\"changed\">[entry {a}, {}{when}: {what}]</span>",
                     esc(&time(ae.entry.content.claimed_time))
                 );
             }
@@ -151,14 +178,12 @@ impl Page<'_> {
             return Ok(());
         }
         match &node.entry.content.body {
-            Body::Figure {
-                label,
-                value,
-                qualifier,
-                unit,
-                ..
-            } => {
-                let at_value = node.value.unwrap_or(*value);
+            body @ (Body::Figure { .. } | Body::SupersedingFigure { .. }) => {
+                let Some(f) = body.as_figure() else {
+                    return Ok(());
+                };
+                let (label, qualifier, unit) = (f.label, f.qualifier, f.unit);
+                let at_value = node.value.unwrap_or(f.value);
                 let parts: Vec<String> = node
                     .children
                     .iter()
@@ -191,20 +216,29 @@ impl Page<'_> {
                 }
                 self.h.push_str("</ul></li>");
             }
-            Body::Claim {
-                statement,
-                unit,
-                period,
-                place,
-                ..
-            } => {
+            b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => {
+                let Some(claim) = b.as_claim() else {
+                    return Ok(());
+                };
+                let (statement, unit, period, place) =
+                    (claim.statement, claim.unit, claim.period, claim.place);
                 let shown = match node.value {
                     Some(val) => format!("{val} {}", esc(unit)),
                     None => "no count".into(),
                 };
+                let unsupported = if v
+                    .standing
+                    .as_ref()
+                    .is_some_and(|st| st.unsupported.contains(&index))
+                {
+                    " <span class=\"changed\">[UNSUPPORTED as of the checkpoint: every source \
+                     and informant it cites was retracted]</span>"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     self.h,
-                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}",
+                    "<li><b>Claim [entry {index}]: {shown}</b> &mdash; {} ({}{}){}{}{unsupported}",
                     esc(statement),
                     esc(place),
                     if place.is_empty() {
@@ -212,6 +246,12 @@ impl Page<'_> {
                     } else {
                         format!(", {}", esc(period))
                     },
+                    claim
+                        .repeats
+                        .map(|r| format!(
+                            " <span class=\"changed\">[a deliberate repeat of claim [entry {r}]]</span>"
+                        ))
+                        .unwrap_or_default(),
                     self.amend_note(index)
                 );
                 self.h.push_str("<ul>");
@@ -307,21 +347,24 @@ pub fn render(
 ) -> Result<String> {
     let s = v.subject.index;
     let subj = &v.entries[&s].entry;
-    let title = match &subj.content.body {
-        Body::Figure {
-            label,
-            value,
-            qualifier,
-            unit,
-            ..
-        } => format!(
-            "Figure &ldquo;{}&rdquo;: {} {value} {}",
-            esc(label),
-            esc(qualifier.name()),
-            esc(unit)
+    let title = match subj.content.body.as_figure() {
+        Some(f) => format!(
+            "Figure &ldquo;{}&rdquo;: {} {} {}",
+            esc(f.label),
+            esc(f.qualifier.name()),
+            f.value,
+            esc(f.unit)
         ),
-        other => format!("Entry {s} ({})", esc(other.kind())),
+        None => format!("Entry {s} ({})", esc(subj.content.body.kind())),
     };
+    // The standing belongs in the title: a page about a withdrawn or replaced figure must say
+    // so before anything else about it.
+    let standing = status_text(v);
+    let title = match &standing {
+        Some(st) => format!("{title} &mdash; {st}"),
+        None => title,
+    };
+    let standing_box = standing_paragraphs(v)?;
     let mut p = Page {
         v,
         h: String::new(),
@@ -362,7 +405,7 @@ pub fn render(
          <h1>Exhibit: {title}</h1>\n\
          <p>Proof bundle <code>{file}</code> from the custody ledger <code>{origin}</code>, \
          {kind} entry {s}.</p>\n\
-         <div class=\"box\"><p><b>Result of the check.</b> Every entry below is included, as \
+         <div class=\"box\">{standing_box}<p><b>Result of the check.</b> Every entry below is included, as \
          recorded, in the log whose signed checkpoint is reproduced in section 4 (tree size {size}, \
          root <span class=\"hash\">{root}</span>); the checkpoint signature verifies under the log \
          key <span class=\"hash\">{vkey}</span>; every entry's Ed25519 signature verifies under the \
@@ -379,6 +422,7 @@ pub fn render(
         bsha = v.bundle_sha256,
         blen = v.bundle_len,
         witnessed = witnesses.map(Witnesses::result).unwrap_or_default(),
+        standing_box = standing_box,
         keynote = if self_keyed {
             "<p><b>Note:</b> this page was produced against the log key written in the bundle itself. \
              It proves nothing until that key is compared with the key the ledger's operator \
@@ -418,7 +462,16 @@ impl Page<'_> {
                     self.h,
                     "<p>Value when signed: <b>{pub_}</b>. Value as of the checkpoint: <b>{cur}</b>{}.</p>",
                     if st.changed_by.is_empty() {
-                        " (no correction or retraction beneath it in the bundle)".to_string()
+                        if complete(v) {
+                            " (no correction or retraction beneath it after it was signed, and \
+                             the bundle proves that none recorded before the checkpoint was left \
+                             out)"
+                                .to_string()
+                        } else {
+                            " (no correction or retraction beneath it after it was signed is in \
+                             the bundle; the bundle does not prove that none was left out)"
+                                .to_string()
+                        }
                     } else {
                         format!(
                             ", changed by entries {}",
@@ -505,7 +558,19 @@ impl Page<'_> {
     /// Section 5: what the proof establishes and what it does not.
     fn limits(&mut self, witnesses: Option<&Witnesses>) -> Result<()> {
         let cosigned = witnesses.map(Witnesses::limits).unwrap_or_default();
-        self.h.push_str(
+        let completeness = if complete(self.v) {
+            "the bundle holds every correction, retraction, redaction, re-sourcing, supersession \
+             and revocation of its entries recorded before the checkpoint, as the operator's \
+             signed state commitment in the log records them; a false commitment would fail \
+             every full replay of the ledger (<code>custody verify</code>), so leaving one out \
+             would take a signed, detectable falsehood by the operator"
+        } else {
+            "<b>not established</b>: the bundle does not prove that no correction, retraction, \
+             redaction, re-sourcing, supersession or revocation of its entries was left out of \
+             it; only a full replay of the ledger (<code>custody verify</code>) shows that"
+        };
+        let _ = write!(
+            self.h,
             "<h2>5. What this proof establishes, and what it does not</h2>\n<ul>\
              <li><b>Established:</b> integrity and attribution. Each entry shown is byte for byte the \
              entry committed to by the checkpoint; each was signed by the key shown, which the ledger \
@@ -518,10 +583,8 @@ impl Page<'_> {
              <li><b>Not established:</b> the time of any entry. Claimed times are the signers' own; \
              the checkpoint carries no timestamp. The proof shows the state of the log as of the \
              checkpoint, whenever that checkpoint first became known to others.</li>\
-             <li><b>Not established:</b> that no later correction or retraction exists. The bundle \
-             includes those recorded before the checkpoint; anything after it is not covered, and \
-             completeness of the amendments shown rests on the exporter (a full replay of the ledger \
-             with <code>custody verify</code> checks it).</li>\
+             <li><b>Completeness:</b> {completeness}</li>\
+             <li><b>Not established:</b> anything recorded after the checkpoint.</li>\
              <li><b>Not established:</b> that the operator showed everyone the same log. Only \
              checkpoints published or witnessed independently guard against that.</li>",
         );
@@ -622,4 +685,75 @@ fn html_text(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
+}
+
+/// Whether the bundle proves its amendments complete to its checkpoint.
+fn complete(v: &VerifiedBundle) -> bool {
+    v.completeness.is_some_and(|c| c.to_checkpoint)
+}
+
+/// The subject's status as the title says it, if it is not current.
+fn status_text(v: &VerifiedBundle) -> Option<String> {
+    Some(match v.status {
+        Status::Retracted { at } => format!("RETRACTED at entry {at}"),
+        Status::Superseded { by } => format!("SUPERSEDED by figure {by}"),
+        Status::Revoked { at } => format!("KEY REVOKED at entry {at}"),
+        Status::Unsupported => {
+            "UNSUPPORTED: it rests on claims whose sources were all retracted".into()
+        }
+        Status::Changed => "CHANGED since it was signed".into(),
+        Status::Current => return None,
+    })
+}
+
+/// The result box's first paragraphs: the subject's standing as of the checkpoint (with its
+/// successor chain) and what the bundle proves about omissions. Never contradicts the body:
+/// both come from the same verified bundle and core's standing.
+fn standing_paragraphs(v: &VerifiedBundle) -> Result<String> {
+    let mut h = String::new();
+    let st = status_text(v).unwrap_or_else(|| "it stands as it was signed".into());
+    let _ = write!(h, "<p><b>Standing as of the checkpoint: {}.</b>", esc(&st));
+    if let Some(line) = crate::print::succession(v.subject.index, &|i| v.standing_of(i))? {
+        let _ = write!(h, " {}.", esc(&line));
+    }
+    if let Some(s) = &v.standing {
+        if !s.unsupported.is_empty() {
+            let _ = write!(
+                h,
+                " Claims {} rest on no live source: every source and informant each cites was \
+                 retracted.",
+                s.unsupported
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    h.push_str("</p>");
+    match v.completeness {
+        Some(c) if c.to_checkpoint => {
+            let _ = write!(
+                h,
+                "<p>The bundle holds every correction, retraction, redaction, re-sourcing, \
+                 supersession and revocation of its entries recorded before the checkpoint, as \
+                 the operator's state commitment at entry {} records them.</p>",
+                c.commitment
+            );
+        }
+        Some(c) => {
+            let _ = write!(
+                h,
+                "<p class=\"changed\">The bundle proves its entries' amendments complete only up \
+                 to entry {}, not to the checkpoint: a later correction or retraction could have \
+                 been left out.</p>",
+                c.commitment
+            );
+        }
+        None => h.push_str(
+            "<p class=\"changed\">The bundle does not prove that no correction, retraction or \
+             revocation of its entries was left out of it.</p>",
+        ),
+    }
+    Ok(h)
 }

@@ -9,6 +9,7 @@
 //! names a hostile directory chose.
 
 use custody_core::entry::{Body, Entry, KeyId};
+use custody_core::explain::Standing;
 use custody_core::rules::text::{escape_controls, is_control_char};
 use custody_core::rules::KeyRecord;
 use std::borrow::Cow;
@@ -102,6 +103,60 @@ pub fn list(v: &[u64]) -> String {
         .join(", ")
 }
 
+/// The succession of figure `index` in one line: "figure 406 (entry 27) superseded by 405 at
+/// entry 31", then each later successor, and how the last one stands (as published, changed,
+/// or retracted). `None` if nothing superseded it. `standing` gives a figure's standing as of
+/// the point the report is about (today, or a bundle's checkpoint): core's standing, as
+/// everywhere else, so the chain is the one `verify`, `figure`, `check` and the exhibit show.
+///
+/// # Errors
+/// What `standing` returns.
+pub fn succession<E>(
+    index: u64,
+    standing: &dyn Fn(u64) -> Result<Option<Standing>, E>,
+) -> Result<Option<String>, E> {
+    let Some(first) = standing(index)? else {
+        return Ok(None);
+    };
+    let Some(mut next) = first.superseded_by else {
+        return Ok(None);
+    };
+    let mut line = format!("figure {} (entry {index})", first.published.unwrap_or(0));
+    let mut then = "";
+    // Each successor is a later entry than the figure it supersedes, so the chain ends; the
+    // bound only keeps a hostile lookup from looping.
+    for _ in 0..=1_000_000 {
+        let Some(st) = standing(next)? else {
+            line.push_str(&format!("{then} superseded by figure {next}"));
+            return Ok(Some(line));
+        };
+        line.push_str(&format!(
+            "{then} superseded by {} at entry {next}",
+            st.published.unwrap_or(0)
+        ));
+        then = ", then";
+        match st.superseded_by {
+            Some(s) if s > next => next = s,
+            _ => {
+                let now = st.current.unwrap_or(0);
+                if let Some(r) = st.retracted_at {
+                    line.push_str(&format!(
+                        "; figure {next} was itself RETRACTED at entry {r}"
+                    ));
+                } else if st.is_changed() || !st.unsupported.is_empty() {
+                    line.push_str(&format!(
+                        "; figure {next} is {now} now, changed since it was published"
+                    ));
+                } else {
+                    line.push_str(&format!("; figure {next} stands as published ({now})"));
+                }
+                return Ok(Some(line));
+            }
+        }
+    }
+    Ok(Some(line))
+}
+
 /// A one-line summary of a body; every string from the body is [`clean`]ed or [`quoted`].
 pub fn summary(b: &Body) -> String {
     match b {
@@ -131,31 +186,41 @@ pub fn summary(b: &Body) -> String {
             &sha256.to_hex()[..16]
         ),
         Body::Informant { alias, .. } => format!("informant {} (identity sealed)", quoted(alias)),
-        Body::Claim {
-            statement,
-            count,
-            unit,
-            cites,
-            ..
-        } => {
-            let c = count
-                .map(|c| format!("[{c} {}] ", clean(unit)))
+        Body::Claim { .. } | Body::RepeatedClaim { .. } => {
+            let Some(claim) = b.as_claim() else {
+                return String::new();
+            };
+            let c = claim
+                .count
+                .map(|c| format!("[{c} {}] ", clean(claim.unit)))
                 .unwrap_or_default();
-            format!("{c}{} (cites {})", clean(statement), list(cites))
+            let again = claim
+                .repeats
+                .map(|r| format!("; a deliberate repeat of entry {r}"))
+                .unwrap_or_default();
+            format!(
+                "{c}{} (cites {}){again}",
+                clean(claim.statement),
+                list(claim.cites)
+            )
         }
-        Body::Figure {
-            label,
-            value,
-            qualifier,
-            terms,
-            unit,
-        } => format!(
-            "{}: {} {value} {} = sum of {}",
-            clean(label),
-            qualifier.name(),
-            clean(unit),
-            list(terms)
-        ),
+        Body::Figure { .. } | Body::SupersedingFigure { .. } => {
+            let Some(f) = b.as_figure() else {
+                return String::new();
+            };
+            let sup = f
+                .supersedes
+                .map(|s| format!("; supersedes figure {s}"))
+                .unwrap_or_default();
+            format!(
+                "{}: {} {} {} = sum of {}{sup}",
+                clean(f.label),
+                f.qualifier.name(),
+                f.value,
+                clean(f.unit),
+                list(f.terms)
+            )
+        }
         Body::Correction {
             target,
             count,
@@ -175,6 +240,21 @@ pub fn summary(b: &Body) -> String {
         Body::Redaction { target, reason } => {
             format!("redact document of {target}: {}", clean(reason))
         }
+        Body::Cite {
+            target,
+            cites,
+            reason,
+        } => format!(
+            "re-source {target}: cites {} ({})",
+            list(cites),
+            clean(reason)
+        ),
+        Body::StateCommitment { size, leaves, root } => format!(
+            "commit the amendment state of entries 0..{}: {} amended, state root {}",
+            size.saturating_sub(1),
+            count(*leaves, "entry", "entries"),
+            &root.to_hex()[..16]
+        ),
     }
 }
 

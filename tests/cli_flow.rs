@@ -489,14 +489,15 @@ fn latest_checkpoint(e: &Env, ledger: &str) -> PathBuf {
 fn verify_since_an_old_checkpoint_catches_rewritten_history() {
     let e = Env::new();
     e.ledger("L");
+    // 7 entries and the state commitment `checkpoint` appends.
     let note = e.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
-    assert!(note.starts_with(&format!("{ORIGIN}\n7\n")), "{note}");
+    assert!(note.starts_with(&format!("{ORIGIN}\n8\n")), "{note}");
     // Only the operator may sign checkpoints.
     e.fails(2, &["checkpoint", "L", "--key", RESEARCHER_KEY]);
     fs::copy(latest_checkpoint(&e, "L"), e.path("cp7.txt")).unwrap();
     e.claim("L", "later claim", 2, "2");
     let out = e.ok(&["verify", "L", "--since", "cp7.txt"]);
-    assert!(out.contains("checkpoint ok: tree size 7"), "{out}");
+    assert!(out.contains("checkpoint ok: tree size 8"), "{out}");
 
     // Rewrite: cut the log back to 5 entries and append different ones past the checkpoint.
     let entries = fs::read(e.path("L/entries")).unwrap();
@@ -745,7 +746,7 @@ fn a_recorded_checkpoint_only_gains_cosignatures() {
             &[custody_core::cosignature::parse_vkey(&w.vkey()).unwrap()]
         )
         .unwrap(),
-        vec![7]
+        vec![8]
     );
     e.ok(&["verify", "L"]);
 }
@@ -754,7 +755,7 @@ fn a_recorded_checkpoint_only_gains_cosignatures() {
 fn fork_evidence_and_check_fork_exit_codes() {
     let e = Env::new();
     // Two ledgers under one operator key and origin that differ at entry 2: the operator's
-    // checkpoints of them, of one size, are a fork that needs no ledger to prove.
+    // checkpoints of them (each after its state commitment, entry 7), of one size, are a fork that needs no ledger to prove.
     e.ledger("L");
     init_ledger(e.cwd(), "M", ORIGIN);
     fs::write(e.path("report.txt"), "A different report.\n").unwrap();
@@ -784,7 +785,7 @@ fn fork_evidence_and_check_fork_exit_codes() {
         "-o",
         "same.json",
     ]);
-    assert!(out.contains("tree sizes 7 and 7"), "{out}");
+    assert!(out.contains("tree sizes 8 and 8"), "{out}");
     let err = e.fails(1, &["check-fork", "same.json", "--trust", &vkey]);
     assert!(err.contains("fork proven"), "{err}");
     // Never overwritten; a consistent pair is no fork and writes nothing (exit 2).
@@ -831,7 +832,7 @@ fn fork_evidence_and_check_fork_exit_codes() {
     assert!(err.contains("does not hold the tree"), "{err}");
     e.ok(&["fork-evidence", m7s, l8s, "--ledger", "L", "-o", "x.json"]);
     let out = e.fails(1, &["check-fork", "x.json", "--trust", &vkey]);
-    assert!(out.contains("tree sizes 7 and 8"), "{out}");
+    assert!(out.contains("tree sizes 8 and 10"), "{out}");
     // Evidence under another key, or altered, is not evidence (exit 2).
     e.ok(&["key", "new", "other"]);
     let other = e
@@ -868,7 +869,7 @@ fn fork_evidence_and_check_fork_exit_codes() {
         checkpoint_b: b.note().into(),
         prefix_root: base64_of(&a.root().0),
         consistency_proof: l
-            .prove_consistency(7, 8)
+            .prove_consistency(8, 10)
             .unwrap()
             .iter()
             .map(|h| base64_of(&h.0))

@@ -8,7 +8,7 @@ mod common;
 
 use custody_core::codec;
 use custody_core::entry::{
-    signed_message_of, Body, Content, Entry, KeyId, Submission, SUBMISSION_FILE_MAGIC,
+    signed_message_of, Body, Content, Entry, KeyId, Qualifier, Submission, SUBMISSION_FILE_MAGIC,
 };
 use custody_core::hash::{Digest, SUBMISSION_CONTEXT};
 use custody_core::keys::{PublicKey, SecretKey};
@@ -296,6 +296,87 @@ fn decode_encode_round_trips() {
     }
 }
 
+/// Each kind added after the example ledger, alone, as FORMAT.md "Encodings of the later
+/// kinds" quotes it.
+fn later_bodies() -> Vec<(Body, &'static str)> {
+    vec![(
+        Body::Cite {
+            target: 3,
+            cites: vec![2],
+            reason: "a second report".into(),
+        },
+        "0a0000000300000000000000010000000000000002000000000000000f0000000000000061207365636f6e64207265706f7274",
+    ), (
+        Body::SupersedingFigure {
+            label: "Returned".into(),
+            value: 107,
+            qualifier: Qualifier::AtLeast,
+            unit: "people".into(),
+            terms: vec![3],
+            supersedes: 4,
+        },
+        "0b000000080000000000000052657475726e65646b0000000000000000000000060000000000000070656f706c65010000000000000003000000000000000400000000000000",
+    ), (
+        Body::RepeatedClaim {
+            statement: "5 returned".into(),
+            count: Some(5),
+            unit: "people".into(),
+            category: "c".into(),
+            period: "2024".into(),
+            place: String::new(),
+            cites: vec![2],
+            repeats: 3,
+        },
+        "0c0000000a00000000000000352072657475726e6564010500000000000000060000000000000070656f706c650100000000000000630400000000000000323032340000000000000000010000000000000002000000000000000300000000000000",
+    ), (
+        Body::StateCommitment {
+            size: 29,
+            leaves: 1,
+            root: Digest([0x11; 32]),
+        },
+        "0d0000001d0000000000000001000000000000001111111111111111111111111111111111111111111111111111111111111111",
+    )]
+}
+
+#[test]
+fn the_state_leaf_matches_the_document() {
+    let data = custody_core::completeness::leaf_data(3, &[7, 9]);
+    doc_has(&h(&data));
+    doc_has(&h(custody_core::hash::STATE_LEAF_CONTEXT));
+    let leaf = custody_core::completeness::leaf_hash(3, &[7, 9]);
+    assert_eq!(leaf, Digest::leaf(&data));
+    doc_has(&leaf.to_hex());
+}
+
+/// The first body tag no kind uses.
+const FIRST_UNUSED_TAG: u32 = 14;
+
+#[test]
+fn later_body_kinds_match_the_document() {
+    for (body, want) in later_bodies() {
+        let bytes = codec::encode(&body).unwrap();
+        assert_eq!(h(&bytes), want, "{body:?}");
+        doc_has(want);
+        assert_eq!(codec::decode::<Body>(&bytes).unwrap(), body);
+        // Every prefix, and any extension, is refused.
+        for cut in 0..bytes.len() {
+            assert!(
+                codec::decode::<Body>(&bytes[..cut]).is_err(),
+                "prefix {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(codec::decode::<Body>(&longer).is_err());
+    }
+    let mut past = codec::encode(&later_bodies()[0].0).unwrap();
+    past[..4].copy_from_slice(&FIRST_UNUSED_TAG.to_le_bytes());
+    assert!(
+        codec::decode::<Body>(&past).is_err(),
+        "tag {FIRST_UNUSED_TAG}"
+    );
+}
+
 #[test]
 fn truncated_extended_and_noncanonical_entries_are_rejected() {
     for (entry_hex, _) in GOLDEN_ENTRIES {
@@ -316,8 +397,11 @@ fn truncated_extended_and_noncanonical_entries_are_rejected() {
     let mut bad = hex::decode(CLAIM_ENTRY).unwrap();
     let tag_at = 40 + 8 + 16 + 32 + 8;
     assert_eq!(&bad[tag_at..tag_at + 4], &[5, 0, 0, 0]);
-    bad[tag_at..tag_at + 4].copy_from_slice(&10u32.to_le_bytes());
-    assert!(Entry::from_bytes(&bad).is_err(), "variant tag 10");
+    bad[tag_at..tag_at + 4].copy_from_slice(&FIRST_UNUSED_TAG.to_le_bytes());
+    assert!(
+        Entry::from_bytes(&bad).is_err(),
+        "variant tag {FIRST_UNUSED_TAG}"
+    );
     // Option tag 2 (count) is not an encoding of anything.
     let mut bad = hex::decode(CLAIM_ENTRY).unwrap();
     let opt_at = tag_at + 4 + 8 + 24;

@@ -128,12 +128,13 @@ fn mkfifo(p: &Path) {
 #[test]
 fn a_symlink_at_the_checkpoint_temp_file_is_not_written_through() {
     let w = setup();
-    // init + grant: the checkpoint is of 2 entries, written through checkpoints/.2.tmp.
-    let tmp = w.path("L/checkpoints/.2.tmp");
+    // init + grant + the state commitment `checkpoint` appends: the checkpoint is of 3
+    // entries, written through checkpoints/.3.tmp.
+    let tmp = w.path("L/checkpoints/.3.tmp");
     symlink(w.path("victim.txt"), &tmp).unwrap();
     let r = run_limited(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]).ok("checkpoint");
     assert!(
-        r.stdout.starts_with(&format!("{ORIGIN}\n2\n")),
+        r.stdout.starts_with(&format!("{ORIGIN}\n3\n")),
         "{}",
         r.stdout
     );
@@ -151,7 +152,7 @@ fn a_symlink_at_the_checkpoint_temp_file_is_not_written_through() {
     assert_eq!(fs::read_to_string(&notes[0]).unwrap(), r.stdout);
     let r = run_limited(w.cwd(), &["verify", "L"]).ok("verify");
     assert!(
-        r.stdout.contains("checkpoint ok: tree size 2"),
+        r.stdout.contains("checkpoint ok: tree size 3"),
         "{}",
         r.stdout
     );
@@ -160,9 +161,9 @@ fn a_symlink_at_the_checkpoint_temp_file_is_not_written_through() {
 #[test]
 fn a_stale_checkpoint_temp_file_from_a_crash_does_not_block() {
     let w = setup();
-    fs::write(w.path("L/checkpoints/.2.tmp"), "half a note").unwrap();
+    fs::write(w.path("L/checkpoints/.3.tmp"), "half a note").unwrap();
     run_limited(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]).ok("checkpoint");
-    assert!(!w.path("L/checkpoints/.2.tmp").exists());
+    assert!(!w.path("L/checkpoints/.3.tmp").exists());
     run_limited(w.cwd(), &["verify", "L"]).ok("verify");
 }
 

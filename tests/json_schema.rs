@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 const ORIGIN: &str = "example.org/test";
 
-const ALL_KINDS: [&str; 10] = [
+const ALL_KINDS: [&str; 12] = [
     "genesis",
     "key-grant",
     "key-revoke",
@@ -32,6 +32,8 @@ const ALL_KINDS: [&str; 10] = [
     "correction",
     "retraction",
     "redaction",
+    "cite",
+    "state-commitment",
 ];
 
 /// The names of a closed set, in tag order.
@@ -510,8 +512,10 @@ fn the_sample_ledger_outputs_match_their_schemas() {
 /// A work dir with a `reviewer` key too, and ledger `L`: 0 genesis, 1 grant (researcher),
 /// 2 grant (reviewer), 3 source (stored), 4 informant, 5 claim 108 (cites 3,4), 6 claim 60
 /// (cites 3), 7 claim without a count (cites 4), 8 figure 168 = 5 + 6 (by the reviewer),
-/// 9 figure 168 = 8, a checkpoint, 10 correction of 5 to 107, 11 retraction of 6,
-/// 12 redaction of 3, 13 revocation of the reviewer.
+/// 9 figure 168 = 8, 10 correction of 5 to 107, 11 retraction of 6, 12 redaction of 3,
+/// 13 revocation of the reviewer, 14 re-sourcing of 7 (citing 3 too), 15 figure 107 = 5
+/// superseding 8, 16 claim 5 again, a deliberate repeat of 5, then a checkpoint: 17 the state
+/// commitment.
 fn built() -> Work {
     let w = Work::keyed();
     w.ok(&["key", "new", "reviewer"]);
@@ -540,13 +544,30 @@ fn built() -> Work {
         figure.extend(["--qualifier", qualifier]);
         w.ok(&figure);
     }
-    w.ok(&["checkpoint", "L", "--key", op]);
     w.ok(&[
         "correct", "L", "--key", re, "5", "--count", "107", "--reason", "dup",
     ]);
     w.ok(&["retract", "L", "--key", re, "6", "--reason", "unsupported"]);
     w.ok(&["redact", "L", "--key", re, "3", "--reason", "a witness"]);
     w.ok(&key_args("revoke", "L", op, "keys/reviewer.pub", "left"));
+    w.ok(&[
+        "cite",
+        "L",
+        "--key",
+        re,
+        "7",
+        "--source",
+        "3",
+        "--reason",
+        "the report says so too",
+    ]);
+    let mut successor = figure_args("L", re, "Since 2024, republished", "107", "5");
+    successor.extend(["--qualifier", "at-least", "--supersedes", "8"]);
+    w.ok(&successor);
+    let mut again = claim_args("L", re, "108 returned", "108", "f-r", "2024-01", "3,4");
+    again.extend(["--place", "X", "--allow-duplicate"]);
+    w.ok(&again);
+    w.ok(&["checkpoint", "L", "--key", op]);
     w
 }
 
@@ -555,17 +576,23 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     let w = built();
     let cwd = w.cwd();
     let (lines, kinds) = check_ledger(cwd, "L");
-    assert_eq!(lines.len(), 14);
+    assert_eq!(lines.len(), 18);
+    let again = json(cwd, &["show", "L", "16", "--json"]);
+    assert_eq!(again["body"]["repeats"], 5);
     let all: BTreeSet<String> = ALL_KINDS.iter().map(ToString::to_string).collect();
     assert_eq!(kinds, all, "every kind of body was shown");
 
-    // The figure beneath the correction and the retraction changed; --strict fails on it.
+    // The figure beneath the correction and the retraction changed; 15 supersedes it, so
+    // --strict fails on 9, which sums it and is not superseded.
     let f = json(cwd, &["figure", "L", "8", "--json"]);
     assert_eq!(f["current"], 107);
     assert_eq!(f["changed_by"], serde_json::json!([10, 11]));
+    assert_eq!(f["superseded_by"], 15);
+    let successor = json(cwd, &["show", "L", "15", "--json"]);
+    assert_eq!(successor["body"]["supersedes"], 8);
     let strict = json(cwd, &["verify", "L", "--strict", "--json"]);
     assert_eq!(strict["ok"], false);
-    assert_eq!(strict["error"]["entry"], 8);
+    assert_eq!(strict["error"]["entry"], 9);
     assert_output("verify.schema.json", &strict, "verify --strict");
     let v = json(cwd, &["verify", "L", "--json"]);
     assert_eq!(v["signers"][2]["revoked_at"], 13);
@@ -797,10 +824,12 @@ fn the_import_examples_are_accepted_and_shown_back_with_their_defaults() {
         .iter()
         .map(|l| l["kind"].as_str().unwrap())
         .collect();
-    let importable: BTreeSet<&str> = ALL_KINDS[1..].iter().copied().collect();
+    // Genesis and state commitments are the operator's record of the log itself (`init`,
+    // `checkpoint`); the import schema leaves them out.
+    let importable: BTreeSet<&str> = ALL_KINDS[1..ALL_KINDS.len() - 1].iter().copied().collect();
     assert_eq!(
         kinds, importable,
-        "an import example of every kind but genesis"
+        "an import example of every kind but genesis and state-commitment"
     );
     for (i, line) in imported.iter().enumerate() {
         let index = (i + 2).to_string();

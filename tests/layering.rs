@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// The sample ledger's log key, as `verify ledger` prints it.
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
+    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -36,7 +36,8 @@ impl Work {
     }
 
     /// 0 genesis, 1 grant, 2 source (doc.txt), 3 claim 108 (cites 2), 4 claim 60 (cites 2,
-    /// statement full of markup), 5 figure 168 = 3 + 4, then a checkpoint of size 6.
+    /// statement full of markup), 5 figure 168 = 3 + 4, then `custody checkpoint`: 6 the state
+    /// commitment, and a checkpoint of size 7.
     fn ledger(&self) {
         fs::write(self.path("doc.txt"), b"the report\n").unwrap();
         fs::write(self.path("other.txt"), b"another file\n").unwrap();
@@ -119,11 +120,16 @@ fn export_and_check_entry_and_figure() {
     env.ledger();
     let vk = env.vkey("keys/operator.pub");
     let out = env.ok(&["export", "L", "--entry", "3", "-o", "e3.json"]);
-    assert!(out.contains("4 entries"), "{out}");
+    assert!(out.contains("5 entries"), "{out}");
+    assert!(out.contains("complete: it holds every amendment"), "{out}");
     let out = env.ok(&["check", "e3.json", "--trust", &vk]);
-    assert!(out.starts_with("OK: entry 3 (claim)"), "{out}");
+    assert!(out.starts_with("VERIFIED: entry 3 (claim)"), "{out}");
+    assert!(
+        out.contains("\n  complete: every correction, retraction"),
+        "{out}"
+    );
     let out = env.ok(&["export", "L", "--figure", "5", "-o", "f5.json"]);
-    assert!(out.contains("6 entries"), "{out}");
+    assert!(out.contains("7 entries"), "{out}");
     let out = env.ok(&["check", "f5.json", "--trust", &vk]);
     assert!(
         out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4]"),
@@ -135,9 +141,12 @@ fn export_and_check_entry_and_figure() {
     let out = env.ok(&["check", "f5.json", "--trust", &vk, "--json"]);
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(j["ok"], true);
-    assert_eq!(j["checkpoint"]["size"], 6);
+    assert_eq!(j["checkpoint"]["size"], 7);
     assert_eq!(j["standing"]["published"], 168);
-    assert_eq!(j["entries"].as_array().unwrap().len(), 6);
+    assert_eq!(j["status"]["kind"], "current");
+    assert_eq!(j["completeness"]["commitment"], 6);
+    assert_eq!(j["completeness"]["to_checkpoint"], true);
+    assert_eq!(j["entries"].as_array().unwrap().len(), 7);
 
     // The bundle is what the library builds and verifies.
     let bytes = fs::read(env.path("f5.json")).unwrap();
@@ -145,7 +154,7 @@ fn export_and_check_entry_and_figure() {
     assert_eq!(v.subject.kind, SubjectKind::Figure);
     assert_eq!(
         v.entries.keys().copied().collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4, 5]
+        [0, 1, 2, 3, 4, 5, 6]
     );
 
     // Another key, a bad --trust, a missing file, --figure of a claim, an existing output.
@@ -239,21 +248,26 @@ fn correction_after_publication_is_reported_with_both_values() {
     let out = env.run(&["export", "L", "--figure", "5", "-o", "old.json"]);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("entries 6") && err.contains("--key"), "{err}");
+    assert!(err.contains("entries 7") && err.contains("--key"), "{err}");
     // With the operator key a new checkpoint covers it.
     env.ok(&[
         "export", "L", "--figure", "5", "-o", "new.json", "--key", OP_KEY,
     ]);
     let out = env.ok(&["check", "new.json", "--trust", &vk]);
     assert!(
-        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4] when signed; 160 as of the checkpoint, after entries 6"),
+        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4] when signed; 160 as of the checkpoint, after entries 7"),
+        "{out}"
+    );
+    assert!(
+        out.starts_with("VERIFIED — CHANGED SINCE PUBLICATION: figure 5"),
         "{out}"
     );
     let j: serde_json::Value =
         serde_json::from_str(&env.ok(&["check", "new.json", "--trust", &vk, "--json"])).unwrap();
     assert_eq!(j["standing"]["published"], 168);
     assert_eq!(j["standing"]["current"], 160);
-    assert_eq!(j["standing"]["changed_by"], serde_json::json!([6]));
+    assert_eq!(j["standing"]["changed_by"], serde_json::json!([7]));
+    assert_eq!(j["status"]["kind"], "changed");
     // The entry bundle of the claim carries the correction too.
     env.ok(&["export", "L", "--entry", "3", "-o", "c3.json"]);
     let out = env.ok(&["check", "c3.json", "--trust", &vk]);
@@ -269,7 +283,7 @@ fn correction_after_publication_is_reported_with_both_values() {
         "no correction in the exhibit"
     );
     assert!(
-        html.contains("now 160 after entries 6"),
+        html.contains("now 160 after entries 7"),
         "no current value in the exhibit"
     );
 }
@@ -295,14 +309,28 @@ fn a_revocation_after_signing_is_carried_and_does_not_void_earlier_entries() {
     ]);
     let bytes = fs::read(env.path("e3.json")).unwrap();
     let v = bundle::verify(&bytes, &trusted(&vk), None).unwrap();
+    // 7 the revocation, 8 the state commitment of the export's checkpoint.
     assert_eq!(
         v.entries.keys().copied().collect::<Vec<_>>(),
-        [0, 1, 2, 3, 6]
+        [0, 1, 2, 3, 7, 8]
     );
     let researcher = v.entries[&3].entry.content.signer;
-    assert_eq!(v.key(&researcher).unwrap().revoked_at, Some(6));
-    // (An exporter that left the revocation out would not be caught by the bundle alone: an
-    // inclusion proof shows what is in the log, never what is not; docs/PROOFS.md says so.)
+    assert_eq!(v.key(&researcher).unwrap().revoked_at, Some(7));
+    // An exporter that left the revocation out is caught: the state commitment records it as
+    // amending the grant (entry 1).
+    let mut b: Bundle = serde_json::from_slice(&bytes).unwrap();
+    b.entries.retain(|e| e.index != 7);
+    let err = bundle::verify(
+        &bundle::to_canonical_bytes(&b).unwrap(),
+        &trusted(&vk),
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("entry 1: completeness:") && err.contains("leaves out: entries 7"),
+        "{err}"
+    );
     // Leaving out a cited source is refused.
     let mut b: Bundle = serde_json::from_slice(&bytes).unwrap();
     b.entries.retain(|e| e.index != 2);
@@ -590,6 +618,23 @@ fn worked_example_matches_the_document() {
     let v = bundle::verify(&ex.bundle, &trusted(&ex.vkey), Some(Digest::of(DOCUMENT))).unwrap();
     assert_eq!(v.document.unwrap().sources, [2]);
     assert_eq!(v.standing.unwrap().current, Some(108));
+    assert!(
+        v.completeness.is_none(),
+        "the example holds no state commitment"
+    );
+    // As the document says: `check` refuses it without --allow-incomplete, and with it says so.
+    let env = Env::new();
+    fs::write(env.path("ex.json"), &ex.bundle).unwrap();
+    let err = env.fails(1, &["check", "ex.json", "--trust", &ex.vkey]);
+    assert!(err.contains("carries no completeness proof"), "{err}");
+    let out = env.ok(&[
+        "check",
+        "ex.json",
+        "--trust",
+        &ex.vkey,
+        "--allow-incomplete",
+    ]);
+    assert!(out.contains("NOT PROVEN COMPLETE"), "{out}");
 }
 
 #[test]
@@ -761,7 +806,8 @@ fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
         2,
         &["check", "f.json", "--policy", "wrong.txt", "--trust", &vkey],
     );
-    // export --policy needs a witnessed checkpoint covering the subject.
+    // export --policy needs a witnessed checkpoint covering the subject: the claim (entry 7,
+    // after the first checkpoint's state commitment, entry 6) is covered by none.
     e.ok(&[
         "add",
         "claim",
@@ -786,7 +832,7 @@ fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
             "export",
             "L",
             "--entry",
-            "6",
+            "7",
             "--policy",
             "policy.txt",
             "-o",
@@ -803,7 +849,7 @@ fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
         "-o",
         "g.json",
     ]);
-    assert!(out.contains("against checkpoint size 6"), "{out}");
+    assert!(out.contains("against checkpoint size 7"), "{out}");
 }
 
 #[test]
@@ -818,4 +864,362 @@ fn bundles_without_a_policy_are_unchanged() {
     let v = trusted(&e.vkey("keys/operator.pub"));
     let checked = bundle::verify(text.as_bytes(), &v, None).unwrap();
     assert_eq!(checked.policy, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completeness, and the subject's standing first.
+
+/// The bundle `file` as the library reads it.
+fn read_bundle(env: &Env, file: &str) -> Bundle {
+    serde_json::from_slice(&fs::read(env.path(file)).unwrap()).unwrap()
+}
+
+/// `b` written canonically to `file`.
+fn write_bundle(env: &Env, file: &str, b: &Bundle) {
+    fs::write(env.path(file), bundle::to_canonical_bytes(b).unwrap()).unwrap();
+}
+
+#[test]
+fn leaving_any_amendment_out_of_a_bundle_fails_naming_the_entry() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    // 7 corrects claim 3, 8 retracts claim 4, 9 revokes the researcher (whose grant is entry
+    // 1); the export commits (10) and signs a checkpoint of 11.
+    env.ok(&[
+        "correct", "L", "--key", RE_KEY, "3", "--count", "100", "--reason", "recount",
+    ]);
+    env.ok(&[
+        "retract",
+        "L",
+        "--key",
+        RE_KEY,
+        "4",
+        "--reason",
+        "unsupported",
+    ]);
+    env.ok(&[
+        "key",
+        "revoke",
+        "L",
+        "--key",
+        OP_KEY,
+        "--pub",
+        "keys/researcher.pub",
+        "--reason",
+        "left",
+    ]);
+    env.ok(&[
+        "export", "L", "--figure", "5", "-o", "f5.json", "--key", OP_KEY,
+    ]);
+    let good = read_bundle(&env, "f5.json");
+    assert_eq!(good.completeness.as_ref().unwrap().commitment, 10);
+    let out = env.ok(&["check", "f5.json", "--trust", &vk]);
+    assert!(out.contains("complete: every correction"), "{out}");
+    let t = trusted(&vk);
+    for (amendment, target) in [(7, 3), (8, 4), (9, 1)] {
+        let mut b = good.clone();
+        b.entries.retain(|e| e.index != amendment);
+        let err = bundle::verify(&bundle::to_canonical_bytes(&b).unwrap(), &t, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("entry {target}: completeness:"))
+                && err.contains(&format!("leaves out: entries {amendment}")),
+            "without {amendment}: {err}"
+        );
+        // Through the binary: exit 1, and never "unchanged".
+        write_bundle(&env, "cut.json", &b);
+        let err = env.fails(1, &["check", "cut.json", "--trust", &vk]);
+        assert!(err.contains(&format!("entry {target}")), "{err}");
+    }
+    // A leaf whose set is edited does not hash to the committed tree.
+    let mut b = good.clone();
+    let leaf = b
+        .completeness
+        .as_mut()
+        .unwrap()
+        .leaves
+        .iter_mut()
+        .find(|l| l.entry == 3)
+        .unwrap();
+    leaf.amended_by.clear();
+    leaf.amended_by.push(8);
+    let err = bundle::verify(&bundle::to_canonical_bytes(&b).unwrap(), &t, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("entry 3"), "{err}");
+    // Removing the correction and the completeness proof together: the bundle checks only
+    // with --allow-incomplete, and then says what it does not prove, never "unchanged".
+    let mut b = good.clone();
+    b.entries.retain(|e| e.index != 7 && e.index != 10);
+    b.completeness = None;
+    write_bundle(&env, "stripped.json", &b);
+    let err = env.fails(1, &["check", "stripped.json", "--trust", &vk]);
+    assert!(err.contains("carries no completeness proof"), "{err}");
+    let (code, j) = common::run_json(
+        env.cwd(),
+        &["check", "stripped.json", "--trust", &vk, "--json"],
+    );
+    assert_eq!((code, &j["ok"]), (1, &serde_json::Value::Bool(false)));
+    let out = env.ok(&[
+        "check",
+        "stripped.json",
+        "--trust",
+        &vk,
+        "--allow-incomplete",
+    ]);
+    assert!(out.contains("NOT PROVEN COMPLETE"), "{out}");
+    assert!(!out.contains("unchanged"), "{out}");
+    let (_, j) = common::run_json(
+        env.cwd(),
+        &[
+            "check",
+            "stripped.json",
+            "--trust",
+            &vk,
+            "--json",
+            "--allow-incomplete",
+        ],
+    );
+    assert_eq!(j["completeness"], serde_json::Value::Null);
+    env.ok(&["exhibit", "stripped.json", "-o", "s.html", "--trust", &vk]);
+    let html = fs::read_to_string(env.path("s.html")).unwrap();
+    assert!(
+        html.contains("does not prove that no correction"),
+        "exhibit"
+    );
+    assert!(!html.contains("no correction or retraction beneath it in the bundle)"));
+}
+
+#[test]
+fn a_grant_bundle_holds_the_revocation_and_a_revocation_bundle_exports() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&[
+        "key",
+        "revoke",
+        "L",
+        "--key",
+        OP_KEY,
+        "--pub",
+        "keys/researcher.pub",
+        "--reason",
+        "laptop lost",
+    ]);
+    env.ok(&[
+        "export",
+        "L",
+        "--entry",
+        "1",
+        "-o",
+        "grant.json",
+        "--key",
+        OP_KEY,
+    ]);
+    let v = bundle::verify(
+        &fs::read(env.path("grant.json")).unwrap(),
+        &trusted(&vk),
+        None,
+    )
+    .unwrap();
+    assert_eq!(v.entries.keys().copied().collect::<Vec<_>>(), [0, 1, 7, 8]);
+    let out = env.ok(&["check", "grant.json", "--trust", &vk]);
+    assert!(
+        out.starts_with("VERIFIED — KEY REVOKED AT ENTRY 7: entry 1 (key-grant)"),
+        "{out}"
+    );
+    assert!(out.contains("revoked at entry 7: \"laptop lost\""), "{out}");
+    env.ok(&["export", "L", "--entry", "7", "-o", "revoke.json"]);
+    let v = bundle::verify(
+        &fs::read(env.path("revoke.json")).unwrap(),
+        &trusted(&vk),
+        None,
+    )
+    .unwrap();
+    assert_eq!(v.entries.keys().copied().collect::<Vec<_>>(), [0, 1, 7, 8]);
+    let out = env.ok(&["check", "revoke.json", "--trust", &vk]);
+    assert!(out.starts_with("VERIFIED: entry 7 (key-revoke)"), "{out}");
+}
+
+#[test]
+fn a_retracted_figure_fails_check_unless_historical_and_the_exhibit_says_so() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&[
+        "retract",
+        "L",
+        "--key",
+        RE_KEY,
+        "5",
+        "--reason",
+        "published in error",
+    ]);
+    env.ok(&[
+        "export", "L", "--figure", "5", "-o", "f5.json", "--key", OP_KEY,
+    ]);
+    let out = env.run(&["check", "f5.json", "--trust", &vk]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("VERIFIED — RETRACTED AT ENTRY 7: figure 5 (figure)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("retracted at entry 7: \"published in error\""),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("RETRACTED at entry 7") && stderr.contains("--historical"),
+        "{stderr}"
+    );
+    let out = env.ok(&["check", "f5.json", "--trust", &vk, "--historical"]);
+    assert!(out.starts_with("VERIFIED — RETRACTED AT ENTRY 7"), "{out}");
+    let (code, j) = common::run_json(env.cwd(), &["check", "f5.json", "--trust", &vk, "--json"]);
+    assert_eq!((code, &j["error"]["entry"]), (1, &serde_json::json!(7)));
+    let (code, j) = common::run_json(
+        env.cwd(),
+        &["check", "f5.json", "--trust", &vk, "--json", "--historical"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        j["status"],
+        serde_json::json!({"kind": "retracted", "at": 7})
+    );
+    env.ok(&["exhibit", "f5.json", "-o", "f5.html", "--trust", &vk]);
+    let html = fs::read_to_string(env.path("f5.html")).unwrap();
+    let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(title.contains("RETRACTED at entry 7"), "{title}");
+    assert!(html.contains("<b>Standing as of the checkpoint: RETRACTED at entry 7.</b>"));
+}
+
+#[test]
+fn a_superseded_figure_names_its_successor_first_everywhere() {
+    let env = Env::new();
+    env.ledger();
+    let vk = env.vkey("keys/operator.pub");
+    env.ok(&[
+        "correct", "L", "--key", RE_KEY, "3", "--count", "100", "--reason", "recount",
+    ]);
+    env.ok(&[
+        "add",
+        "figure",
+        "L",
+        "--key",
+        RE_KEY,
+        "--label",
+        "Since 2024",
+        "--value",
+        "160",
+        "--qualifier",
+        "at-least",
+        "--sum",
+        "3,4",
+        "--supersedes",
+        "5",
+    ]);
+    env.ok(&[
+        "export", "L", "--figure", "5", "-o", "f5.json", "--key", OP_KEY,
+    ]);
+    let v = bundle::verify(&fs::read(env.path("f5.json")).unwrap(), &trusted(&vk), None).unwrap();
+    assert!(v.entries.contains_key(&8), "the successor is in the bundle");
+    let out = env.ok(&["check", "f5.json", "--trust", &vk]);
+    assert!(
+        out.starts_with("VERIFIED — SUPERSEDED BY 8: figure 5"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "figure 168 (entry 5) superseded by 160 at entry 8; figure 8 stands as published (160)"
+        ),
+        "{out}"
+    );
+    let (_, j) = common::run_json(env.cwd(), &["check", "f5.json", "--trust", &vk, "--json"]);
+    assert_eq!(
+        j["status"],
+        serde_json::json!({"kind": "superseded", "by": 8})
+    );
+    assert_eq!(j["standing"]["superseded_by"], 8);
+    env.ok(&["exhibit", "f5.json", "-o", "f5.html", "--trust", &vk]);
+    let html = fs::read_to_string(env.path("f5.html")).unwrap();
+    let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(title.contains("SUPERSEDED by figure 8"), "{title}");
+    assert!(
+        html.contains("SUPERSEDED by figure [entry 8]"),
+        "the amendment note"
+    );
+    // The successor's own bundle names what it supersedes and stands.
+    env.ok(&["export", "L", "--figure", "8", "-o", "f8.json"]);
+    let out = env.ok(&["check", "f8.json", "--trust", &vk]);
+    assert!(out.starts_with("VERIFIED: figure 8"), "{out}");
+}
+
+#[test]
+fn a_false_state_commitment_fails_every_full_verify() {
+    let env = Env::new();
+    env.ledger();
+    env.ok(&[
+        "correct", "L", "--key", RE_KEY, "3", "--count", "100", "--reason", "recount",
+    ]);
+    // The operator commits to a state that leaves the correction out: the state before it.
+    let op = custody_store::files::load_secret(&env.path(OP_KEY), || unreachable!()).unwrap();
+    let lines: Vec<serde_json::Value> = env
+        .ok(&["log", "L", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let size = lines.len() as u64;
+    let head = Digest::from_hex(lines.last().unwrap()["leaf_hash"].as_str().unwrap()).unwrap();
+    let body = Body::StateCommitment {
+        size,
+        leaves: 0,
+        root: merkle::EMPTY_ROOT,
+    };
+    let e = custody_core::sign::sign_submission(&op, ORIGIN, 1_760_000_000, body)
+        .unwrap()
+        .into_entry(size, head);
+    let bytes = e.to_bytes().unwrap();
+    let mut file = fs::read(env.path("L/entries")).unwrap();
+    file.extend_from_slice(&custody_store::frames::encode_frame(
+        &bytes,
+        &Digest::leaf(&bytes),
+    ));
+    fs::write(env.path("L/entries"), &file).unwrap();
+    let err = env.fails(1, &["verify", "L"]);
+    assert!(
+        err.contains(&format!(
+            "entry {size}: state commitment does not match the log"
+        )),
+        "{err}"
+    );
+    // Only the operator commits, and a commitment names its own index.
+    fs::write(
+        env.path("L/entries"),
+        &file[..file.len() - bytes.len() - 36],
+    )
+    .unwrap();
+    let re = custody_store::files::load_secret(&env.path(RE_KEY), || unreachable!()).unwrap();
+    for (key, at, want) in [
+        (&re, size, "only the operator key may commit"),
+        (&op, size + 1, "covers 9 entries, but it is entry 8"),
+    ] {
+        let (leaves, root) = (1, Digest::ZERO);
+        let sub = custody_core::sign::sign_submission(
+            key,
+            ORIGIN,
+            1_760_000_000,
+            Body::StateCommitment {
+                size: at,
+                leaves,
+                root,
+            },
+        )
+        .unwrap();
+        fs::write(env.path("c.cust"), sub.to_file_bytes().unwrap()).unwrap();
+        let err = env.fails(2, &["append", "L", "c.cust"]);
+        assert!(err.contains(want), "{want}: {err}");
+    }
 }

@@ -216,7 +216,7 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     let www = cwd.join("www");
     let (code, out, err) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("published tree size 29 "), "{out}");
+    assert!(out.starts_with("published tree size 30 "), "{out}");
     let layout: Vec<String> = files(&www.join("nk-log")).into_keys().collect();
     println!(
         "published layout of the sample ledger:\n  {}",
@@ -224,11 +224,11 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     );
     assert_eq!(
         layout,
-        ["checkpoint", "tile/0/000.p/29", "tile/entries/000.p/29"]
+        ["checkpoint", "tile/0/000.p/30", "tile/entries/000.p/30"]
     );
     // The published checkpoint is the recorded note, byte for byte.
     let recorded =
-        fs::read(cwd.join("ledger/checkpoints/000000000029-b9b207abe05fd2fb.txt")).unwrap();
+        fs::read(cwd.join("ledger/checkpoints/000000000030-7e549040606888b0.txt")).unwrap();
     assert_eq!(fs::read(www.join("nk-log/checkpoint")).unwrap(), recorded);
     // Publishing again writes nothing.
     let (code, out, _) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
@@ -249,7 +249,7 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     assert!(h.starts_with("HTTP/1.1 200"), "{h}");
     assert!(h.contains("Content-Type: text/plain; charset=utf-8"), "{h}");
     assert!(h.contains("Cache-Control: no-cache"), "{h}");
-    let h = nginx.head("/nk-log/tile/entries/000.p/29");
+    let h = nginx.head("/nk-log/tile/entries/000.p/30");
     assert!(h.contains("Content-Type: application/octet-stream"), "{h}");
     assert!(
         h.contains("Cache-Control: public, max-age=31536000, immutable"),
@@ -258,18 +258,18 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
 
     let (code, out, err) = custody(cwd, &["clone", &url, "L2", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("cloned 29 entries (tree size 29"), "{out}");
+    assert!(out.starts_with("cloned 30 entries (tree size 30"), "{out}");
     assert_eq!(
         fs::read(cwd.join("L2/entries")).unwrap(),
         fs::read(cwd.join("ledger/entries")).unwrap()
     );
     assert_eq!(
-        fs::read(cwd.join("L2/checkpoints/000000000029-b9b207abe05fd2fb.txt")).unwrap(),
+        fs::read(cwd.join("L2/checkpoints/000000000030-7e549040606888b0.txt")).unwrap(),
         recorded
     );
     let (code, out, err) = custody(cwd, &["verify", "L2", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("checkpoint ok: tree size 29"), "{out}");
+    assert!(out.contains("checkpoint ok: tree size 30"), "{out}");
 
     // A clone refuses a log whose checkpoint is not signed by the trusted key.
     let other = Work::keyed();
@@ -287,9 +287,9 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     let log = www.join("nk-log");
     for (file, at, named) in [
         ("checkpoint", 90, "nk-log/checkpoint"),
-        ("tile/0/000.p/29", 100, "nk-log/tile/0/000.p/29"),
-        ("tile/entries/000.p/29", 300, "nk-log/tile/entries/000.p/29"),
-        ("tile/entries/000.p/29", 0, "nk-log/tile/entries/000.p/29"),
+        ("tile/0/000.p/30", 100, "nk-log/tile/0/000.p/30"),
+        ("tile/entries/000.p/30", 300, "nk-log/tile/entries/000.p/30"),
+        ("tile/entries/000.p/30", 0, "nk-log/tile/entries/000.p/30"),
     ] {
         let orig = flip(&log.join(file), at);
         let (code, _, err) = custody(cwd, &["clone", &url, "L3", "--trust", &vk]);
@@ -300,14 +300,14 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
         fs::write(log.join(file), orig).unwrap();
     }
     // A symbolic link planted in the published directory is refused, never followed.
-    fs::rename(log.join("tile/0/000.p/29"), cwd.join("moved")).unwrap();
-    std::os::unix::fs::symlink(cwd.join("moved"), log.join("tile/0/000.p/29")).unwrap();
+    fs::rename(log.join("tile/0/000.p/30"), cwd.join("moved")).unwrap();
+    std::os::unix::fs::symlink(cwd.join("moved"), log.join("tile/0/000.p/30")).unwrap();
     let (code, _, err) = custody(cwd, &["clone", "www/nk-log", "L3", "--trust", &vk]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("symbolic link"), "{err}");
     // From a directory (no web server) the clone is the same.
-    fs::remove_file(log.join("tile/0/000.p/29")).unwrap();
-    fs::rename(cwd.join("moved"), log.join("tile/0/000.p/29")).unwrap();
+    fs::remove_file(log.join("tile/0/000.p/30")).unwrap();
+    fs::rename(cwd.join("moved"), log.join("tile/0/000.p/30")).unwrap();
     let (code, _, err) = custody(cwd, &["clone", "www/nk-log", "L4", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -325,7 +325,8 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
     init_ledger(cwd, "L", ORIGIN);
     fs::write(w.path("report.txt"), "report\n").unwrap();
     w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
-    import_claims(&w, "L", "first", 700);
+    // 699 claims: with the source and the state commitment `checkpoint` appends, 703 entries.
+    import_claims(&w, "L", "first", 699);
     w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
     // A second history: a copy of the ledger at 703 entries, grown differently later.
     common::copy_dir(&w.path("L"), &w.path("Lfork"));
@@ -345,7 +346,7 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
 
     // 600 more entries, published onto the published log: only the tiles that change are
     // written; every tile already there keeps its inode, its mtime and its bytes.
-    import_claims(&w, "L", "second", 600);
+    import_claims(&w, "L", "second", 599); // and a state commitment: 600 entries
     w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
     let before = files(&www.join("log"));
     let (code, out, err) = custody(cwd, &["publish", "L", "www/log"]);
@@ -391,7 +392,7 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
 
     // 100 more; a changed byte in a tile the consistency proof reads, then in a bundle, then in
     // the checkpoint: each refused (exit 1) and named; restored, the monitor goes on.
-    import_claims(&w, "L", "third", 100);
+    import_claims(&w, "L", "third", 99);
     w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
     let (code, _, err) = custody(cwd, &["publish", "L", "www/log"]);
     assert_eq!(code, 0, "{err}");
@@ -422,7 +423,7 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
     // The fork: the copy at 703 entries grows 800 other entries, signed and checkpointed with
     // the same operator key, and is published elsewhere. Publishing it over the real log's
     // directory is refused; the monitor, shown it, exits 1 with evidence.
-    import_claims(&w, "Lfork", "other", 800);
+    import_claims(&w, "Lfork", "other", 799);
     w.ok(&["checkpoint", "Lfork", "--key", OPERATOR_KEY]);
     let (code, _, err) = custody(cwd, &["publish", "Lfork", "www/log"]);
     assert_eq!(code, 2, "{err}");

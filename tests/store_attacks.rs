@@ -135,7 +135,12 @@ fn a_duplicate_is_refused_even_when_the_earlier_copy_was_edited_in_the_file() {
 fn a_planted_file_under_a_checkpoints_name_is_replaced_not_reported_as_recorded() {
     let w = Work::keyed();
     ledger(&w);
-    // The root is public (verify prints it); plant garbage under the name checkpoint will use.
+    // A first checkpoint appends the state commitment (entry 5); the next one signs the same
+    // tree, whose root is public (verify prints it): plant garbage under the name it will use.
+    w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    for e in fs::read_dir(w.path("L/checkpoints")).unwrap() {
+        fs::remove_file(e.unwrap().path()).unwrap();
+    }
     let v = w.ok(&["verify", "L"]);
     let root = v
         .lines()
@@ -145,7 +150,7 @@ fn a_planted_file_under_a_checkpoints_name_is_replaced_not_reported_as_recorded(
         .next()
         .unwrap()
         .to_string();
-    let name = format!("L/checkpoints/000000000005-{}.txt", &root[..16]);
+    let name = format!("L/checkpoints/000000000006-{}.txt", &root[..16]);
     fs::write(w.path(&name), b"garbage").unwrap();
     w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
     assert!(fs::read(w.path(&name))
@@ -153,7 +158,7 @@ fn a_planted_file_under_a_checkpoints_name_is_replaced_not_reported_as_recorded(
         .starts_with(ORIGIN.as_bytes()));
     assert!(w
         .ok(&["verify", "L"])
-        .contains("checkpoint ok: tree size 5"));
+        .contains("checkpoint ok: tree size 6"));
 }
 
 #[test]

@@ -309,27 +309,31 @@ fn truncation_at_a_boundary_is_a_shorter_log_unless_a_checkpoint_covers_it() {
     fs::write(&path, &original[..MAGIC_LEN]).unwrap();
     assert!(verify(&dir).is_err());
 
-    // Sign a checkpoint of size 8 (recorded in the ledger), and keep a copy as a --since note.
+    // Cut to 8 entries and checkpoint: `custody checkpoint` commits to the amendment state as
+    // entry 8 and signs a checkpoint of size 9 (recorded in the ledger); keep a copy as a
+    // --since note. That 9-entry log is the history the checkpoint covers.
     fs::write(&path, &original[..fr[7].1]).unwrap();
     // (Run as on a machine that never verified the longer log: this one refuses the cut file.)
     run_ok_unseen(
         tmp.path(),
         &["checkpoint", "L", "--key", "keys/operator.key"],
     );
-    fs::write(&path, &original).unwrap();
+    let original = fs::read(&path).unwrap();
+    let fr = frames(&original);
+    assert_eq!(fr.len(), 9);
     let cps: Vec<_> = fs::read_dir(dir.join("checkpoints"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(cps.len(), 1);
-    let saved = tmp.path().join("cp8.txt");
+    let saved = tmp.path().join("cp9.txt");
     fs::copy(&cps[0], &saved).unwrap();
     assert_eq!(verify(&dir).unwrap().checkpoints.len(), 1);
     for (k, &(_, end)) in fr.iter().enumerate() {
         fs::write(&path, &original[..end]).unwrap();
         let size = k + 1;
         let res = verify(&dir);
-        if size >= 8 {
+        if size >= 9 {
             assert_eq!(res.unwrap().entries, size as u64);
         } else {
             let f = res.unwrap_err();
@@ -337,7 +341,7 @@ fn truncation_at_a_boundary_is_a_shorter_log_unless_a_checkpoint_covers_it() {
                 f.reason.contains("truncated or rewritten"),
                 "size {size}: {f}"
             );
-            assert!(f.reason.contains("tree size 8"), "{f}");
+            assert!(f.reason.contains("tree size 9"), "{f}");
         }
     }
     // The same with the checkpoint only held outside the ledger (deleted from checkpoints/).
@@ -345,11 +349,11 @@ fn truncation_at_a_boundary_is_a_shorter_log_unless_a_checkpoint_covers_it() {
     for (k, &(_, end)) in fr.iter().enumerate() {
         fs::write(&path, &original[..end]).unwrap();
         let res = verify_since(&dir, &saved);
-        if k + 1 >= 8 {
+        if k + 1 >= 9 {
             assert!(res.is_ok(), "size {}", k + 1);
         } else {
             let f = res.unwrap_err();
-            assert!(f.reason.contains("cp8.txt"), "{f}");
+            assert!(f.reason.contains("cp9.txt"), "{f}");
         }
     }
 }

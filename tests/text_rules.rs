@@ -96,6 +96,18 @@ fn figure(label: &str, unit: &str) -> Body {
     }
 }
 
+/// A figure superseding entry 5 (the log's figure).
+fn superseding(label: &str, unit: &str) -> Body {
+    Body::SupersedingFigure {
+        label: label.into(),
+        value: 108,
+        qualifier: Qualifier::AtLeast,
+        unit: unit.into(),
+        terms: vec![3],
+        supersedes: 5,
+    }
+}
+
 impl Log {
     fn new() -> Log {
         let mut log = Log {
@@ -138,6 +150,7 @@ impl Log {
             TIME,
             source("Second report", "NGO", "2025", None),
         );
+        log.push(&re, ORIGIN, TIME, figure("Total", "people"));
         log
     }
 
@@ -235,6 +248,8 @@ fn fields_with(bad: char) -> Vec<(&'static str, bool, Body)> {
         ),
         ("label", re, figure(&t("Total"), "people")),
         ("unit", re, figure("Total", &t("people"))),
+        ("label", re, superseding(&t("Total"), "people")),
+        ("unit", re, superseding("Total", &t("people"))),
         ("statement", re, {
             Body::Correction {
                 target: 3,
@@ -260,6 +275,13 @@ fn fields_with(bad: char) -> Vec<(&'static str, bool, Body)> {
         ("reason", re, {
             Body::Redaction {
                 target: 2,
+                reason: t("r"),
+            }
+        }),
+        ("reason", re, {
+            Body::Cite {
+                target: 3,
+                cites: vec![4],
                 reason: t("r"),
             }
         }),
@@ -321,6 +343,8 @@ fn the_valid_versions_of_those_bodies_are_admitted() {
             Body::Claim { .. } if field == "period" => {
                 claim("s", "people", "c", "2023..2024-06", "")
             }
+            // A successor counts the unit of the figure it supersedes.
+            Body::SupersedingFigure { .. } if field == "unit" => superseding("Total", "people"),
             b => b,
         };
         let kind = body.kind();
@@ -761,6 +785,47 @@ fn arb_body() -> impl Strategy<Value = Body> {
             }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Retraction { target, reason }),
         (arb_u64(), text()).prop_map(|(target, reason)| Body::Redaction { target, reason }),
+        (text(), arb_u64(), 0usize..3, text(), refs(), arb_u64()).prop_map(
+            |(label, value, q, unit, terms, supersedes)| Body::SupersedingFigure {
+                label,
+                value,
+                qualifier: [Qualifier::AtLeast, Qualifier::Exactly, Qualifier::About][q],
+                unit,
+                terms,
+                supersedes,
+            }
+        ),
+        (
+            (text(), prop::option::of(arb_u64()), text()),
+            (text(), text(), text()),
+            (refs(), arb_u64())
+        )
+            .prop_map(
+                |((statement, count, unit), (category, period, place), (cites, repeats))| {
+                    Body::RepeatedClaim {
+                        statement,
+                        count,
+                        unit,
+                        category,
+                        period,
+                        place,
+                        cites,
+                        repeats,
+                    }
+                }
+            ),
+        (arb_u64(), arb_u64(), any::<[u8; 32]>()).prop_map(|(size, leaves, r)| {
+            Body::StateCommitment {
+                size,
+                leaves,
+                root: Digest(r),
+            }
+        }),
+        (arb_u64(), refs(), text()).prop_map(|(target, cites, reason)| Body::Cite {
+            target,
+            cites,
+            reason
+        }),
     ]
 }
 
@@ -811,7 +876,8 @@ fn strings_of(e: &Entry) -> Vec<String> {
         Body::Genesis { name, .. } | Body::KeyGrant { name, .. } => v.push(name.clone()),
         Body::KeyRevoke { reason, .. }
         | Body::Retraction { reason, .. }
-        | Body::Redaction { reason, .. } => v.push(reason.clone()),
+        | Body::Redaction { reason, .. }
+        | Body::Cite { reason, .. } => v.push(reason.clone()),
         Body::Source {
             title,
             publisher,
@@ -823,7 +889,16 @@ fn strings_of(e: &Entry) -> Vec<String> {
             v.extend(locator.clone());
         }
         Body::Informant { alias, .. } => v.push(alias.clone()),
+        Body::StateCommitment { .. } => {}
         Body::Claim {
+            statement,
+            unit,
+            category,
+            period,
+            place,
+            ..
+        }
+        | Body::RepeatedClaim {
             statement,
             unit,
             category,
@@ -837,7 +912,9 @@ fn strings_of(e: &Entry) -> Vec<String> {
             period.clone(),
             place.clone(),
         ]),
-        Body::Figure { label, unit, .. } => v.extend([label.clone(), unit.clone()]),
+        Body::Figure { label, unit, .. } | Body::SupersedingFigure { label, unit, .. } => {
+            v.extend([label.clone(), unit.clone()]);
+        }
         Body::Correction {
             statement, reason, ..
         } => {

@@ -26,8 +26,8 @@ const STAMP_RFC3339: &str = "2026-02-03T04:05:06Z";
 const MINT: &str = "2025-06-01 00:00:00";
 /// The sample ledger's log key (docs/JSON.md).
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
-const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000029-b9b207abe05fd2fb.txt";
+    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
+const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000030-7e549040606888b0.txt";
 
 fn sh(cwd: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(args[0])
@@ -459,7 +459,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
         assert_eq!(
             first,
             format!(
-                "checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
+                "checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
             ),
             "{what}"
         );
@@ -509,7 +509,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
     assert_eq!(lines.len(), 1 + configs.len(), "{out}");
     for (name, token) in &stored {
         let want = format!(
-            "  timestamp ok: checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
+            "  timestamp ok: checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
             token.strip_prefix(cwd).unwrap().display()
         );
         assert!(out.contains(&want), "{want}\n{out}");
@@ -587,7 +587,7 @@ fn a_cosigned_checkpoint_is_stamped_as_the_log_signed_it() {
         .unwrap()
         .to_str()
         .unwrap()
-        .starts_with("000000000029-b9b207abe05fd2fb."));
+        .starts_with("000000000030-7e549040606888b0."));
     assert_eq!(
         std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap(),
         recorded
@@ -693,13 +693,13 @@ fn tampered_tokens_and_checkpoints_are_refused_by_custody_and_openssl() {
     // A tampered checkpoint: custody refuses the checkpoint (exit 1, naming it), OpenSSL the
     // token over it.
     let text = std::fs::read_to_string(&note).unwrap();
-    let tampered = text.replacen("\n29\n", "\n28\n", 1);
+    let tampered = text.replacen("\n30\n", "\n28\n", 1);
     assert_ne!(tampered, text);
     std::fs::write(&note, &tampered).unwrap();
     let out = run(cwd, &verify_args);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("000000000029-b9b207abe05fd2fb.txt"), "{err}");
+    assert!(err.contains("000000000030-7e549040606888b0.txt"), "{err}");
     assert!(!openssl_verify(cwd, &note, &token, &root).status.success());
     std::fs::write(&note, &text).unwrap();
 
@@ -874,10 +874,10 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(
-        "  checkpoint 29 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
+        "  checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
     )), "{text}");
     assert!(text.contains(
-        "  checkpoint 29 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
+        "  checkpoint 30 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
     ), "{text}");
     let out = check(&[]);
     assert_eq!(out.status.code(), Some(0));
@@ -971,12 +971,13 @@ fn the_bundle_member_is_optional_bounded_and_canonical() {
         .timestamps
         .is_empty());
     assert_eq!(bundle::attach_timestamps(&old, &[]).unwrap(), old);
-    // Attached, the token travels as canonical base64 after `entries` and decodes back.
+    // Attached, the token travels as canonical base64 after `entries` and `completeness` (the
+    // sample bundle's last member) and decodes back.
     let with = bundle::attach_timestamps(&old, std::slice::from_ref(&token)).unwrap();
     let text = String::from_utf8(with.clone()).unwrap();
     let b64 = base64_of(&token);
     assert!(text.ends_with(&format!(
-        "  ],\n  \"timestamps\": [\n    \"{b64}\"\n  ]\n}}\n"
+        "  }},\n  \"timestamps\": [\n    \"{b64}\"\n  ]\n}}\n"
     )));
     let v = bundle::verify(&with, &vkey, None).unwrap();
     assert_eq!(v.timestamps, vec![token.clone()]);

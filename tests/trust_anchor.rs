@@ -19,8 +19,8 @@ const ORIGIN: &str = "example.org/trust-anchor";
 
 /// The sample ledger's verifier key (docs/SAMPLE.md) and its operator key id.
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
-const SAMPLE_OPERATOR: &str = "fb65a858480678e9261f431e5274094f35f4974be39d28f7698430f49b0db002";
+    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
+const SAMPLE_OPERATOR: &str = "c6be6c662f8b982074c954ef63ca24a7b470bd970ed57c0f4d7de9082c1e3cd0";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -262,7 +262,7 @@ fn a_malformed_anchor_is_a_usage_error() {
     let cwd = tmp.path();
     for flags in [
         &["--trust", "not-a-vkey"][..],
-        &["--operator", "fb65a858"],
+        &["--operator", "c6be6c66"],
         &["--operator", "zz65a858480678e9"],
         &["--operator", &SAMPLE_OPERATOR[..63]],
         &["--operator", &SAMPLE_OPERATOR[..16], "--trust", SAMPLE_VKEY],

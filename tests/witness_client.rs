@@ -327,7 +327,7 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         err.contains("witnessed by one at") && err.contains(", two at"),
         "{err}"
     );
-    let recorded = fs::read_to_string(checkpoint_file(&w, "L", 6)).unwrap();
+    let recorded = fs::read_to_string(checkpoint_file(&w, "L", 7)).unwrap();
     assert_eq!(recorded, note);
     assert_eq!(
         (
@@ -336,9 +336,9 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         ),
         (1, 1)
     );
-    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (6, 6));
+    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (7, 7));
     let (out, _) = ok(&w, &["verify", "L", "--policy", "policy.txt"]);
-    assert!(out.contains("witnessed: checkpoint tree size 6"), "{out}");
+    assert!(out.contains("witnessed: checkpoint tree size 7"), "{out}");
     assert!(
         out.contains("witnessed by one at ") && out.contains("witnessed by two at "),
         "{out}"
@@ -346,14 +346,14 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
     // Signing the same tree again without a policy keeps the cosignatures on the record.
     ok(&w, &["checkpoint", "L", "--key", OPERATOR_KEY]);
     assert_eq!(
-        fs::read_to_string(checkpoint_file(&w, "L", 6)).unwrap(),
+        fs::read_to_string(checkpoint_file(&w, "L", 7)).unwrap(),
         recorded
     );
 
     // The fork's starting point: a copy of the ledger as both witnesses cosigned it.
     common::copy_dir(&w.path("L"), &w.path("F"));
 
-    // 2. The log grows: old = 6 from custody's records, with a consistency proof.
+    // 2. The log grows (a claim and a state commitment): old = 7 from custody's records, with a consistency proof.
     add_claim(&w, "L", "7th");
     let (_, err) = ok(
         &w,
@@ -367,15 +367,20 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         ],
     );
     assert!(err.contains("quorum \"both\" met"), "{err}");
-    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (7, 7));
+    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (9, 9));
 
     // 3. Someone else feeds witness one a newer checkpoint with its own feeder; custody's
-    // records still say 7, so its request gets 409 naming 8 and is retried from 8.
+    // records still say 9, so its request gets 409 naming 11 and is retried from 11.
     add_claim(&w, "L", "8th");
     ok(&w, &["checkpoint", "L", "--key", OPERATOR_KEY]);
-    let line = feed(&w1, &checkpoint_file(&w, "L", 8), 7, &proof(&w, "L", 7, 8));
+    let line = feed(
+        &w1,
+        &checkpoint_file(&w, "L", 11),
+        9,
+        &proof(&w, "L", 9, 11),
+    );
     assert!(line.starts_with("— witness.example.com/one "), "{line}");
-    assert_eq!(w1.size(ORIGIN), 8);
+    assert_eq!(w1.size(ORIGIN), 11);
     add_claim(&w, "L", "9th");
     let (note9, err) = ok(
         &w,
@@ -397,7 +402,7 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         "witness one answered no 409: {}",
         w1.log()
     );
-    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (9, 9));
+    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (13, 13));
     assert_eq!(
         (
             cosignature_lines(&note9, &w1),
@@ -420,7 +425,7 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
             "fig.json",
         ],
     );
-    assert!(out.contains("against checkpoint size 9"), "{out}");
+    assert!(out.contains("against checkpoint size 13"), "{out}");
     let bundle = fs::read_to_string(w.path("fig.json")).unwrap();
     let b: serde_json::Value = serde_json::from_str(&bundle).unwrap();
     assert_eq!(b["checkpoint"].as_str().unwrap(), note9);
@@ -484,10 +489,13 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         "without a policy cosignatures are not checked: {err}"
     );
 
-    // 6. The fork: the copy taken at size 6 grows differently to size 10. Its records say
-    // both witnesses cosigned 6; they answer 409 (they hold 9) and then refuse the proof from
-    // 9 in the fork's tree (422). Nothing is recorded as witnessed.
-    for s in ["fork 7", "fork 8", "fork 9", "fork 10"] {
+    // 6. The fork: the copy taken at size 7 grows differently to size 14 (six claims and a
+    // state commitment). Its records say both witnesses cosigned 7; they answer 409 (they hold
+    // 13) and then refuse the proof from 13 in the fork's tree (422). Nothing is recorded as
+    // witnessed.
+    for s in [
+        "fork 7", "fork 8", "fork 9", "fork 10", "fork 11", "fork 12",
+    ] {
         add_claim(&w, "F", s);
     }
     let (code, _, err) = run(
@@ -511,7 +519,7 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         "{err}"
     );
     assert!(err.contains("nothing was recorded as witnessed"), "{err}");
-    let f10 = checkpoint_file(&w, "F", 10);
+    let f10 = checkpoint_file(&w, "F", 14);
     let f10_note = fs::read_to_string(&f10).unwrap();
     assert_eq!(
         (
@@ -520,8 +528,8 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         ),
         (0, 0)
     );
-    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (9, 9));
-    let l9 = checkpoint_file(&w, "L", 9);
+    assert_eq!((w1.size(ORIGIN), w2.size(ORIGIN)), (13, 13));
+    let l9 = checkpoint_file(&w, "L", 13);
     let (out, _) = ok(
         &w,
         &[
@@ -534,7 +542,7 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
             "fork.json",
         ],
     );
-    assert!(out.contains("tree sizes 9 and 10"), "{out}");
+    assert!(out.contains("tree sizes 13 and 14"), "{out}");
     let (code, out, _) = run(&w, &["check-fork", "fork.json", "--trust", &log]);
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("FORK PROVEN"), "{out}");
@@ -555,12 +563,12 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
     assert!(err.contains("fork evidence written to fork2.json"), "{err}");
     let (code, out, _) = run(&w, &["check-fork", "fork2.json", "--trust", &log]);
     assert_eq!((code, out.starts_with("FORK PROVEN")), (1, true), "{out}");
-    // The fork still verifies on its own, and its last witnessed checkpoint is 6.
+    // The fork still verifies on its own, and its last witnessed checkpoint is 7.
     let (out, _) = ok(&w, &["verify", "F", "--policy", "policy.txt"]);
-    assert!(out.contains("witnessed: checkpoint tree size 6"), "{out}");
+    assert!(out.contains("witnessed: checkpoint tree size 7"), "{out}");
 
     // 7. Witness two stopped: the quorum fails (exit 1) and the new checkpoint is recorded
-    // with the log's signature only; verify --policy still holds the log to checkpoint 9.
+    // with the log's signature only; verify --policy still holds the log to checkpoint 13.
     let mut w2 = w2;
     w2.stop();
     add_claim(&w, "L", "10th");
@@ -582,16 +590,16 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
         err.contains("checkpoint NOT witnessed") && err.contains("1 of 2"),
         "{err}"
     );
-    let l10 = fs::read_to_string(checkpoint_file(&w, "L", 10)).unwrap();
+    let l10 = fs::read_to_string(checkpoint_file(&w, "L", 15)).unwrap();
     assert_eq!(
         (cosignature_lines(&l10, &w1), cosignature_lines(&l10, &w2)),
         (0, 0),
         "nothing recorded as witnessed: {l10}"
     );
     let (out, _) = ok(&w, &["verify", "L", "--policy", "policy.txt"]);
-    assert!(out.contains("witnessed: checkpoint tree size 9"), "{out}");
+    assert!(out.contains("witnessed: checkpoint tree size 13"), "{out}");
     assert!(
-        out.contains("entries 9..9 are not yet covered by a witnessed checkpoint"),
+        out.contains("entries 13..14 are not yet covered by a witnessed checkpoint"),
         "{out}"
     );
     w1.stop();
@@ -639,7 +647,7 @@ fn witnesses_that_do_not_know_the_log_are_reported() {
         "{err}"
     );
     // The log-signed checkpoint is recorded, without cosignatures; verify --policy fails.
-    let note = fs::read_to_string(checkpoint_file(&w, "L", 6)).unwrap();
+    let note = fs::read_to_string(checkpoint_file(&w, "L", 7)).unwrap();
     assert_eq!(note.lines().filter(|l| l.starts_with("— ")).count(), 1);
     let (code, _, err) = run(&w, &["verify", "L", "--policy", "policy.txt"]);
     assert_eq!(code, 1, "{err}");

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 /// The sample ledger's log key (ledger/, keys/operator.pub).
 const VKEY: &str =
-    "example.org/nk-repatriation+8655535d+AfU+RwjGMM+y/dbXYb12ZJxfsU6Ug3XnHwwqyacYwRGY";
+    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
 
 fn trusted() -> &'static StrictVerifier {
     static V: OnceLock<StrictVerifier> = OnceLock::new();

@@ -2,11 +2,12 @@
 
 use super::{load_key, new_passphrase, open_writer, sign_and_add};
 use crate::args::{AddCommand, ClaimArgs, FigureArgs, InformantArgs, SourceArgs};
-use anyhow::{Context, Result};
-use custody_core::entry::Body;
+use anyhow::{bail, Context, Result};
+use custody_core::entry::{Body, Content};
 use custody_core::seal::Opening;
 use custody_store::clock::{os_rng, sign_now};
 use custody_store::files;
+use std::path::Path;
 
 pub fn run(a: AddCommand) -> Result<()> {
     match a {
@@ -61,9 +62,71 @@ pub fn run(a: AddCommand) -> Result<()> {
             );
             Ok(())
         }
-        AddCommand::Claim { ledger, key, args } => sign_and_add(&ledger, &key, claim_body(args)),
+        AddCommand::Claim {
+            ledger,
+            key,
+            args,
+            allow_duplicate: false,
+        } => sign_and_add(&ledger, &key, claim_body(args)),
+        AddCommand::Claim {
+            ledger,
+            key,
+            args,
+            allow_duplicate: true,
+        } => add_repeat(&ledger, &key, claim_body(args)),
         AddCommand::Figure { ledger, key, args } => sign_and_add(&ledger, &key, figure_body(args)),
     }
+}
+
+/// `add claim --allow-duplicate`: the claim as a deliberate repeat of the latest earlier copy
+/// this key recorded; refused when there is none (a first copy needs no flag).
+fn add_repeat(ledger: &Path, key: &Path, body: Body) -> Result<()> {
+    let key = load_key(key)?;
+    let mut l = open_writer(ledger)?;
+    let origin = l.state().origin.clone();
+    let probe = Content {
+        origin: origin.clone(),
+        signer: key.id(),
+        claimed_time: 0,
+        body: body.clone(),
+    };
+    let Some(latest) = l.latest_copy(&probe)? else {
+        bail!(
+            "--allow-duplicate: this key has not recorded this claim before, so it is no \
+             duplicate; add it without --allow-duplicate"
+        );
+    };
+    let Body::Claim {
+        statement,
+        count,
+        unit,
+        category,
+        period,
+        place,
+        cites,
+    } = body
+    else {
+        bail!("--allow-duplicate applies to claims only");
+    };
+    let repeat = Body::RepeatedClaim {
+        statement,
+        count,
+        unit,
+        category,
+        period,
+        place,
+        cites,
+        repeats: latest,
+    };
+    let sub = sign_now(&key, &origin, repeat)?;
+    let a = l.append(sub)?;
+    out!(
+        "entry {} (claim, a deliberate repeat of entry {latest}) appended; leaf hash {}",
+        a.index,
+        a.leaf
+    );
+    super::warn(&mut l);
+    Ok(())
 }
 
 /// A source body for the document `a.file` (hashed here), and its hash.
@@ -94,12 +157,22 @@ pub fn claim_body(a: ClaimArgs) -> Body {
 }
 
 pub fn figure_body(a: FigureArgs) -> Body {
-    Body::Figure {
-        label: a.label,
-        value: a.value,
-        qualifier: a.qualifier,
-        unit: a.unit,
-        terms: a.terms,
+    match a.supersedes {
+        None => Body::Figure {
+            label: a.label,
+            value: a.value,
+            qualifier: a.qualifier,
+            unit: a.unit,
+            terms: a.terms,
+        },
+        Some(supersedes) => Body::SupersedingFigure {
+            label: a.label,
+            value: a.value,
+            qualifier: a.qualifier,
+            unit: a.unit,
+            terms: a.terms,
+            supersedes,
+        },
     }
 }
 

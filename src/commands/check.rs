@@ -2,11 +2,12 @@
 
 use super::{load_policy, witness_time, Failed};
 use crate::args::CheckArgs;
-use crate::print::{count, list, quoted, time};
+use crate::print::{count, list, quoted, succession, time};
 use anyhow::{Context, Result};
 use custody_core::bundle::{self, Bundle, VerifiedBundle, MAX_BUNDLE_BYTES};
 use custody_core::checkpoint::{self, StrictVerifier};
 use custody_core::entry::Body;
+use custody_core::explain::Status;
 use custody_core::hash::Digest;
 use custody_core::json::WitnessingJson;
 use custody_core::json::{
@@ -172,6 +173,18 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(Failed(format!("bundle check FAILED: {reason}")).into());
         }
     };
+    // A bundle that cannot show nothing was left out of it is refused before anything is said
+    // about its subject, unless the user asked to see what it holds anyway.
+    if let Some(reason) = incomplete(&v).filter(|_| !a.allow_incomplete) {
+        if a.json {
+            let f = FailureJson {
+                entry: None,
+                reason: reason.clone(),
+            };
+            out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+        }
+        return Err(Failed(format!("bundle check FAILED: {reason}")).into());
+    }
     // The tokens are over the note as the log key that verified signed it.
     let trusted = keys
         .iter()
@@ -191,7 +204,25 @@ pub fn run(a: CheckArgs) -> Result<()> {
             return Err(Failed(format!("bundle check FAILED: {reason}")).into());
         }
     };
+    let s = v.subject.index;
+    let e = &v.entries[&s].entry;
+    let retracted = match v.status {
+        Status::Retracted { at } if !a.historical => Some(format!(
+            "{} {s} was RETRACTED at entry {at}: it must not be relied on as it stands; pass \
+             --historical to check it as it was published",
+            e.content.body.kind()
+        )),
+        _ => None,
+    };
     if a.json {
+        if let (Some(reason), Status::Retracted { at }) = (&retracted, v.status) {
+            let f = FailureJson {
+                entry: Some(at),
+                reason: reason.clone(),
+            };
+            out!("{}", serde_json::to_string_pretty(&failed(&f))?);
+            return Err(Failed(format!("bundle check: {reason}")).into());
+        }
         let mut j = with_ok(&report(&v, &stamps))?;
         let witnessed_json = match (&policy, &witnessed) {
             (Some(p), Some(w)) => {
@@ -211,17 +242,20 @@ pub fn run(a: CheckArgs) -> Result<()> {
         out!("{}", serde_json::to_string_pretty(&j)?);
         return Ok(());
     }
-    let s = v.subject.index;
-    let e = &v.entries[&s].entry;
     let signer = SignerJson::of(&e.content.signer, v.keys());
     // Every line goes through `say!`: the origin, names, labels and units are the bundle's.
+    // The subject's standing comes first, so that nobody reads "verified" as "current".
     say!(
-        "OK: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
+        "{}: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
+        v.status.headline(),
         v.subject.kind.name(),
         e.content.body.kind(),
         v.origin,
         v.checkpoint.size()
     );
+    for line in status_lines(&v)? {
+        say!("  {line}");
+    }
     say!(
         "  signed by {} ({}, key {}), claimed time {}",
         signer.name.as_deref().unwrap_or("?"),
@@ -271,6 +305,13 @@ pub fn run(a: CheckArgs) -> Result<()> {
             path.display(),
             list(sources)
         );
+        for &src in sources {
+            if let Some(r) = redacted_at(&v, src) {
+                say!(
+                    "    source {src}'s stored copy was redacted at entry {r}: the document may hold what the redaction protects"
+                );
+            }
+        }
     }
     say!(
         "  checked {}: inclusion proofs, strict signatures, grants, rules and arithmetic ({:.1} ms)",
@@ -287,9 +328,86 @@ pub fn run(a: CheckArgs) -> Result<()> {
             count(stamps.len() as u64, "time-stamp token", "time-stamp tokens")
         );
     }
+    say!("  {}", completeness_line(&v));
     say!("  bundle SHA-256 {}", v.bundle_sha256);
-    say!("  This proves who signed what and that it is unchanged since the checkpoint; not that any claim is true.");
+    say!("  This proves who signed what, and that each entry is byte for byte the one the checkpoint covers; not that any claim is true.");
+    if let Some(reason) = retracted {
+        return Err(Failed(format!("bundle check: {reason}")).into());
+    }
     Ok(())
+}
+
+/// Why the bundle does not prove its amendments complete to its checkpoint, if it does not.
+fn incomplete(v: &VerifiedBundle) -> Option<String> {
+    match v.completeness {
+        Some(c) if c.to_checkpoint => None,
+        Some(c) => Some(format!(
+            "the bundle proves its entries' amendments complete only up to its state commitment \
+             at entry {}, not to its checkpoint (tree size {}): an amendment recorded between \
+             them could have been left out; export it again with `custody export --key \
+             OPERATOR.key`, or pass --allow-incomplete to check what it holds",
+            c.commitment,
+            v.checkpoint.size()
+        )),
+        None => Some(
+            "the bundle carries no completeness proof (no state commitment): a correction, \
+             retraction, redaction, re-sourcing, supersession or revocation of its entries could \
+             have been left out of it unseen; export it again with `custody export --key \
+             OPERATOR.key`, or pass --allow-incomplete to check what it holds"
+                .into(),
+        ),
+    }
+}
+
+/// The one line that says what the bundle proves about omissions (docs/PROOFS.md).
+fn completeness_line(v: &VerifiedBundle) -> String {
+    match (v.completeness, incomplete(v)) {
+        (Some(c), None) => format!(
+            "complete: every correction, retraction, redaction, re-sourcing, supersession and \
+             revocation of these entries recorded before the checkpoint is in the bundle, as the \
+             operator's state commitment at entry {} records them (every full `custody verify` \
+             of the ledger checks that commitment)",
+            c.commitment
+        ),
+        (_, Some(why)) => format!("NOT PROVEN COMPLETE: {why}"),
+        (None, None) => "NOT PROVEN COMPLETE".into(),
+    }
+}
+
+/// The lines that explain the subject's status: its retraction, its successors, its key's
+/// revocation, its unsupported claims.
+fn status_lines(v: &VerifiedBundle) -> Result<Vec<String>> {
+    let s = v.subject.index;
+    let mut out = Vec::new();
+    let reason_of = |i: u64| match v.entries.get(&i).map(|e| &e.entry.content.body) {
+        Some(
+            Body::Retraction { reason, .. }
+            | Body::KeyRevoke { reason, .. }
+            | Body::Correction { reason, .. },
+        ) => quoted(reason),
+        _ => "(reason not in the bundle)".into(),
+    };
+    match v.status {
+        Status::Retracted { at } => out.push(format!("retracted at entry {at}: {}", reason_of(at))),
+        Status::Revoked { at } => out.push(format!(
+            "the key this entry granted was revoked at entry {at}: {}",
+            reason_of(at)
+        )),
+        _ => {}
+    }
+    if let Some(line) = succession(s, &|i| v.standing_of(i))? {
+        out.push(line);
+    }
+    Ok(out)
+}
+
+/// The redaction of source `i` in the bundle, if any.
+fn redacted_at(v: &VerifiedBundle, i: u64) -> Option<u64> {
+    v.amendments(i).iter().copied().find(|a| {
+        v.entries
+            .get(a)
+            .is_some_and(|ae| matches!(ae.entry.content.body, Body::Redaction { .. }))
+    })
 }
 
 /// A `--document`, its SHA-256, and the live source entries that record it.
@@ -371,7 +489,9 @@ fn report(v: &VerifiedBundle, stamps: &[Option<VerifiedTimestamp>]) -> CheckRepo
             root: v.checkpoint.root().to_hex(),
         },
         subject: v.subject,
+        status: v.status,
         standing: v.standing.clone(),
+        completeness: v.completeness,
         document: v.document.as_ref().map(|d| DocumentMatchJson {
             sha256: d.sha256.to_hex(),
             sources: d.sources.clone(),
@@ -402,30 +522,34 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
     let e = &v.entries[&v.subject.index].entry;
     let published = s.published?;
     let current = s.current?;
-    let mut line = match &e.content.body {
-        Body::Figure {
-            label,
-            qualifier,
-            unit,
-            ..
-        } => {
+    let mut line = match (e.content.body.as_figure(), e.content.body.as_claim()) {
+        (Some(f), _) => {
             let terms: Vec<String> = s
                 .terms
                 .iter()
                 .map(|t| format!("{} [entry {}]", t.value, t.entry))
                 .collect();
             format!(
-                "figure {}: {} {published} {unit} = {} when signed",
-                quoted(label),
-                qualifier.name(),
+                "figure {}: {} {published} {} = {} when signed",
+                quoted(f.label),
+                f.qualifier.name(),
+                f.unit,
                 terms.join(" + ")
             )
         }
-        Body::Claim { unit, .. } => format!("claim count {published} {unit} when signed"),
-        _ => return None,
+        (None, Some(c)) => format!("claim count {published} {} when signed", c.unit),
+        (None, None) => return None,
     };
     if current == published && s.changed_by.is_empty() {
-        let _ = write!(line, "; unchanged as of the checkpoint");
+        let _ = write!(
+            line,
+            "; {}",
+            if v.completeness.is_some_and(|c| c.to_checkpoint) {
+                "unchanged as of the checkpoint"
+            } else {
+                "no change beneath it in the bundle (which does not prove none was left out)"
+            }
+        );
     } else {
         let by: Vec<String> = s.changed_by.iter().map(ToString::to_string).collect();
         let _ = write!(
@@ -434,8 +558,19 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
             by.join(", ")
         );
     }
+    if !s.unsupported.is_empty() {
+        let u: Vec<String> = s.unsupported.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            line,
+            "; UNSUPPORTED as of the checkpoint: claims {} rest on no live source",
+            u.join(", ")
+        );
+    }
     if let Some(r) = s.retracted_at {
         let _ = write!(line, "; RETRACTED at entry {r}");
+    }
+    if let Some(by) = s.superseded_by {
+        let _ = write!(line, "; SUPERSEDED by figure {by}");
     }
     Some(line)
 }

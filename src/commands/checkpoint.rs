@@ -1,4 +1,5 @@
-//! `custody checkpoint`: sign a checkpoint of the current tree and record it in the ledger;
+//! `custody checkpoint`: commit to the log's amendment state (a state-commitment entry, unless
+//! the last entry already is one) and sign a checkpoint of the whole tree, recorded in the ledger;
 //! with `--policy`, ask the policy's witnesses to cosign it (C2SP tlog-witness
 //! `add-checkpoint`, docs/POLICY.md "Asking witnesses") and record the cosigned note if the
 //! quorum is met.
@@ -7,7 +8,7 @@
 //! witnesses are asked one after another with a 10-second budget each and a 64 KiB answer
 //! limit, and the recorded note only ever gains lines (store's `record_witnessed`).
 
-use super::{load_key, load_policy, open_reader, witness_time, Failed};
+use super::{load_key, load_policy, open_writer, witness_time, Failed};
 use anyhow::{bail, Context, Result};
 use custody_core::add_checkpoint::AddCheckpoint;
 use custody_core::checkpoint::SignedCheckpoint;
@@ -24,7 +25,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn run(ledger: &Path, key: &Path, policy: Option<&Path>) -> Result<()> {
     let key = load_key(key)?;
     let policy = policy.map(load_policy).transpose()?;
-    let l = open_reader(ledger)?;
+    let mut l = open_writer(ledger)?;
     if let Some(p) = &policy {
         let ours = l.operator_verifier()?;
         if !p.lists_log(&ours) {
@@ -36,7 +37,11 @@ pub fn run(ledger: &Path, key: &Path, policy: Option<&Path>) -> Result<()> {
             );
         }
     }
-    let (cp, path) = l.sign_checkpoint(&key)?;
+    let (cp, path, committed) = l.commit_and_checkpoint(&key)?;
+    super::warn(&mut l);
+    if let Some(c) = committed {
+        eprintln!("entry {c} (state-commitment) appended");
+    }
     let Some(policy) = policy else {
         {
             use std::io::Write as _;

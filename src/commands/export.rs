@@ -1,6 +1,6 @@
 //! `custody export`: write a self-contained proof bundle of one entry or figure.
 
-use super::{load_key, load_policy, open_reader};
+use super::{load_key, load_policy, open_reader, open_writer};
 use crate::args::ExportArgs;
 use crate::print::count;
 use anyhow::{bail, Result};
@@ -21,9 +21,34 @@ pub fn run(a: ExportArgs) -> Result<()> {
         },
         _ => bail!("give exactly one of --entry N or --figure N"),
     };
-    let l = open_reader(&a.ledger)?;
     let key = a.key.as_deref().map(load_key).transpose()?;
     let policy = a.policy.as_deref().map(load_policy).transpose()?;
+    let mut committed = None;
+    if let Some(key) = &key {
+        // With the operator's key, the bundle is made complete to its checkpoint: a state
+        // commitment as the checkpoint's last entry, appended and signed unless the latest
+        // checkpoint already ends in one and covers the whole log.
+        let mut w = open_writer(&a.ledger)?;
+        let current = w
+            .latest_checkpoint(&w.operator_verifier()?)?
+            .is_some_and(|c| {
+                c.size() == w.size() && w.state().commitments.last() == Some(&(c.size() - 1))
+            });
+        if !current {
+            let (cp, path, c) = w.commit_and_checkpoint(key)?;
+            committed = c;
+            eprintln!(
+                "signed checkpoint of tree size {}, recorded as {}",
+                cp.size(),
+                path.display()
+            );
+        }
+        super::warn(&mut w);
+    }
+    if let Some(c) = committed {
+        eprintln!("entry {c} (state-commitment) appended");
+    }
+    let l = open_reader(&a.ledger)?;
     let exported = l.export_with(
         subject,
         key.as_ref().map(|k| k as &dyn KeySigner),
@@ -74,6 +99,17 @@ pub fn run(a: ExportArgs) -> Result<()> {
         );
     }
     out!("bundle SHA-256 {}", Digest::of(&exported.bytes));
+    match exported.completeness {
+        Some((c, true)) => out!(
+            "complete: it holds every amendment of its entries up to the checkpoint (state commitment at entry {c})"
+        ),
+        Some((c, false)) => eprintln!(
+            "warning: the bundle proves its amendments complete only up to the state commitment at entry {c}, not to the checkpoint; pass --key OPERATOR.key to commit and sign a newer checkpoint"
+        ),
+        None => eprintln!(
+            "warning: no state commitment precedes the checkpoint, so the bundle cannot prove that no amendment was left out (custody check refuses it without --allow-incomplete); pass --key OPERATOR.key to commit and sign a checkpoint"
+        ),
+    }
     match &a.policy {
         Some(p) => out!(
             "witnessed checkpoint; check it with: custody check {} --policy {}",

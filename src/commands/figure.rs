@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, quoted, signer_label, time};
+use crate::print::{list, quoted, signer_label, succession, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};
@@ -13,7 +13,7 @@ use std::path::Path;
 pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let l = open_reader(ledger)?;
     let (e, leaf) = l.entry_with_leaf(index)?;
-    if !matches!(e.content.body, Body::Figure { .. }) {
+    if !e.content.body.is_figure() {
         bail!("entry {index} is a {}, not a figure", e.content.body.kind());
     }
     let st = l.state();
@@ -43,6 +43,12 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
         time(e.content.claimed_time)
     );
     say!(to out, "  leaf hash {leaf}");
+    if let Some(old) = s.supersedes {
+        say!(to out, "  supersedes figure {old}");
+    }
+    if let Some(line) = succession(index, &|i| explain::standing(st, &l, i, l.size()))? {
+        say!(to out, "  {line}");
+    }
     let now = s.current.unwrap_or(0);
     if s.changed_by.is_empty() {
         say!(to out, "  today: unchanged ({published}); no correction or retraction beneath it since publication");
@@ -53,11 +59,18 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
             list(&s.changed_by),
         );
     }
+    if !s.unsupported.is_empty() {
+        say!(
+            to out,
+            "  UNSUPPORTED today: claims {} rest on no live source (every source and informant each cites was retracted); re-source them (`custody cite`) or supersede the figure",
+            list(&s.unsupported)
+        );
+    }
     say!(to out, "  how it is built (values as at publication):");
     let tree = explain::tree(st, &l, index, index + 1)?;
     let mut lines = Vec::new();
     for child in &tree.children {
-        walk(&l, &st.keys, child, 1, &mut lines)?;
+        walk(&l, &st.keys, &s.unsupported, child, 1, &mut lines)?;
     }
     for line in lines {
         say!(to out, "{line}");
@@ -70,6 +83,7 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
 fn walk(
     l: &custody_store::Ledger,
     keys: &[KeyRecord],
+    unsupported: &[u64],
     node: &TreeNode,
     depth: usize,
     out: &mut Vec<String>,
@@ -79,7 +93,7 @@ fn walk(
     let who = signer_label(keys, &node.entry);
     let again = if node.repeat { " (shown above)" } else { "" };
     match &node.entry.content.body {
-        Body::Figure { label, .. } => {
+        Body::Figure { label, .. } | Body::SupersedingFigure { label, .. } => {
             out.push(format!(
                 "{pad}figure {} {} = {}  [signed by {who}; leaf {}]{again}",
                 node.index,
@@ -88,23 +102,31 @@ fn walk(
                 &leaf.to_hex()[..16]
             ));
             for c in &node.children {
-                walk(l, keys, c, depth + 1, out)?;
+                walk(l, keys, unsupported, c, depth + 1, out)?;
             }
         }
-        Body::Claim {
-            statement,
-            place,
-            period,
-            ..
-        } => {
+        b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => {
+            let Some(claim) = b.as_claim() else {
+                return Ok(());
+            };
+            let (statement, place, period) = (claim.statement, claim.place, claim.period);
+            let again_of = claim
+                .repeats
+                .map(|r| format!(" (a deliberate repeat of claim {r})"))
+                .unwrap_or_default();
             let value = node
                 .value
                 .map_or_else(|| "no count".into(), |v| v.to_string());
+            let flag = if unsupported.contains(&node.index) {
+                " UNSUPPORTED today"
+            } else {
+                ""
+            };
             out.push(format!(
-                "{pad}claim {}: {value} — {statement} ({})  [signed by {who}; leaf {}]{again}",
+                "{pad}claim {}: {value} — {statement} ({}){again_of}  [signed by {who}; leaf {}]{again}{flag}",
                 node.index,
                 if place.is_empty() {
-                    period.clone()
+                    period.to_string()
                 } else {
                     format!("{place}, {period}")
                 },

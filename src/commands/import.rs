@@ -50,12 +50,19 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
     bar.finish_and_clear();
     super::warn(&mut l);
     let done = result?;
+    for (line, entry) in &done.skipped {
+        out!("line {line}: already in the ledger as entry {entry}; skipped");
+    }
     match done.first {
         Some(f) => out!(
             "imported {} ({f}..{}); the ledger holds {}",
             count(done.done, "entry", "entries"),
             f + done.done - 1,
             count(done.size, "entry", "entries")
+        ),
+        None if !done.skipped.is_empty() => out!(
+            "nothing new to import: {} already in the ledger",
+            count(done.skipped.len() as u64, "line was", "lines were")
         ),
         None => out!("nothing to import"),
     }

@@ -108,6 +108,21 @@ pub fn run(cli: Cli) -> Result<()> {
                 reason,
             },
         ),
+        Command::Cite {
+            ledger,
+            key,
+            target,
+            sources,
+            reason,
+        } => sign_and_add(
+            &ledger,
+            &key,
+            Body::Cite {
+                target,
+                cites: sources,
+                reason,
+            },
+        ),
         Command::Retract {
             ledger,
             key,

@@ -8,10 +8,11 @@
 
 use super::{load_policy, open_reader, progress_bar, witness_time, Failed};
 use crate::args::VerifyArgs;
-use crate::print::{clean, count, list, quoted};
+use crate::print::{clean, count, list, quoted, succession};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;
+use custody_core::explain::Standing;
 use custody_core::hash::Digest;
 use custody_core::json::{failed, with_ok, TimestampJson, VerifyReport};
 use custody_core::json::{CheckpointJson, WitnessingJson};
@@ -377,6 +378,14 @@ fn print_report(
     if !r.figures.is_empty() {
         say!(to out, "  figures (recomputed from the signed claims):");
     }
+    let by_entry: std::collections::HashMap<u64, &Standing> = r
+        .figures
+        .iter()
+        .map(|f| (f.standing.entry, &f.standing))
+        .collect();
+    let of = |i: u64| -> Result<Option<Standing>, std::convert::Infallible> {
+        Ok(by_entry.get(&i).map(|&s| s.clone()))
+    };
     for f in &r.figures {
         let s = &f.standing;
         let terms: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
@@ -389,6 +398,16 @@ fn print_report(
             terms.join(" + "),
             s.entry
         );
+        if !s.unsupported.is_empty() {
+            say!(
+                to out,
+                "      UNSUPPORTED: claims {} rest on no live source (every source and informant each cites was retracted)",
+                list(&s.unsupported)
+            );
+        }
+        if let Ok(Some(line)) = succession(s.entry, &of) {
+            say!(to out, "      {line}");
+        }
         if s.retracted_at.is_some() {
             say!(to out, "      RETRACTED after publication");
         } else if !s.changed_by.is_empty() {

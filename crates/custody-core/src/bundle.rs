@@ -9,14 +9,17 @@
 
 use crate::checkpoint::{self, CheckpointError, SignedCheckpoint, StrictVerifier, TlogProof};
 use crate::codec::MAX_RECORD_BYTES;
+use crate::completeness::OpenedLeaf;
 use crate::entry::{Body, Entry, KeyId};
-use crate::explain::{self, Standing};
+use crate::explain::{self, Standing, Status};
 use crate::hash::Digest;
 use crate::merkle;
-use crate::rules::{EntryLookup, KeyRecord, LogState, LookupError, RuleError, Valuation};
+use crate::rules::{
+    duplicates, EntryLookup, KeyRecord, LogState, LookupError, RuleError, Valuation,
+};
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use thiserror::Error;
 
@@ -87,6 +90,11 @@ pub struct Bundle {
     pub subject: Subject,
     /// The entries, sorted by index, no index twice.
     pub entries: Vec<BundleEntry>,
+    /// Optional: the proof that the bundle holds every amendment of its entries recorded before
+    /// a state commitment (docs/PROOFS.md, "Completeness"). Absent in bundles that prove no
+    /// completeness; a checker says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<CompletenessJson>,
     /// RFC 3161 time-stamp tokens over the checkpoint, each the base64 of a DER
     /// TimeStampToken (`docs/TIMESTAMPS.md`). Absent in bundles without tokens, never empty.
     /// [`verify`] only decodes them; a checker verifies them against its own TSA roots.
@@ -97,6 +105,43 @@ pub struct Bundle {
     /// policy. Absent from bundles exported without one, so older bundles stay canonical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+}
+
+/// The `completeness` member: which entry is the state commitment, and the state-tree leaves
+/// that show each bundle entry's amendments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletenessJson {
+    /// The index of the `StateCommitment` entry (one of `entries`).
+    pub commitment: u64,
+    /// The opened state-tree leaves, in increasing position.
+    pub leaves: Vec<StateLeafJson>,
+}
+
+/// One opened state-tree leaf.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateLeafJson {
+    /// Its position in the state tree.
+    pub position: u64,
+    /// The amended entry.
+    pub entry: u64,
+    /// The entries amending it before the commitment, increasing.
+    pub amended_by: Vec<u64>,
+    /// Its RFC 9162 inclusion proof, base64 of 32 bytes each, nearest the leaf first.
+    pub path: Vec<String>,
+}
+
+/// What a bundle proves about its amendments, once verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Coverage {
+    /// The state commitment the proofs are against.
+    pub commitment: u64,
+    /// Whether the commitment is the last entry the checkpoint covers, so that nothing
+    /// between it and the checkpoint escapes it: the bundle is then complete to its
+    /// checkpoint.
+    pub to_checkpoint: bool,
 }
 
 /// The most time-stamp tokens a bundle may carry.
@@ -187,10 +232,12 @@ pub fn to_canonical_bytes(bundle: &Bundle) -> Result<Vec<u8>, BundleError> {
 /// The entries a bundle about `subject` must hold, given the log state `state` (its keys and
 /// amendments) and the tree size `size` of the checkpoint it proves against.
 ///
-/// The closure is the smallest set that holds the subject, every entry any member references
-/// (citations, terms, targets), every correction, retraction or redaction of a member made before
-/// `size`, then genesis (entry 0), and for every signer of a member the entry that granted it and
-/// the one that revoked it (if before `size`).
+/// The closure is the smallest set that holds genesis (entry 0) and the subject, every entry any
+/// member references (citations, terms, targets, the figure a successor supersedes, the copy a
+/// repeat repeats, the grant of the key a revocation revokes), the grant of every member's
+/// signer, and every entry made before `size` that amends a member ([`LogState::amended_by`]:
+/// corrections, retractions, redactions, re-sourcings, the superseding figure, and for a grant
+/// the revocation of its key).
 ///
 /// # Errors
 /// If an entry cannot be read through `log`.
@@ -201,27 +248,20 @@ pub fn closure(
     log: &dyn EntryLookup,
 ) -> Result<BTreeSet<u64>, LookupError> {
     let mut need = BTreeSet::new();
-    let mut signers = BTreeSet::new();
-    let mut stack = vec![subject];
+    let mut stack = vec![0, subject];
     while let Some(i) = stack.pop() {
         if !need.insert(i) {
             continue;
         }
         let e = log.entry(i)?;
-        signers.insert(e.content.signer);
         stack.extend(e.content.body.references());
-        if let Some(amends) = state.amendments.get(&i) {
-            stack.extend(amends.iter().copied().filter(|&a| a < size));
+        // A revocation names its key, not the grant: the grant is what it amends.
+        if let Body::KeyRevoke { key, .. } = &e.content.body {
+            stack.extend(state.key(key).map(|k| k.granted_at));
         }
-    }
-    need.insert(0);
-    for id in signers {
-        if let Some(k) = state.key(&id) {
-            need.insert(k.granted_at);
-            if let Some(r) = k.revoked_at.filter(|&r| r < size) {
-                need.insert(r);
-            }
-        }
+        // The signer's grant, and so (below) that key's revocation.
+        stack.extend(state.key(&e.content.signer).map(|k| k.granted_at));
+        stack.extend(state.amended_by(i).into_iter().filter(|&a| a < size));
     }
     Ok(need)
 }
@@ -249,19 +289,23 @@ pub fn build(
     subject: Subject,
     entries: Vec<ProvenEntry>,
 ) -> Result<Vec<u8>, BundleError> {
-    build_with_policy(origin, vkey, checkpoint_note, subject, entries, None)
+    build_with(origin, vkey, checkpoint_note, subject, entries, None, None)
 }
 
-/// [`build`], carrying the text of the witness policy the checkpoint was checked under.
+/// [`build`] with a completeness proof (the state commitment's index, which must be among the
+/// entries, and the state-tree leaves that show the entries' amendments,
+/// [`crate::completeness::StateTree::open`]) and the text of the witness policy the checkpoint
+/// was checked under.
 ///
 /// # Errors
 /// As [`build`].
-pub fn build_with_policy(
+pub fn build_with(
     origin: &str,
     vkey: &str,
     checkpoint_note: &str,
     subject: Subject,
     mut entries: Vec<ProvenEntry>,
+    completeness: Option<(u64, Vec<OpenedLeaf>)>,
     policy: Option<&str>,
 ) -> Result<Vec<u8>, BundleError> {
     entries.sort_by_key(|e| e.index);
@@ -285,6 +329,18 @@ pub fn build_with_policy(
                 tlog_proof: checkpoint::format_tlog_proof(e.index, &e.proof, checkpoint_note),
             })
             .collect(),
+        completeness: completeness.map(|(commitment, leaves)| CompletenessJson {
+            commitment,
+            leaves: leaves
+                .into_iter()
+                .map(|o| StateLeafJson {
+                    position: o.position,
+                    entry: o.entry,
+                    amended_by: o.amended_by,
+                    path: o.path.iter().map(|h| B64.encode(h.0)).collect(),
+                })
+                .collect(),
+        }),
         timestamps: None,
         policy: policy.map(str::to_owned),
     };
@@ -350,8 +406,13 @@ pub struct VerifiedBundle {
     pub entries: BTreeMap<u64, VerifiedEntry>,
     /// Where the subject stands, if it is a claim or figure.
     pub standing: Option<Standing>,
+    /// The subject's status as of the checkpoint (retracted, superseded, ...), for any kind.
+    pub status: Status,
     /// The `--document` match, if one was asked for.
     pub document: Option<DocumentMatch>,
+    /// What the bundle proves complete: every amendment of each of its entries made before the
+    /// state commitment named here is in the bundle. `None`: the bundle proves no completeness.
+    pub completeness: Option<Coverage>,
     /// SHA-256 of the bundle bytes as given.
     pub bundle_sha256: Digest,
     /// The bundle's length in bytes.
@@ -382,6 +443,12 @@ impl VerifiedBundle {
     #[must_use]
     pub fn amendments(&self, index: u64) -> &[u64] {
         self.state.amendments.get(&index).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every entry of the bundle that amends entry `index` (see [`LogState::amended_by`]).
+    #[must_use]
+    pub fn amended_by(&self, index: u64) -> Vec<u64> {
+        self.state.amended_by(index)
     }
 
     /// The value of claim or figure `index` just before entry `at`, listing the amendments after
@@ -467,9 +534,7 @@ pub fn verify(
             format!("entry {} is not in the bundle", subject.index),
         )
     })?;
-    if subject.kind == SubjectKind::Figure
-        && !matches!(subj.entry.content.body, Body::Figure { .. })
-    {
+    if subject.kind == SubjectKind::Figure && !subj.entry.content.body.is_figure() {
         return Err(member(
             "subject",
             format!(
@@ -479,8 +544,12 @@ pub fn verify(
             ),
         ));
     }
-    let need = closure(subject.index, cp.size(), &state, &Lookup(&entries))
+    let mut need = closure(subject.index, cp.size(), &state, &Lookup(&entries))
         .map_err(|e| BundleError::Closure(e.to_string()))?;
+    // Step 14 (its entry first): the state commitment the completeness proof is against.
+    if let Some(c) = &bundle.completeness {
+        need.insert(c.commitment);
+    }
     if let Some(extra) = entries.keys().find(|i| !need.contains(i)) {
         return Err(BundleError::Closure(format!(
             "entry {extra} is not beneath the subject, nor a grant, revocation or amendment of it"
@@ -493,11 +562,23 @@ pub fn verify(
     }
     // Step 13 and the report: the document, and where the subject stands.
     let standing = standing(subject.index, cp.size(), &state, &entries)?;
+    let status = explain::status(
+        &state,
+        &Lookup(&entries),
+        subject.index,
+        cp.size(),
+        standing.as_ref(),
+    )
+    .map_err(|e| entry_err(subject.index, e.to_string()))?;
     let document = match document {
         None => None,
         Some(sha256) => Some(match_document(sha256, &entries)?),
     };
-    // Step 14: a carried policy must be one (it is informational, not trusted).
+    let completeness = match &bundle.completeness {
+        None => None,
+        Some(c) => Some(check_completeness(c, &entries, &state, cp.size())?),
+    };
+    // Step 15: a carried policy must be one (it is informational, not trusted).
     if let Some(text) = &bundle.policy {
         let p = crate::policy::Policy::parse(text.as_bytes())
             .map_err(|e| member("policy", e.to_string()))?;
@@ -515,7 +596,9 @@ pub fn verify(
         subject,
         entries,
         standing,
+        status,
         document,
+        completeness,
         bundle_sha256: Digest::of(bytes),
         bundle_len: bytes.len(),
         timestamps,
@@ -657,6 +740,20 @@ fn check_genesis(
             "genesis (entry 0) is missing; it anchors the operator key",
         )
     })?;
+    // The log whose checkpoint this is, and the log the entries were signed for, are one: the
+    // genesis origin (which every later entry's origin must equal) is the checkpoint's origin,
+    // the trusted key's name. Otherwise one operator key's checkpoint of one log could carry
+    // the entries of another.
+    if genesis.entry.content.origin != trusted.name() {
+        return Err(entry_err(
+            0,
+            format!(
+                "the entries were signed for origin {:?}, not for the checkpoint's origin {:?}",
+                genesis.entry.content.origin,
+                trusted.name()
+            ),
+        ));
+    }
     match &genesis.entry.content.body {
         Body::Genesis { operator, .. } if operator == trusted.verifying_key().as_bytes() => Ok(()),
         Body::Genesis { .. } => Err(entry_err(
@@ -720,16 +817,27 @@ fn check_entry(
 fn replay(entries: &BTreeMap<u64, VerifiedEntry>) -> Result<LogState, BundleError> {
     let lookup = Lookup(entries);
     let mut state = LogState::default();
+    // The duplicate rule among the bundle's own entries: each copy's latest earlier copy, if
+    // the log holds one, is beneath it (a repeat references it), so the bundle sees it.
+    let mut copies: HashMap<Digest, (u64, Digest)> = HashMap::new();
     for (&i, ve) in entries {
         // `admit` and `apply` treat `size` as the index of the entry being added; the log
         // between bundle entries is absent, and nothing in the rules depends on its count.
         state.size = i;
         let content = &ve.entry.content;
         state
-            .admit(content, &lookup)
+            .admit_in_bundle(content, &lookup)
             .map_err(|e| entry_err(i, e.to_string()))?;
         crate::replay::check_signature(&state, content, &ve.entry.signature.0)
             .map_err(|e| entry_err(i, e.to_string()))?;
+        let msg = content
+            .signed_bytes()
+            .map_err(|e| entry_err(i, e.to_string()))?;
+        let key = duplicates::key_of_signed(&msg)
+            .ok_or_else(|| entry_err(i, "signed message too short"))?;
+        let latest = copies.get(&key).map(|&(c, m)| (c, m == Digest::of(&msg)));
+        duplicates::check(content, latest).map_err(|e| entry_err(i, e.to_string()))?;
+        copies.insert(key, (i, Digest::of(&msg)));
         state.apply(content, ve.leaf);
     }
     Ok(state)
@@ -743,6 +851,79 @@ fn standing(
 ) -> Result<Option<Standing>, BundleError> {
     explain::standing(state, &Lookup(entries), index, size)
         .map_err(|e| entry_err(index, e.to_string()))
+}
+
+/// Step 14: the completeness proof. The commitment entry is a `StateCommitment` in the
+/// bundle; every opened leaf is in its tree; and every bundle entry below it shows, through the
+/// opened leaves, exactly the amendments the bundle holds of it.
+fn check_completeness(
+    c: &CompletenessJson,
+    entries: &BTreeMap<u64, VerifiedEntry>,
+    state: &LogState,
+    size: u64,
+) -> Result<Coverage, BundleError> {
+    let at = c.commitment;
+    let fail = |reason: String| BundleError::Closure(format!("completeness: {reason}"));
+    let Some(ve) = entries.get(&at) else {
+        return Err(fail(format!(
+            "the state commitment, entry {at}, is not in the bundle"
+        )));
+    };
+    let Body::StateCommitment { leaves, root, .. } = &ve.entry.content.body else {
+        return Err(fail(format!(
+            "entry {at} is a {}, not a state commitment",
+            ve.entry.content.body.kind()
+        )));
+    };
+    let mut opened = Vec::with_capacity(c.leaves.len());
+    for l in &c.leaves {
+        if l.path.len() > merkle::MAX_PROOF_LEN {
+            return Err(fail(format!(
+                "the state leaf of entry {} has a path of more than {} hashes",
+                l.entry,
+                merkle::MAX_PROOF_LEN
+            )));
+        }
+        let mut path = Vec::with_capacity(l.path.len());
+        for h in &l.path {
+            let bytes: [u8; 32] = checkpoint::b64_strict(h)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    fail(format!(
+                        "the state leaf of entry {} has a path hash that is not canonical base64 \
+                         of 32 bytes",
+                        l.entry
+                    ))
+                })?;
+            path.push(Digest(bytes));
+        }
+        opened.push(OpenedLeaf {
+            position: l.position,
+            entry: l.entry,
+            amended_by: l.amended_by.clone(),
+            path,
+        });
+    }
+    let held: BTreeMap<u64, Vec<u64>> = entries
+        .keys()
+        .filter(|&&e| e < at)
+        .map(|&e| {
+            let set: Vec<u64> = state
+                .amended_by(e)
+                .into_iter()
+                .filter(|&a| a < at)
+                .collect();
+            (e, set)
+        })
+        .collect();
+    crate::completeness::check(at, *leaves, root, &opened, &held).map_err(|e| match e.entry {
+        Some(index) => entry_err(index, format!("completeness: {}", e.reason)),
+        None => fail(e.reason),
+    })?;
+    Ok(Coverage {
+        commitment: at,
+        to_checkpoint: at + 1 == size,
+    })
 }
 
 fn match_document(

@@ -136,14 +136,16 @@ pub enum CheckpointError {
 }
 
 /// Whether `s` is acceptable as a log origin and signed-note key name: 1 to 255 bytes,
-/// no Unicode whitespace, no control characters, no `+` (the vkey separator).
+/// no Unicode whitespace, no control character in custody's one sense of the word
+/// (docs/FORMAT.md "Text fields": C0, DEL, C1, the bidirectional controls, U+2028, U+2029),
+/// no `+` (the vkey separator).
 #[must_use]
 pub fn valid_origin(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ORIGIN_BYTES
         && !s
             .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
+            .any(|c| c.is_whitespace() || crate::rules::text::is_control_char(c) || c == '+')
 }
 
 pub(crate) fn check_origin(s: &str) -> Result<(), CheckpointError> {

@@ -291,9 +291,231 @@ pub enum Body {
         /// Why.
         reason: String,
     },
+    /// Re-sources an earlier claim: adds sources or informants it rests on (for example after
+    /// a source it cited was retracted). Never rewrites the claim.
+    Cite {
+        /// The claim's index.
+        target: u64,
+        /// Indices of the added sources and informants (earlier entries).
+        cites: Vec<u64>,
+        /// Why.
+        reason: String,
+    },
+    /// A published figure that supersedes an earlier one (republished after a correction, say):
+    /// a figure in every respect, which also names the figure it replaces.
+    SupersedingFigure {
+        /// The figure's label.
+        label: String,
+        /// The published value; must equal the sum of `terms` when signed.
+        value: u64,
+        /// at-least, exactly, about.
+        qualifier: Qualifier,
+        /// The unit ("people"); the same as the superseded figure's.
+        unit: String,
+        /// Indices of the claims and figures summed (earlier entries).
+        terms: Vec<u64>,
+        /// The earlier figure this one supersedes.
+        supersedes: u64,
+    },
+    /// A claim recorded again on purpose: the same signer, the same fields as an earlier claim
+    /// (a second incident the sources describe in the same words, say). A claim in every
+    /// respect, which also names the latest earlier copy, so the repeat is on the record and
+    /// never mistaken for a resubmission.
+    RepeatedClaim {
+        /// The statement.
+        statement: String,
+        /// A count of people, if the claim counts.
+        count: Option<u64>,
+        /// The unit of the count ("people").
+        unit: String,
+        /// A category such as "forced-repatriation".
+        category: String,
+        /// When: a partial date or a range `A..B`.
+        period: String,
+        /// Where.
+        place: String,
+        /// Indices of the cited sources and informants (earlier entries).
+        cites: Vec<u64>,
+        /// The latest earlier entry recording the same claim.
+        repeats: u64,
+    },
+    /// The operator's commitment to the log's amendment state just before this entry: the root
+    /// of the state tree, which holds for every amended entry the set of entries amending it
+    /// (docs/PROOFS.md, "Completeness"). Every full replay recomputes and checks it; a proof
+    /// bundle carries proofs against it, so that no amendment of its entries can be left out.
+    StateCommitment {
+        /// The entries it covers: this entry's own index.
+        size: u64,
+        /// The state tree's number of leaves.
+        leaves: u64,
+        /// The state tree's RFC 6962 root.
+        root: Digest,
+    },
+}
+
+/// A figure's fields, whichever figure kind holds them ([`Body::Figure`] or
+/// [`Body::SupersedingFigure`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FigureRef<'a> {
+    /// The label.
+    pub label: &'a str,
+    /// The published value.
+    pub value: u64,
+    /// at-least, exactly, about.
+    pub qualifier: Qualifier,
+    /// The unit.
+    pub unit: &'a str,
+    /// The terms summed.
+    pub terms: &'a [u64],
+    /// The figure it supersedes, if it supersedes one.
+    pub supersedes: Option<u64>,
+}
+
+/// A claim's fields, whichever claim kind holds them ([`Body::Claim`] or
+/// [`Body::RepeatedClaim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimRef<'a> {
+    /// The statement.
+    pub statement: &'a str,
+    /// Its own count.
+    pub count: Option<u64>,
+    /// The unit.
+    pub unit: &'a str,
+    /// The category.
+    pub category: &'a str,
+    /// The period.
+    pub period: &'a str,
+    /// The place.
+    pub place: &'a str,
+    /// Its own citations.
+    pub cites: &'a [u64],
+    /// The earlier copy it repeats, if it is a deliberate repeat.
+    pub repeats: Option<u64>,
 }
 
 impl Body {
+    /// The claim's fields, if this is a claim of either kind.
+    #[must_use]
+    pub fn as_claim(&self) -> Option<ClaimRef<'_>> {
+        let (statement, count, unit, category, period, place, cites, repeats) = match self {
+            Body::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+            } => (statement, count, unit, category, period, place, cites, None),
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
+            } => (
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                Some(*repeats),
+            ),
+            _ => return None,
+        };
+        Some(ClaimRef {
+            statement,
+            count: *count,
+            unit,
+            category,
+            period,
+            place,
+            cites,
+            repeats,
+        })
+    }
+
+    /// Whether this is a claim of either kind.
+    #[must_use]
+    pub fn is_claim(&self) -> bool {
+        self.as_claim().is_some()
+    }
+
+    /// This body as duplicate detection compares it: a deliberate repeat compares as the plain
+    /// claim it repeats, every other body as itself (docs/FORMAT.md, "Duplicates").
+    #[must_use]
+    pub fn unrepeated(&self) -> std::borrow::Cow<'_, Body> {
+        match self {
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                ..
+            } => std::borrow::Cow::Owned(Body::Claim {
+                statement: statement.clone(),
+                count: *count,
+                unit: unit.clone(),
+                category: category.clone(),
+                period: period.clone(),
+                place: place.clone(),
+                cites: cites.clone(),
+            }),
+            other => std::borrow::Cow::Borrowed(other),
+        }
+    }
+
+    /// The figure's fields, if this is a figure of either kind.
+    #[must_use]
+    pub fn as_figure(&self) -> Option<FigureRef<'_>> {
+        match self {
+            Body::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+            } => Some(FigureRef {
+                label,
+                value: *value,
+                qualifier: *qualifier,
+                unit,
+                terms,
+                supersedes: None,
+            }),
+            Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
+            } => Some(FigureRef {
+                label,
+                value: *value,
+                qualifier: *qualifier,
+                unit,
+                terms,
+                supersedes: Some(*supersedes),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a figure of either kind.
+    #[must_use]
+    pub fn is_figure(&self) -> bool {
+        self.as_figure().is_some()
+    }
+
     /// The kind's name, as in listings and `--json`.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -303,11 +525,27 @@ impl Body {
             Body::KeyRevoke { .. } => "key-revoke",
             Body::Source { .. } => "source",
             Body::Informant { .. } => "informant",
-            Body::Claim { .. } => "claim",
-            Body::Figure { .. } => "figure",
+            Body::Claim { .. } | Body::RepeatedClaim { .. } => "claim",
+            Body::Figure { .. } | Body::SupersedingFigure { .. } => "figure",
             Body::Correction { .. } => "correction",
             Body::Retraction { .. } => "retraction",
             Body::Redaction { .. } => "redaction",
+            Body::Cite { .. } => "cite",
+            Body::StateCommitment { .. } => "state-commitment",
+        }
+    }
+
+    /// The earlier entry this body amends, if it is an amendment that names its target by
+    /// index: a correction, retraction, redaction or re-sourcing. (A revocation amends the grant
+    /// of its key, which only the log state can name.)
+    #[must_use]
+    pub fn amends(&self) -> Option<u64> {
+        match self {
+            Body::Correction { target, .. }
+            | Body::Retraction { target, .. }
+            | Body::Redaction { target, .. }
+            | Body::Cite { target, .. } => Some(*target),
+            _ => None,
         }
     }
 
@@ -316,10 +554,28 @@ impl Body {
     pub fn references(&self) -> Vec<u64> {
         match self {
             Body::Claim { cites, .. } => cites.clone(),
+            Body::RepeatedClaim { cites, repeats, .. } => {
+                let mut r = cites.clone();
+                r.push(*repeats);
+                r
+            }
             Body::Figure { terms, .. } => terms.clone(),
+            Body::SupersedingFigure {
+                terms, supersedes, ..
+            } => {
+                let mut r = terms.clone();
+                r.push(*supersedes);
+                r
+            }
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => vec![*target],
+            Body::Cite { target, cites, .. } => {
+                let mut r = Vec::with_capacity(cites.len() + 1);
+                r.push(*target);
+                r.extend_from_slice(cites);
+                r
+            }
             _ => Vec::new(),
         }
     }

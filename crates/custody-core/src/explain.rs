@@ -2,8 +2,9 @@
 //!
 //! `verify`'s report, `figure`, a proof bundle's check and the court exhibit all say the same
 //! things about a figure: its value when signed, each term's value then, its value as of a later
-//! point (today, or a checkpoint), which amendments changed it, whether it was retracted, and the
-//! tree of claims and sources beneath it. [`standing`] and [`tree`] compute those once, from the
+//! point (today, or a checkpoint), which amendments changed it, whether it was retracted, which
+//! claims beneath it are unsupported (every source they cite retracted), and the tree of claims
+//! and sources beneath it. [`standing`] and [`tree`] compute those once, from the
 //! rules' [`LogState`] and earlier entries read through [`EntryLookup`]; printers only format.
 //!
 //! Each call makes one valuation session (memoised per entry and point of the log), so
@@ -11,7 +12,7 @@
 //! and `as_of`), and [`tree`] visits each entry once and values each at most once per figure
 //! above it that it shows (at that figure's signing).
 
-use crate::entry::{Body, Entry, Qualifier};
+use crate::entry::{Entry, Qualifier};
 use crate::rules::valuation::Valuer;
 use crate::rules::{EntryLookup, LogState, LookupError, RuleError, MAX_FIGURE_DEPTH};
 use serde::Serialize;
@@ -42,6 +43,14 @@ pub struct Standing {
     pub changed_by: Vec<u64>,
     /// The entry that retracted it, if one did before the point asked about.
     pub retracted_at: Option<u64>,
+    /// The claims beneath it (itself, for a claim) that are *unsupported* as of the point asked
+    /// about: every source and informant each cites was retracted by then (docs/FORMAT.md,
+    /// "Support"). They still count; a report must say that they rest on nothing live.
+    pub unsupported: Vec<u64>,
+    /// The figure this figure supersedes, if it supersedes one.
+    pub supersedes: Option<u64>,
+    /// The figure that superseded this one, if one did before the point asked about.
+    pub superseded_by: Option<u64>,
 }
 
 impl Standing {
@@ -50,6 +59,20 @@ impl Standing {
     pub fn is_changed(&self) -> bool {
         self.current != self.published || !self.changed_by.is_empty() || self.retracted_at.is_some()
     }
+}
+
+/// The successor chain of a superseded figure: each figure superseding the one before,
+/// as of before entry `as_of` (empty if nothing supersedes it). Bounded by the log, since
+/// each successor is later than the figure it supersedes.
+#[must_use]
+pub fn successors(state: &LogState, index: u64, as_of: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut at = index;
+    while let Some(s) = state.superseded_before(at, as_of) {
+        out.push(s);
+        at = s;
+    }
+    out
 }
 
 /// Where claim or figure `index` stands as of just before entry `as_of` (the log's size for
@@ -66,19 +89,21 @@ pub fn standing(
 ) -> Result<Option<Standing>, RuleError> {
     let entry = log.entry(index)?;
     let mut v = Valuer::new(state, log);
-    let (published, terms) = match &entry.content.body {
-        Body::Figure { value, terms, .. } => {
-            let mut tv = Vec::with_capacity(terms.len());
-            for &t in terms {
+    let body = &entry.content.body;
+    let (published, terms, supersedes) = match (body.as_figure(), body.as_claim()) {
+        (Some(f), _) => {
+            let mut tv = Vec::with_capacity(f.terms.len());
+            for &t in f.terms {
                 let value = v.value(t, index)?;
                 tv.push(TermValue { entry: t, value });
             }
-            (Some(*value), tv)
+            (Some(f.value), tv, f.supersedes)
         }
-        Body::Claim { count, .. } => (*count, Vec::new()),
-        _ => return Ok(None),
+        (None, Some(c)) => (c.count, Vec::new(), None),
+        (None, None) => return Ok(None),
     };
     let retracted_at = state.retracted_before(index, as_of, log)?;
+    let unsupported = v.unsupported_beneath(index, as_of)?;
     let (current, changed_by) = if published.is_some() {
         (
             Some(v.value(index, as_of)?),
@@ -101,7 +126,89 @@ pub fn standing(
         current,
         changed_by,
         retracted_at,
+        unsupported,
+        supersedes,
+        superseded_by: state.superseded_before(index, as_of),
     }))
+}
+
+/// How an entry stands as of a point of the log, in one word: what every report says first.
+/// Where several hold, the first in this order is the entry's status (a retracted figure may
+/// also have changed; a superseded one usually has): retracted, then superseded, then (for a
+/// grant) revoked, then unsupported, then changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Status {
+    /// Withdrawn by the retraction at entry `at`.
+    Retracted {
+        /// The retraction.
+        at: u64,
+    },
+    /// A figure superseded by the figure at entry `by`.
+    Superseded {
+        /// The successor.
+        by: u64,
+    },
+    /// A key grant whose key the entry at `at` revoked.
+    Revoked {
+        /// The revocation.
+        at: u64,
+    },
+    /// A claim or figure resting on claims none of whose sources is live.
+    Unsupported,
+    /// A claim or figure whose value, or anything beneath it, changed after it was signed.
+    Changed,
+    /// None of the above: it stands as published.
+    Current,
+}
+
+impl Status {
+    /// The report's first words: `VERIFIED`, then the status unless it is current.
+    #[must_use]
+    pub fn headline(self) -> String {
+        match self {
+            Status::Retracted { at } => format!("VERIFIED — RETRACTED AT ENTRY {at}"),
+            Status::Superseded { by } => format!("VERIFIED — SUPERSEDED BY {by}"),
+            Status::Revoked { at } => format!("VERIFIED — KEY REVOKED AT ENTRY {at}"),
+            Status::Unsupported => "VERIFIED — UNSUPPORTED".into(),
+            Status::Changed => "VERIFIED — CHANGED SINCE PUBLICATION".into(),
+            Status::Current => "VERIFIED".into(),
+        }
+    }
+}
+
+/// The status of any entry `index` as of just before entry `as_of`, from the same walk as
+/// [`standing`] (which it takes for a claim or figure, `None` otherwise).
+///
+/// # Errors
+/// As [`standing`].
+pub fn status(
+    state: &LogState,
+    log: &dyn EntryLookup,
+    index: u64,
+    as_of: u64,
+    standing: Option<&Standing>,
+) -> Result<Status, RuleError> {
+    if let Some(at) = state.retracted_before(index, as_of, log)? {
+        return Ok(Status::Retracted { at });
+    }
+    if let Some(by) = state.superseded_before(index, as_of) {
+        return Ok(Status::Superseded { by });
+    }
+    if let Some(at) = state
+        .keys
+        .iter()
+        .find(|k| k.role.is_some() && k.granted_at == index)
+        .and_then(|k| k.revoked_at)
+        .filter(|&r| r < as_of)
+    {
+        return Ok(Status::Revoked { at });
+    }
+    Ok(match standing {
+        Some(s) if !s.unsupported.is_empty() => Status::Unsupported,
+        Some(s) if s.is_changed() => Status::Changed,
+        _ => Status::Current,
+    })
 }
 
 /// A figure's report line: its label and how it stands.
@@ -129,15 +236,10 @@ pub fn figure_standing(
     as_of: u64,
 ) -> Result<Option<FigureStanding>, RuleError> {
     let entry = log.entry(index)?;
-    let Body::Figure {
-        label,
-        qualifier,
-        unit,
-        ..
-    } = entry.content.body
-    else {
+    let Some(f) = entry.content.body.as_figure() else {
         return Ok(None);
     };
+    let (label, qualifier, unit) = (f.label.to_string(), f.qualifier, f.unit.to_string());
     Ok(
         standing(state, log, index, as_of)?.map(|standing| FigureStanding {
             label,
@@ -197,21 +299,24 @@ fn walk(
             "figures nest more than {MAX_FIGURE_DEPTH} deep"
         )));
     }
-    let value = match &entry.content.body {
-        Body::Figure { .. } | Body::Claim { count: Some(_), .. } => {
-            Some(v.value(index, at.max(index + 1))?)
-        }
-        _ => None,
+    let body = &entry.content.body;
+    let value = if body.is_figure() || body.as_claim().is_some_and(|c| c.count.is_some()) {
+        Some(v.value(index, at.max(index + 1))?)
+    } else {
+        None
     };
     let repeat = !seen.insert(index);
     let mut children = Vec::new();
     if !repeat {
-        // A figure's terms are valued as when that figure was signed.
-        let child_at = match &entry.content.body {
-            Body::Figure { .. } => index,
-            _ => at,
+        // A figure's terms are valued as when that figure was signed. A superseding figure's
+        // children are its terms only (the figure it supersedes is not part of its sum), and
+        // a claim's its citations only (the copy a repeat repeats is not what it rests on).
+        let (child_at, refs) = match (body.as_figure(), body.as_claim()) {
+            (Some(f), _) => (index, f.terms.to_vec()),
+            (None, Some(c)) => (at, c.cites.to_vec()),
+            (None, None) => (at, body.references()),
         };
-        for r in entry.content.body.references() {
+        for r in refs {
             match log.entry(r) {
                 Ok(child) => children.push(walk(v, log, r, child, child_at, depth + 1, seen)?),
                 Err(LookupError::Missing { .. }) => {}

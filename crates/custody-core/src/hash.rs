@@ -17,6 +17,12 @@ pub const NODE_PREFIX: u8 = 0x01;
 pub const SUBMISSION_CONTEXT: &[u8] = b"custody/v1/submission\0";
 /// Context string in front of an informant's identity in its sealed commitment.
 pub const INFORMANT_CONTEXT: &[u8] = b"custody/v1/informant-commitment\0";
+/// Context string in front of what two copies of an entry share, in its duplicate key
+/// (`rules::duplicates`). Never signed; it names a cache key and a bundle check.
+pub const DUPLICATE_CONTEXT: &[u8] = b"custody/v1/duplicate-key\0";
+/// Context string at the start of a state-tree leaf (`completeness`), after the RFC 6962 leaf
+/// prefix: a state leaf can never be an entry, whose bytes start with its index.
+pub const STATE_LEAF_CONTEXT: &[u8] = b"custody/v1/state-leaf\0";
 
 /// A SHA-256 output. The invariant is only its length; what it hashes is said where it is made.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]

@@ -129,6 +129,10 @@ pub enum BodyJson {
         place: String,
         /// Cited sources and informants.
         cites: Vec<u64>,
+        /// The latest earlier copy it deliberately repeats (a repeated claim, tag 12); `null`
+        /// otherwise.
+        #[serde(default)]
+        repeats: Option<u64>,
     },
     /// A figure.
     Figure {
@@ -143,6 +147,9 @@ pub enum BodyJson {
         unit: String,
         /// The terms summed.
         terms: Vec<u64>,
+        /// The figure it supersedes (a superseding figure, tag 11); `null` otherwise.
+        #[serde(default)]
+        supersedes: Option<u64>,
     },
     /// A correction.
     Correction {
@@ -168,6 +175,24 @@ pub enum BodyJson {
     Redaction {
         /// The source whose stored copy was deleted.
         target: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The operator's commitment to the log's amendment state.
+    StateCommitment {
+        /// The entries it covers (its own index).
+        size: u64,
+        /// The state tree's number of leaves.
+        leaves: u64,
+        /// The state tree's root, hex.
+        root: String,
+    },
+    /// A re-sourcing: sources or informants added to a claim.
+    Cite {
+        /// The re-sourced claim.
+        target: u64,
+        /// The added sources and informants.
+        cites: Vec<u64>,
         /// Why.
         reason: String,
     },
@@ -233,6 +258,26 @@ impl From<&Body> for BodyJson {
                 period,
                 place,
                 cites,
+                repeats: None,
+            },
+            Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
+            } => BodyJson::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats: Some(repeats),
             },
             Body::Figure {
                 label,
@@ -246,6 +291,22 @@ impl From<&Body> for BodyJson {
                 qualifier,
                 unit,
                 terms,
+                supersedes: None,
+            },
+            Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
+            } => BodyJson::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes: Some(supersedes),
             },
             Body::Correction {
                 target,
@@ -260,6 +321,20 @@ impl From<&Body> for BodyJson {
             },
             Body::Retraction { target, reason } => BodyJson::Retraction { target, reason },
             Body::Redaction { target, reason } => BodyJson::Redaction { target, reason },
+            Body::Cite {
+                target,
+                cites,
+                reason,
+            } => BodyJson::Cite {
+                target,
+                cites,
+                reason,
+            },
+            Body::StateCommitment { size, leaves, root } => BodyJson::StateCommitment {
+                size,
+                leaves,
+                root: root.to_hex(),
+            },
         }
     }
 }
@@ -311,6 +386,7 @@ impl TryFrom<BodyJson> for Body {
                 period,
                 place,
                 cites,
+                repeats: None,
             } => Body::Claim {
                 statement,
                 count,
@@ -320,18 +396,53 @@ impl TryFrom<BodyJson> for Body {
                 place,
                 cites,
             },
+            BodyJson::Claim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats: Some(repeats),
+            } => Body::RepeatedClaim {
+                statement,
+                count,
+                unit,
+                category,
+                period,
+                place,
+                cites,
+                repeats,
+            },
             BodyJson::Figure {
                 label,
                 value,
                 qualifier,
                 unit,
                 terms,
+                supersedes: None,
             } => Body::Figure {
                 label,
                 value,
                 qualifier,
                 unit,
                 terms,
+            },
+            BodyJson::Figure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes: Some(supersedes),
+            } => Body::SupersedingFigure {
+                label,
+                value,
+                qualifier,
+                unit,
+                terms,
+                supersedes,
             },
             BodyJson::Correction {
                 target,
@@ -346,6 +457,20 @@ impl TryFrom<BodyJson> for Body {
             },
             BodyJson::Retraction { target, reason } => Body::Retraction { target, reason },
             BodyJson::Redaction { target, reason } => Body::Redaction { target, reason },
+            BodyJson::Cite {
+                target,
+                cites,
+                reason,
+            } => Body::Cite {
+                target,
+                cites,
+                reason,
+            },
+            BodyJson::StateCommitment { size, leaves, root } => Body::StateCommitment {
+                size,
+                leaves,
+                root: Digest(hex32("root", &root)?),
+            },
         })
     }
 }
@@ -409,7 +534,8 @@ pub struct EntryJson {
     pub leaf_hash: String,
     /// Its Ed25519 signature, 128 hex digits.
     pub signature: String,
-    /// Corrections, retractions and redactions naming it.
+    /// Every later entry that amends it: corrections, retractions, redactions and
+    /// re-sourcings naming it; for a key grant, the key's revocation.
     pub amended_by: Vec<u64>,
 }
 
@@ -428,7 +554,7 @@ impl EntryJson {
             prev_hash: entry.prev.to_hex(),
             leaf_hash: leaf.to_hex(),
             signature: hex::encode(entry.signature.0),
-            amended_by: state.amendments_of(entry.index).to_vec(),
+            amended_by: state.amended_by(entry.index),
         }
     }
 }
@@ -697,8 +823,14 @@ pub struct CheckReport {
     pub checkpoint: TreeHeadJson,
     /// What the bundle proves.
     pub subject: crate::bundle::Subject,
+    /// The subject's status as of the checkpoint, for any kind: `{"kind": "current"}`,
+    /// `changed`, `unsupported`, `superseded` (with `by`), `revoked` or `retracted` (with `at`).
+    pub status: crate::explain::Status,
     /// Where the subject stands as of the checkpoint (claims and figures).
     pub standing: Option<Standing>,
+    /// What the bundle proves about omissions: the state commitment its completeness proof is
+    /// against, and whether that is complete to the checkpoint; `null` if it proves none.
+    pub completeness: Option<crate::bundle::Coverage>,
     /// The `--document` match.
     pub document: Option<DocumentMatchJson>,
     /// Every entry of the bundle.

@@ -28,6 +28,7 @@
 //! - [`policy`]: witness policies (sigsum's format with C2SP vkeys) and their quorums.
 //! - [`bundle`]: proof bundles, built from entries and verified to a `VerifiedBundle`.
 //! - [`timestamp`]: RFC 3161 time-stamp tokens over checkpoints (requests, verification).
+//! - [`completeness`]: the state tree a state commitment signs, and a bundle's proofs against it.
 //! - [`json`]: the one JSON model of every output (docs/JSON.md); [`import`]: JSONL input.
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,7 @@ pub mod add_checkpoint;
 pub mod bundle;
 pub mod checkpoint;
 pub mod codec;
+pub mod completeness;
 pub mod cosignature;
 pub mod cosigning;
 pub mod entry;

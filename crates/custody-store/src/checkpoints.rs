@@ -17,6 +17,7 @@ use crate::files::{create_temp_nofollow, io_at, open_regular, real_dir};
 use crate::ledger::{sync_dir, Ledger, CHECKPOINTS};
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::cosignature::{self, CosignatureVerifier, SplitNote};
+use custody_core::entry::Body;
 use custody_core::hash::Digest;
 use custody_core::sign::KeySigner;
 use ed25519_dalek::VerifyingKey;
@@ -299,6 +300,40 @@ fn replace_note(dir: &Path, path: &Path, size: u64, note: &str) -> Result<(), St
     drop(f);
     fs::rename(&tmp, path).map_err(io_at(path))?;
     sync_dir(dir)
+}
+
+impl Ledger {
+    /// What `custody checkpoint` does: appends a state commitment signed by the operator's
+    /// `key` (unless the log's last entry already is one, so an idle log does not grow), then
+    /// signs and records a checkpoint of the whole log. A bundle exported against that
+    /// checkpoint proves that it holds every amendment of its entries (docs/PROOFS.md,
+    /// "Completeness"). Returns the checkpoint, where it was recorded, and the commitment's
+    /// index if one was appended.
+    ///
+    /// # Errors
+    /// If `key` is not the operator key, the commitment is refused, or on I/O failure.
+    pub fn commit_and_checkpoint(
+        &mut self,
+        key: &dyn KeySigner,
+    ) -> Result<(SignedCheckpoint, PathBuf, Option<u64>), StoreError> {
+        let verifier = self.operator_verifier()?;
+        if key.verifying_key() != *verifier.verifying_key() {
+            // The same refusal as sign_checkpoint's, before anything is appended.
+            return self.sign_checkpoint(key).map(|(c, p)| (c, p, None));
+        }
+        let last_is_commitment =
+            self.state().commitments.last().copied() == self.size().checked_sub(1);
+        let mut appended = None;
+        if !last_is_commitment {
+            let size = self.size();
+            let (leaves, root) = custody_core::completeness::state_root(self.state(), size);
+            let body = Body::StateCommitment { size, leaves, root };
+            let sub = crate::clock::sign_now(key, &self.state().origin.clone(), body)?;
+            appended = Some(self.append(sub)?.index);
+        }
+        let (cp, path) = self.sign_checkpoint(key)?;
+        Ok((cp, path, appended))
+    }
 }
 
 /// Every checkpoint note recorded in a ledger directory, sorted by name, each read to at most

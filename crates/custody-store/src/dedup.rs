@@ -1,9 +1,11 @@
-//! A derived on-disk hash table from submission signatures to entry indices, so that `append`
-//! refuses a duplicate in O(1) reads whatever the log's size.
+//! A derived on-disk hash table from duplicate keys to entry indices, so that `append` and
+//! `verify` find an entry's earlier copies (the same origin, signer and body, whatever the
+//! claimed time: core's `rules::duplicates`) in O(1) reads whatever the log's size.
 //!
 //! File `dedup`: magic (8) || capacity u64 LE || count u64 LE || capacity slots of
-//! (key u64 LE, index + 1 u64 LE); key = first 8 bytes of SHA-256(signature); index + 1 = 0 marks
-//! an empty slot. It is a cache: rebuilt from the entries file whenever its count disagrees with
+//! (key u64 LE, index + 1 u64 LE); key = first 8 bytes of the entry's duplicate key; index + 1
+//! = 0 marks an empty slot. (Magic `cdedup1` tables were keyed by the signed message; they are
+//! not this table, and are rebuilt.) It is a cache: rebuilt from the entries file whenever its count disagrees with
 //! the log, never trusted over it (a hit is confirmed by reading the entry itself).
 //!
 //! Like every file of a ledger directory it is untrusted input: every probe sequence stops after
@@ -11,24 +13,14 @@
 //! never is) is an [`io::ErrorKind::InvalidData`] error, never an endless loop. Such a table is
 //! marked unreadable at once, so the next open for writing rebuilds it from the entries file.
 
-use custody_core::hash::Digest;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-const MAGIC: &[u8; 8] = b"cdedup1\0";
+const MAGIC: &[u8; 8] = b"cdedup2\0";
 const HEADER: u64 = 24;
 const SLOT: u64 = 16;
 const MIN_CAPACITY: u64 = 1024;
-
-/// The probe key of a signature.
-#[must_use]
-pub fn key_of(signature: &[u8; 64]) -> u64 {
-    let d = Digest::of(signature);
-    let mut k = [0u8; 8];
-    k.copy_from_slice(&d.0[..8]);
-    u64::from_le_bytes(k)
-}
 
 /// The table, open on its file.
 pub struct Dedup {
@@ -282,6 +274,16 @@ fn too_large(n: u64) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use custody_core::hash::Digest;
+
+    /// A probe key from any bytes, as the table's users derive theirs from a hash.
+    fn key_of(bytes: &[u8]) -> u64 {
+        let d = Digest::of(bytes);
+        let mut k = [0u8; 8];
+        k.copy_from_slice(&d.0[..8]);
+        u64::from_le_bytes(k)
+    }
     use std::time::{Duration, Instant};
 
     fn table(expected: u64) -> Dedup {

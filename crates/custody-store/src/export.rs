@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::ledger::Ledger;
 use crate::timestamps::tokens_for;
 use custody_core::bundle::{self, ProvenEntry, Subject, SubjectKind};
-use custody_core::entry::Body;
+use custody_core::completeness::StateTree;
 use custody_core::policy::Policy;
 use custody_core::sign::KeySigner;
 use std::path::PathBuf;
@@ -31,11 +31,18 @@ pub struct Exported {
     pub signed: Option<(u64, PathBuf)>,
     /// Time-stamp tokens stored beside the checkpoint, carried in the bundle.
     pub timestamps: usize,
+    /// The state commitment the bundle's completeness proof is against, and whether it is the
+    /// last entry the checkpoint covers (the bundle is then complete to its checkpoint);
+    /// `None` if no commitment precedes the checkpoint.
+    pub completeness: Option<(u64, bool)>,
 }
 
 impl Ledger {
     /// Exports a bundle about `subject`. With `key` (the operator's), a new checkpoint of the
-    /// whole log is signed first when the latest recorded one lags.
+    /// whole log is signed first when the latest recorded one lags. The bundle proves its
+    /// amendments complete against the latest state commitment below the checkpoint; to make
+    /// it complete to a fresh checkpoint, call [`Ledger::commit_and_checkpoint`] first (as
+    /// `custody export --key` does), since signing here appends no commitment.
     ///
     /// # Errors
     /// If the subject does not exist or is the wrong kind, no checkpoint covers it, or reading
@@ -70,9 +77,7 @@ impl Ledger {
             )));
         }
         let subject_entry = self.entry(index)?;
-        if subject.kind == SubjectKind::Figure
-            && !matches!(subject_entry.content.body, Body::Figure { .. })
-        {
+        if subject.kind == SubjectKind::Figure && !subject_entry.content.body.is_figure() {
             return Err(StoreError::Usage(format!(
                 "entry {index} is a {}, not a figure; use --entry {index}",
                 subject_entry.content.body.kind()
@@ -147,7 +152,25 @@ impl Ledger {
     ) -> Result<Exported, StoreError> {
         let index = subject.index;
         let state = self.state();
-        let need = bundle::closure(index, cp.size(), state, self)?;
+        let mut need = bundle::closure(index, cp.size(), state, self)?;
+        // The latest state commitment the checkpoint covers: every entry of the bundle below
+        // it gets its amendment set opened against it.
+        let commitment = state
+            .commitments
+            .iter()
+            .rev()
+            .copied()
+            .find(|&c| c < cp.size());
+        let opened = match commitment {
+            Some(c) => {
+                let covered: std::collections::BTreeSet<u64> =
+                    need.iter().copied().filter(|&e| e < c).collect();
+                need.insert(c);
+                let tree = StateTree::of(state, c);
+                Some((c, tree.open(&covered)?))
+            }
+            None => None,
+        };
         let later = bundle::closure(index, self.size(), state, self)?;
         let missed = later.difference(&need).copied().collect();
         let mut entries = Vec::with_capacity(need.len());
@@ -160,9 +183,16 @@ impl Ledger {
         }
         let vkey = verifier.to_vkey();
         let count = entries.len();
-        let bytes =
-            bundle::build_with_policy(&state.origin, &vkey, cp.note(), subject, entries, policy)
-                .map_err(|e| StoreError::Usage(e.to_string()))?;
+        let bytes = bundle::build_with(
+            &state.origin,
+            &vkey,
+            cp.note(),
+            subject,
+            entries,
+            opened,
+            policy,
+        )
+        .map_err(|e| StoreError::Usage(e.to_string()))?;
         // The tokens stored beside the checkpoint travel with it (checked by `check --tsa-cert`).
         let cp_file = checkpoint_file(self.dir(), cp.size(), &cp.root());
         let tokens: Vec<Vec<u8>> = tokens_for(self.dir(), &cp_file)?
@@ -187,6 +217,7 @@ impl Ledger {
             vkey,
             signed: None,
             timestamps,
+            completeness: commitment.map(|c| (c, c + 1 == cp.size())),
         })
     }
 }

@@ -2,6 +2,13 @@
 //! (one fsync per batch). Reports only what is durable; a bad line stops the import with its
 //! line number and leaves the ledger at the last durable entry. Signing batch k+1 overlaps the
 //! append (and fsync) of batch k.
+//!
+//! Import is idempotent: a line whose body the ledger already recorded, signed by the same key,
+//! before this import began (the same origin, signer and body; only the claimed time differs, as
+//! it does when a file is imported again) is skipped and reported, never appended twice. So a
+//! rerun of a file that stopped half-way (a bad line, a crash) appends exactly the lines that had
+//! not landed. Two identical lines in one file are not skipped: the second is a duplicate, which
+//! the ledger refuses unless it is a deliberate repeat (`repeats`).
 
 use crate::clock::now;
 use crate::error::StoreError;
@@ -13,7 +20,7 @@ use rayon::prelude::*;
 use std::io::BufRead;
 
 /// What an import made durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
     /// Entries appended.
     pub done: u64,
@@ -21,6 +28,9 @@ pub struct Imported {
     pub first: Option<u64>,
     /// The ledger's size afterwards.
     pub size: u64,
+    /// Lines skipped because the ledger already recorded them before this import began:
+    /// (1-based line number, the entry recording it), in input order.
+    pub skipped: Vec<(usize, u64)>,
 }
 
 /// Why an import stopped. Everything before the line named is durable.
@@ -109,7 +119,10 @@ pub fn import(
         done: 0,
         first: None,
         size: ledger.size(),
+        skipped: Vec::new(),
     };
+    // Only what was there before this run counts as already imported.
+    let before = ledger.size();
     let mut bytes_read = 0u64;
     let mut in_flight: Option<Signed> = None;
     loop {
@@ -149,7 +162,7 @@ pub fn import(
                     .map(|b| Ok(sign_submission(signer, &origin, claimed, b)?))
                     .collect()
             },
-            || previous.map(|p| commit(ledger, &mut done, p)),
+            || previous.map(|p| commit(ledger, &mut done, p, before)),
         );
         if let Some(r) = appended {
             r?;
@@ -161,7 +174,7 @@ pub fn import(
         }
         if bad.is_some() || ended {
             if let Some(p) = in_flight.take() {
-                commit(ledger, &mut done, p)?;
+                commit(ledger, &mut done, p, before)?;
             }
             if let Some((line, reason)) = bad {
                 return Err(ImportError::BadLine {
@@ -176,8 +189,29 @@ pub fn import(
     }
 }
 
-/// Appends one signed batch with one fsync; on refusal names the input line.
-fn commit(l: &mut Ledger, done: &mut Imported, batch: Signed) -> Result<(), ImportError> {
+/// Appends one signed batch with one fsync, less the lines the ledger recorded before entry
+/// `before` (skipped and noted in `done`); on refusal names the input line.
+fn commit(
+    l: &mut Ledger,
+    done: &mut Imported,
+    batch: Signed,
+    before: u64,
+) -> Result<(), ImportError> {
+    let mut subs = Vec::with_capacity(batch.subs.len());
+    let mut numbers = Vec::with_capacity(batch.subs.len());
+    for (sub, line) in batch.subs.into_iter().zip(batch.numbers) {
+        match l.recorded(&sub.content, before)? {
+            Some(entry) => done.skipped.push((line, entry)),
+            None => {
+                subs.push(sub);
+                numbers.push(line);
+            }
+        }
+    }
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let batch = Signed { subs, numbers };
     match l.append_batch_self_signed(batch.subs) {
         Ok(appended) => {
             if done.first.is_none() {

@@ -6,7 +6,7 @@
 //!   index          derived: u64 LE offset of each entry's frame
 //!   hashes         derived: RFC 6962 stored hashes in Go tlog's layout, 32 bytes each
 //!   state.json     derived: keys, amendments, figures (small whatever the log's size)
-//!   dedup          derived: signature -> entry hash table
+//!   dedup          derived: duplicate key -> entry hash table
 //!   lock           writers hold an exclusive lock on it
 //!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt, never overwritten
 //!   documents/     stored copies of source documents, named by SHA-256 hex
@@ -20,15 +20,17 @@ use crate::error::{lookup_error, StoreError};
 use crate::files::{io_at, open_regular_with};
 use crate::frames::{self, encode_frame, FILE_MAGIC};
 use crate::stream::{
-    earlier_copy, read_record, records, stream, submission_key, End, HashAppender, OffsetIndex,
-    Source, StreamError, INDEX_RECORD,
+    duplicate_key, latest_copy, probe_key, read_record, records, stream, End, HashAppender,
+    OffsetIndex, Source, StreamError, INDEX_RECORD,
 };
 use crate::submissions::Candidate;
-use custody_core::entry::{entry_len_of, entry_size_error, Entry, Submission};
+use custody_core::entry::{entry_len_of, entry_size_error, Content, Entry, Submission};
 use custody_core::hash::Digest;
 use custody_core::merkle::{self, Frontier};
 use custody_core::replay::{check_link, check_signature, Replay};
+use custody_core::rules::duplicates;
 use custody_core::rules::{EntryLookup, LogState, LookupError, NoEntries};
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -721,11 +723,66 @@ impl Ledger {
     /// # Errors
     /// Why it would be refused.
     pub fn check(&self, sub: &Submission) -> Result<(), StoreError> {
-        self.check_inner(sub, true).map(|_| ())
+        self.check_inner(sub, true, &HashMap::new()).map(|_| ())
     }
 
-    /// Checks `sub` as the next entry; returns its signed message (for the duplicate table).
-    fn check_inner(&self, sub: &Submission, verify_signature: bool) -> Result<Vec<u8>, StoreError> {
+    /// The latest entry that is a copy of `content` (the same origin, signer and body, a
+    /// repeat as the claim it repeats; docs/FORMAT.md "Duplicates"), if any: the entry a
+    /// deliberate repeat of it must name.
+    ///
+    /// # Errors
+    /// If the duplicate table or an entry cannot be read.
+    pub fn latest_copy(&self, content: &Content) -> Result<Option<u64>, StoreError> {
+        let msg = content.signed_bytes()?;
+        let key = duplicate_key(&msg).map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let Some(d) = &self.dedup else {
+            return Err(StoreError::Usage("internal: no duplicate table".into()));
+        };
+        Ok(latest_copy(d, &key, &msg, self.state.size, &|c| {
+            self.entry_bytes(c).map_err(|e| lookup_error(c, e))
+        })?
+        .map(|(c, _)| c))
+    }
+
+    /// An entry before `before` recording exactly `content` but for its claimed time (the same
+    /// origin, signer and body, down to the copy a repeat names), if any: what a rerun of an
+    /// import finds for a line that had landed.
+    ///
+    /// # Errors
+    /// If the duplicate table or an entry cannot be read.
+    pub fn recorded(&self, content: &Content, before: u64) -> Result<Option<u64>, StoreError> {
+        let msg = content.signed_bytes()?;
+        let key = duplicate_key(&msg).map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let Some(d) = &self.dedup else {
+            return Err(StoreError::Usage("internal: no duplicate table".into()));
+        };
+        let candidates = d
+            .candidates(probe_key(&key))
+            .map_err(io_at(&self.cache.path("dedup")))?;
+        for c in candidates
+            .into_iter()
+            .filter(|&c| c < before.min(self.state.size))
+        {
+            let e = self.entry(c)?;
+            if e.content.origin == content.origin
+                && e.content.signer == content.signer
+                && e.content.body == content.body
+            {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks `sub` as the next entry, after the members of its batch so far (`in_batch`: the
+    /// duplicate key of each, with its index and the digest of its signed message); returns its
+    /// signed message and duplicate key.
+    fn check_inner(
+        &self,
+        sub: &Submission,
+        verify_signature: bool,
+        in_batch: &HashMap<Digest, (u64, Digest)>,
+    ) -> Result<(Vec<u8>, Digest), StoreError> {
         let index = self.state.size;
         // First and cheapest: an entry too large for a tlog-tiles entry bundle is never admitted.
         if let Some(e) = entry_size_error(entry_len_of(&sub.content)?) {
@@ -745,15 +802,24 @@ impl Ledger {
                 .map_err(|e| StoreError::Rejected(format!("refused as entry {index}: {e}")))?;
         }
         let msg = sub.content.signed_bytes()?;
-        if let Some(d) = &self.dedup {
-            let key = submission_key(&msg);
-            if let Some(c) = earlier_copy(d, key, &msg, index, &|c| {
+        let key = duplicate_key(&msg).map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let mut latest = match &self.dedup {
+            Some(d) => latest_copy(d, &key, &msg, index, &|c| {
                 self.entry_bytes(c).map_err(|e| lookup_error(c, e))
-            })? {
-                return Err(StoreError::Duplicate(c));
-            }
+            })?,
+            None => None,
+        };
+        // Members of this batch come after every entry the table knows. None is in the log
+        // yet, so a copy among them is a duplicate in the input, never "already in the log".
+        if let Some(&(i, _)) = in_batch.get(&key) {
+            latest = Some((i, false));
         }
-        Ok(msg)
+        if let Some((c, true)) = latest {
+            return Err(StoreError::Duplicate(c));
+        }
+        duplicates::check(&sub.content, latest)
+            .map_err(|e| StoreError::Rejected(format!("refused as entry {index}: {e}")))?;
+        Ok((msg, key))
     }
 
     /// Appends one submission: checks it, writes it, fsyncs, then reports.
@@ -849,20 +915,16 @@ impl Ledger {
         let mut hash_buf = Vec::new();
         let mut out = Vec::with_capacity(candidates.len());
         let mut pending: Vec<(u64, u64)> = Vec::new();
-        // Signed messages of this batch so far: the duplicate table does not hold them yet, and
+        // Duplicate keys of this batch so far: the duplicate table does not hold them yet, and
         // a linear scan would make a batch quadratic.
-        let mut in_batch: std::collections::HashMap<Digest, u64> = std::collections::HashMap::new();
+        let mut in_batch: HashMap<Digest, (u64, Digest)> = HashMap::new();
         let mut end = self.end;
         for (k, candidate) in candidates.into_iter().enumerate() {
             let Candidate { sub, checked_under } = candidate;
             let verify = verify_signatures && !self.signature_checked(&sub, checked_under);
-            let res = self.check_inner(&sub, verify).and_then(|msg| {
-                let d = Digest::of(&msg);
-                match in_batch.get(&d) {
-                    Some(i) => Err(StoreError::Duplicate(*i)),
-                    None => Ok((d, submission_key(&msg))),
-                }
-            });
+            let res = self
+                .check_inner(&sub, verify, &in_batch)
+                .map(|(msg, key)| (Digest::of(&msg), key));
             let (msg_digest, key) = match res {
                 Ok(x) => x,
                 Err(e) if mode == Refusal::Each => {
@@ -894,8 +956,8 @@ impl Ledger {
             for h in self.frontier.push(leaf)? {
                 hash_buf.extend_from_slice(&h.0);
             }
-            pending.push((key, index));
-            in_batch.insert(msg_digest, index);
+            pending.push((probe_key(&key), index));
+            in_batch.insert(key, (index, msg_digest));
             self.state.apply(&entry.content, leaf);
             out.push(Admission::Appended(Appended { index, leaf, prev }));
             // Later members of the batch may cite earlier ones; they are read from the pending

@@ -7,7 +7,7 @@
 //!   index          derived: u64 LE offset of each entry's frame
 //!   hashes         derived: RFC 6962 stored hashes in Go tlog's layout, 32 bytes each
 //!   state.json     derived: keys, amendments, figures (small whatever the log's size)
-//!   dedup          derived: signature -> entry hash table
+//!   dedup          derived: duplicate key -> entry hash table
 //!   lock           writers hold an exclusive lock on it
 //!   checkpoints/   signed checkpoints, SIZE-ROOTHEX.txt (a record only gains cosignature
 //!                  lines); RFC 3161 tokens

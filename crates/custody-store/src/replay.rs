@@ -34,7 +34,8 @@ pub struct Options {
     pub since: Vec<(PathBuf, Vec<u8>)>,
     /// Re-hash stored documents.
     pub documents: bool,
-    /// Treat figures changed by later corrections or retractions as failures.
+    /// Treat figures changed by later corrections or retractions, or resting on unsupported
+    /// claims, as failures.
     pub strict: bool,
 }
 
@@ -311,11 +312,34 @@ fn figures(
             continue;
         };
         let s = &fs.standing;
+        // A figure superseded by a live figure is answered for by its successor, which is
+        // checked in its own turn.
+        let succeeded = match s.superseded_by {
+            Some(by) => state
+                .retracted_before(by, state.size, log)
+                .map_err(|e| match stream::rule_failure(by, e) {
+                    StreamError::Evidence(f) => VerifyError::Evidence(f),
+                    StreamError::Io(e) => VerifyError::Io(e),
+                })?
+                .is_none(),
+            None => false,
+        };
+        let strict = strict && !succeeded;
+        if strict && !s.unsupported.is_empty() {
+            return Err(Failure::at(
+                f,
+                format!(
+                    "figure {:?} rests on unsupported claims {:?}: every source and informant each cites was retracted (re-source them with `custody cite`, or supersede the figure with `custody add figure --supersedes {f}`); --strict",
+                    fs.label, s.unsupported
+                ),
+            )
+            .into());
+        }
         if strict && s.is_changed() {
             return Err(Failure::at(
                 f,
                 format!(
-                    "figure {:?} was published as {} but is {} on today's log (changed by entries {:?}); --strict",
+                    "figure {:?} was published as {} but is {} on today's log (changed by entries {:?}); publish the figure as it stands with `custody add figure --supersedes {f}`; --strict",
                     fs.label,
                     s.published.unwrap_or(0),
                     s.current.unwrap_or(0),

@@ -1,7 +1,8 @@
 //! The one loop that replays an entries file: `verify` runs it from genesis into throw-away
 //! files, and a ledger runs it from the end of its verified caches into those caches. Either
 //! way every entry passes core's [`Replay`] (chain link, rules, signer key), is checked against
-//! every earlier entry for a replay of the same signed submission, and has its strict Ed25519
+//! every earlier entry for a copy (the same signer and body, whatever the claimed time: the
+//! duplicate rule of core's `rules::duplicates`), and has its strict Ed25519
 //! signature checked (in parallel chunks, in order), so nothing reaches a report, a cache or a
 //! checkpoint unverified.
 
@@ -9,9 +10,11 @@ use crate::dedup::Dedup;
 use crate::error::StoreError;
 use crate::frames::{self, FrameReader, Next};
 use crate::replay::Failure;
-use custody_core::entry::{signed_message_of, Entry};
-use custody_core::hash::Digest;
+use custody_core::codec;
+use custody_core::entry::{signed_message_of, Content, Entry};
+use custody_core::hash::{Digest, SUBMISSION_CONTEXT};
 use custody_core::replay::{PendingSignature, Replay, ReplayError};
+use custody_core::rules::duplicates;
 use custody_core::rules::{EntryLookup, LookupError, RuleError};
 use rayon::prelude::*;
 use std::fs::File;
@@ -230,38 +233,73 @@ pub(crate) fn temporary_dedup(expected: u64) -> io::Result<Dedup> {
     Dedup::create(tempfile::tempfile()?, expected)
 }
 
-/// The duplicate-table key of a signed message: the first 8 bytes of its SHA-256. Two entries
-/// carrying the same signed submission (the same signed bytes, whatever the signature) share
-/// it; a hit is always confirmed against the earlier entry's bytes.
+/// The duplicate-table probe key of a duplicate key (core's `rules::duplicates::key_of`): its
+/// first 8 bytes. Copies (the same origin, signer and body, whatever the claimed time) share
+/// it; a hit is always confirmed against the earlier entry's own bytes.
 #[must_use]
-pub fn submission_key(signed_message: &[u8]) -> u64 {
-    let d = Digest::of(signed_message);
+pub fn probe_key(duplicate_key: &Digest) -> u64 {
     let mut k = [0u8; 8];
-    k.copy_from_slice(&d.0[..8]);
+    k.copy_from_slice(&duplicate_key.0[..8]);
     u64::from_le_bytes(k)
 }
 
-/// The earlier entry (before `index`) that carries the same signed message, if any.
+/// The duplicate key of a signed message.
+///
+/// # Errors
+/// [`RuleError::Broken`] if the message is too short to hold a content (never for a decoded
+/// entry's).
+pub fn duplicate_key(signed_message: &[u8]) -> Result<Digest, RuleError> {
+    duplicates::key_of_signed(signed_message)
+        .ok_or_else(|| RuleError::Broken("signed message too short to hold a content".into()))
+}
+
+/// The latest earlier entry (before `index`) that is a copy of the one whose signed message is
+/// `msg` and duplicate key `key` (docs/FORMAT.md, "Duplicates"), and whether it carries the very
+/// same signed message (a replay). Every candidate the table names is read and its own key
+/// recomputed, so the table (a cache) can only cost reads, never decide.
 ///
 /// # Errors
 /// If the table or an earlier entry cannot be read.
-pub(crate) fn earlier_copy(
+pub(crate) fn latest_copy(
     dedup: &Dedup,
-    key: u64,
+    key: &Digest,
     msg: &[u8],
     index: u64,
     log: &dyn Fn(u64) -> Result<Vec<u8>, LookupError>,
-) -> Result<Option<u64>, RuleError> {
+) -> Result<Option<(u64, bool)>, RuleError> {
     let candidates = dedup
-        .candidates(key)
+        .candidates(probe_key(key))
         .map_err(|source| RuleError::Lookup(LookupError::Io { index, source }))?;
+    let mut latest: Option<(u64, bool)> = None;
     for c in candidates.into_iter().filter(|&c| c < index) {
+        if latest.is_some_and(|(l, _)| l > c) {
+            continue;
+        }
         let bytes = log(c)?;
-        if signed_message_of(&bytes).as_deref() == Some(msg) {
-            return Ok(Some(c));
+        let Some(theirs) = signed_message_of(&bytes) else {
+            continue;
+        };
+        if duplicates::key_of_signed(&theirs).as_ref() == Some(key) {
+            latest = Some((c, theirs == msg));
         }
     }
-    Ok(None)
+    Ok(latest)
+}
+
+/// The duplicate rule for the entry whose signed message is `msg`, given its latest earlier
+/// copy: decodes the content only when the rule needs it (a copy exists, or it may be a
+/// deliberate repeat).
+///
+/// # Errors
+/// The rule's refusal.
+pub(crate) fn check_copy(msg: &[u8], latest: Option<(u64, bool)>) -> Result<(), RuleError> {
+    let content_bytes = msg.strip_prefix(SUBMISSION_CONTEXT).unwrap_or_default();
+    if latest.is_none() && !duplicates::may_repeat(content_bytes) {
+        return Ok(());
+    }
+    let content: Content = codec::decode(content_bytes)
+        .map_err(|e| RuleError::Broken(format!("undecodable content: {e}")))?;
+    duplicates::check(&content, latest)
 }
 
 /// What a streamed replay writes as it goes (beyond the index and duplicate table).
@@ -451,19 +489,17 @@ pub(crate) fn stream(
                 match replay.push_stored(&frame.bytes, frame.stored_leaf, &reader) {
                     Err(e) => Err(replay_failure(i, e)),
                     Ok((pending, stored)) => {
-                        let key = submission_key(&pending.msg);
-                        match earlier_copy(dedup, key, &pending.msg, i, &|c| reader.bytes(c)) {
+                        let copy = duplicate_key(&pending.msg).and_then(|key| {
+                            let latest =
+                                latest_copy(dedup, &key, &pending.msg, i, &|c| reader.bytes(c))?;
+                            check_copy(&pending.msg, latest).map(|()| key)
+                        });
+                        match copy {
                             Err(e) => Err(rule_failure(i, e)),
-                            Ok(Some(c)) => Err(StreamError::Evidence(Failure {
-                                entry: Some(i),
-                                reason: format!(
-                                    "replays entry {c}: entries {c} and {i} carry the same signed submission"
-                                ),
-                            })),
-                            Ok(None) => {
+                            Ok(key) => {
                                 chunk.push(pending);
                                 dedup
-                                    .insert(key, i)
+                                    .insert(probe_key(&key), i)
                                     .map_err(|source| {
                                         StreamError::Io(StoreError::Io {
                                             path: "(duplicate table)".into(),

@@ -18,6 +18,7 @@ use super::text::{one_line, text, valid_partial_date, valid_period};
 use super::valuation::{ClaimBefore, FigureDag, Node, Valuer};
 use super::{fail, read, EntryLookup, KeyRecord, LogState, RuleError, MAX_FIGURE_DEPTH};
 use crate::entry::{Body, Content, Entry, KeyId, Role};
+use crate::hash::Digest;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
@@ -47,6 +48,30 @@ impl LogState {
     /// The first rule it breaks ([`RuleError::Broken`]), or an earlier entry that could not be
     /// read ([`RuleError::Lookup`]).
     pub fn admit(&self, content: &Content, log: &dyn EntryLookup) -> Result<(), RuleError> {
+        self.admit_in(content, log, true)
+    }
+
+    /// [`LogState::admit`] for a proof bundle, whose earlier entries are only some of the
+    /// log's: every rule but one holds as in the log; a state commitment's root, which covers
+    /// every entry, cannot be recomputed from some, and is checked through the bundle's
+    /// completeness proofs instead (docs/PROOFS.md).
+    ///
+    /// # Errors
+    /// As [`LogState::admit`].
+    pub fn admit_in_bundle(
+        &self,
+        content: &Content,
+        log: &dyn EntryLookup,
+    ) -> Result<(), RuleError> {
+        self.admit_in(content, log, false)
+    }
+
+    fn admit_in(
+        &self,
+        content: &Content,
+        log: &dyn EntryLookup,
+        whole_log: bool,
+    ) -> Result<(), RuleError> {
         claimed_time(content.claimed_time)?;
         if self.size == 0 {
             return admit_genesis(content);
@@ -62,6 +87,9 @@ impl LogState {
             Body::Genesis { .. } => fail("a second genesis entry"),
             Body::KeyGrant { key, name, .. } => self.admit_grant(signer, key, name),
             Body::KeyRevoke { key, reason } => self.admit_revoke(signer, key, reason),
+            Body::StateCommitment { size, leaves, root } => {
+                self.admit_commitment(signer, *size, *leaves, root, whole_log)
+            }
             body => {
                 if matches!(signer.role, Some(Role::Auditor)) {
                     return fail(format!(
@@ -74,6 +102,7 @@ impl LogState {
                 let claim_before = Evidence {
                     state: self,
                     index: self.size,
+                    signer: content.signer,
                     log,
                     dag: &dag,
                 }
@@ -126,6 +155,38 @@ impl LogState {
         Ok(())
     }
 
+    /// A state commitment is the operator's, names its own index, and (on the whole log)
+    /// commits to the log's state tree just before it.
+    fn admit_commitment(
+        &self,
+        signer: &KeyRecord,
+        size: u64,
+        leaves: u64,
+        root: &Digest,
+        whole_log: bool,
+    ) -> Result<(), RuleError> {
+        if signer.role.is_some() {
+            return fail("only the operator key may commit to the log's state");
+        }
+        if size != self.size {
+            return fail(format!(
+                "state commitment covers {size} entries, but it is entry {}",
+                self.size
+            ));
+        }
+        if whole_log {
+            let (n, r) = crate::completeness::state_root(self, self.size);
+            if (n, r) != (leaves, *root) {
+                return fail(format!(
+                    "state commitment does not match the log: it commits to {leaves} amended \
+                     entries with state root {root}, the log before it has {n} with root {r}; \
+                     the operator committed to a false amendment state"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn admit_revoke(&self, signer: &KeyRecord, key: &KeyId, reason: &str) -> Result<(), RuleError> {
         if signer.role.is_some() {
             return fail("only the operator key may revoke keys");
@@ -150,7 +211,8 @@ fn admit_genesis(content: &Content) -> Result<(), RuleError> {
             content.body.kind()
         ));
     };
-    // valid_origin refuses whitespace and C0/C1 controls but not the bidirectional controls.
+    // one_line names the field and the character; valid_origin then checks length, whitespace
+    // and `+` (and the same control characters).
     one_line("origin", &content.origin)?;
     if !crate::checkpoint::valid_origin(&content.origin) {
         return fail(format!("invalid origin {:?}", content.origin));
@@ -168,6 +230,8 @@ fn admit_genesis(content: &Content) -> Result<(), RuleError> {
 struct Evidence<'a> {
     state: &'a LogState,
     index: u64,
+    /// The key signing the entry.
+    signer: KeyId,
     log: &'a dyn EntryLookup,
     /// The figures as the log stands before `index`.
     dag: &'a FigureDag,
@@ -199,27 +263,7 @@ impl Evidence<'_> {
                 ..
             } => source(title, publisher, date, locator.as_deref()),
             Body::Informant { alias, .. } => text("alias", alias, true),
-            Body::Claim {
-                statement,
-                count,
-                unit,
-                category,
-                period,
-                place,
-                cites,
-            } => {
-                text("statement", statement, true)?;
-                text("category", category, true)?;
-                text("place", place, false)?;
-                text("unit", unit, count.is_some())?;
-                one_line("period", period)?;
-                if !valid_period(period) {
-                    return fail(format!(
-                        "period {period:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B"
-                    ));
-                }
-                self.cites(cites)
-            }
+            b @ (Body::Claim { .. } | Body::RepeatedClaim { .. }) => self.claim(b),
             Body::Figure {
                 label,
                 value,
@@ -231,12 +275,33 @@ impl Evidence<'_> {
                 text("unit", unit, true)?;
                 self.terms(*value, terms)
             }
+            Body::SupersedingFigure {
+                label,
+                value,
+                unit,
+                terms,
+                supersedes,
+                ..
+            } => {
+                text("label", label, true)?;
+                text("unit", unit, true)?;
+                self.supersedes(*supersedes, unit)?;
+                self.terms(*value, terms)
+            }
             Body::Redaction { target, reason } => self.redaction(*target, reason),
+            Body::Cite {
+                target,
+                cites,
+                reason,
+            } => self.cite(*target, cites, reason),
             Body::Correction { .. } | Body::Retraction { .. } => {
                 fail("internal: corrections and retractions are checked elsewhere")
             }
-            Body::Genesis { .. } | Body::KeyGrant { .. } | Body::KeyRevoke { .. } => {
-                fail("internal: key entries are checked elsewhere")
+            Body::Genesis { .. }
+            | Body::KeyGrant { .. }
+            | Body::KeyRevoke { .. }
+            | Body::StateCommitment { .. } => {
+                fail("internal: the operator's entries are checked elsewhere")
             }
         }
     }
@@ -253,21 +318,116 @@ impl Evidence<'_> {
         self.state.retracted_before(i, self.index, self.log)
     }
 
-    /// A claim cites at least one earlier, unretracted source or informant.
+    /// A claim's text fields and period, its citations, and for a deliberate repeat the copy
+    /// it repeats.
+    fn claim(&self, body: &Body) -> Result<(), RuleError> {
+        let Some(c) = body.as_claim() else {
+            return fail("internal: not a claim");
+        };
+        text("statement", c.statement, true)?;
+        text("category", c.category, true)?;
+        text("place", c.place, false)?;
+        text("unit", c.unit, c.count.is_some())?;
+        one_line("period", c.period)?;
+        if !valid_period(c.period) {
+            return fail(format!(
+                "period {:?} is not a partial date (YYYY[-MM[-DD]]) or a range A..B",
+                c.period
+            ));
+        }
+        self.cites(c.cites)?;
+        if let Some(r) = c.repeats {
+            self.repeats(r, body)?;
+        }
+        Ok(())
+    }
+
+    /// A deliberate repeat names an earlier claim by the same signer with the same fields.
+    /// (That it is the latest such copy, and that a plain claim repeats none, is the duplicate
+    /// rule, which needs every earlier entry: `duplicates`.)
+    fn repeats(&self, r: u64, body: &Body) -> Result<(), RuleError> {
+        let e = self.earlier(r, "repeated entry")?;
+        if !e.content.body.is_claim() {
+            return fail(format!(
+                "repeated entry {r} is a {}, not a claim",
+                e.content.body.kind()
+            ));
+        }
+        if e.content.signer != self.signer || *e.content.body.unrepeated() != *body.unrepeated() {
+            return fail(format!(
+                "entry {r} is not this claim: a deliberate repeat names an earlier claim by the \
+                 same signer with the same statement, count, unit, category, period, place and \
+                 citations"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A claim cites at least one earlier, unretracted source or informant, each once.
     fn cites(&self, cites: &[u64]) -> Result<(), RuleError> {
         if cites.is_empty() {
             return fail("a claim must cite at least one source or informant");
         }
+        let mut seen = BTreeSet::new();
         for &c in cites {
-            let e = self.earlier(c, "cited entry")?;
-            if !matches!(e.content.body, Body::Source { .. } | Body::Informant { .. }) {
-                return fail(format!(
-                    "cited entry {c} is a {}, not a source or informant",
-                    e.content.body.kind()
-                ));
+            if !seen.insert(c) {
+                return fail(format!("cited entry {c} appears twice"));
             }
-            if let Some(r) = self.retracted(c)? {
-                return fail(format!("cited entry {c} was retracted at entry {r}"));
+            self.citable(c)?;
+        }
+        Ok(())
+    }
+
+    /// Entry `c` may be cited: an earlier source or informant, not retracted before this entry.
+    fn citable(&self, c: u64) -> Result<(), RuleError> {
+        let e = self.earlier(c, "cited entry")?;
+        if !matches!(e.content.body, Body::Source { .. } | Body::Informant { .. }) {
+            return fail(format!(
+                "cited entry {c} is a {}, not a source or informant",
+                e.content.body.kind()
+            ));
+        }
+        if let Some(r) = self.retracted(c)? {
+            return fail(format!("cited entry {c} was retracted at entry {r}"));
+        }
+        Ok(())
+    }
+
+    /// A re-sourcing adds to an earlier, unretracted claim at least one earlier, unretracted
+    /// source or informant that the claim does not cite already (itself or through an earlier
+    /// re-sourcing), none twice.
+    fn cite(&self, target: u64, cites: &[u64], reason: &str) -> Result<(), RuleError> {
+        text("reason", reason, true)?;
+        let e = self.earlier(target, "re-sourced entry")?;
+        let Some(claim) = e.content.body.as_claim() else {
+            return fail(format!(
+                "re-sourced entry {target} is a {}, not a claim",
+                e.content.body.kind()
+            ));
+        };
+        let own = claim.cites;
+        if let Some(r) = self.retracted(target)? {
+            return fail(format!("claim {target} was already retracted at entry {r}"));
+        }
+        if cites.is_empty() {
+            return fail("a re-sourcing must cite at least one source or informant");
+        }
+        let mut already: BTreeSet<u64> = own.iter().copied().collect();
+        for a in self.state.citations_of(target) {
+            if *a < self.index {
+                if let Body::Cite { cites, .. } = read(self.log, *a)?.content.body {
+                    already.extend(cites);
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for &c in cites {
+            if !seen.insert(c) {
+                return fail(format!("cited entry {c} appears twice"));
+            }
+            self.citable(c)?;
+            if already.contains(&c) {
+                return fail(format!("claim {target} already cites entry {c}"));
             }
         }
         Ok(())
@@ -286,7 +446,7 @@ impl Evidence<'_> {
                 return fail(format!("term {t} appears twice"));
             }
             let e = self.earlier(t, "term")?;
-            if !matches!(e.content.body, Body::Claim { .. } | Body::Figure { .. }) {
+            if !e.content.body.is_claim() && !e.content.body.is_figure() {
                 return fail(format!(
                     "term {t} is a {}, not a claim or figure",
                     e.content.body.kind()
@@ -294,6 +454,11 @@ impl Evidence<'_> {
             }
             if let Some(r) = self.retracted(t)? {
                 return fail(format!("term {t} was retracted at entry {r}"));
+            }
+            if let Some(s) = self.state.superseded_before(t, self.index) {
+                return fail(format!(
+                    "term {t} was superseded by figure {s}: sum figure {s} instead"
+                ));
             }
         }
         let mut v = Valuer::new(self.state, self.log);
@@ -324,6 +489,31 @@ impl Evidence<'_> {
         Ok(())
     }
 
+    /// A figure may supersede one earlier figure of the same unit that is neither retracted
+    /// nor superseded before this entry.
+    fn supersedes(&self, s: u64, unit: &str) -> Result<(), RuleError> {
+        let e = self.earlier(s, "superseded entry")?;
+        let Some(old) = e.content.body.as_figure() else {
+            return fail(format!(
+                "superseded entry {s} is a {}, not a figure",
+                e.content.body.kind()
+            ));
+        };
+        if let Some(r) = self.retracted(s)? {
+            return fail(format!("figure {s} was retracted at entry {r}"));
+        }
+        if let Some(by) = self.state.superseded_before(s, self.index) {
+            return fail(format!("figure {s} was already superseded by figure {by}"));
+        }
+        if old.unit != unit {
+            return fail(format!(
+                "figure {s} counts {:?}, not {unit:?}: a figure supersedes only one of its own unit",
+                old.unit
+            ));
+        }
+        Ok(())
+    }
+
     /// A correction changes the count or statement of an earlier, unretracted claim.
     fn correction(
         &self,
@@ -340,7 +530,7 @@ impl Evidence<'_> {
             text("statement", s, true)?;
         }
         let e = self.earlier(target, "corrected entry")?;
-        if !matches!(e.content.body, Body::Claim { .. }) {
+        if !e.content.body.is_claim() {
             return fail(format!(
                 "corrected entry {target} is a {}, not a claim",
                 e.content.body.kind()
@@ -402,7 +592,12 @@ impl Evidence<'_> {
         let e = self.earlier(target, "retracted entry")?;
         if !matches!(
             e.content.body,
-            Body::Claim { .. } | Body::Source { .. } | Body::Informant { .. } | Body::Figure { .. }
+            Body::Claim { .. }
+                | Body::RepeatedClaim { .. }
+                | Body::Source { .. }
+                | Body::Informant { .. }
+                | Body::Figure { .. }
+                | Body::SupersedingFigure { .. }
         ) {
             return fail(format!(
                 "entry {target} is a {}, which cannot be retracted",
@@ -412,7 +607,7 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("entry {target} was already retracted at entry {r}"));
         }
-        if matches!(e.content.body, Body::Claim { .. }) && self.dag.is_term(target) {
+        if e.content.body.is_claim() && self.dag.is_term(target) {
             return self.claim_before(target).map(Some);
         }
         Ok(None)
@@ -513,7 +708,23 @@ impl<'v, 'a> CountedOnce<'v, 'a> {
         self.first.insert(index, from);
         let node = self.v.node(index)?;
         let down = match &*node {
-            Node::Claim(_) => Some(index),
+            Node::Claim { .. } => {
+                if self.v.unsupported(index, self.at)? {
+                    let r#where = if path.is_empty() {
+                        format!("term {index}")
+                    } else {
+                        format!(
+                            "claim {index}, beneath {},",
+                            show_path(&path_to(path, index))
+                        )
+                    };
+                    return Err(RuleError::Broken(format!(
+                        "{where} is unsupported: every source and informant it cites was \
+                         retracted; re-source it (`custody cite`) or leave it out"
+                    )));
+                }
+                Some(index)
+            }
             Node::Figure(terms) => {
                 path.push(index);
                 let mut down = None;
@@ -561,6 +772,13 @@ impl<'v, 'a> CountedOnce<'v, 'a> {
             show_path(&later)
         ))
     }
+}
+
+/// The path `path` (figures from a term down) followed by `index`.
+fn path_to(path: &[u64], index: u64) -> Vec<u64> {
+    let mut p = path.to_vec();
+    p.push(index);
+    p
 }
 
 /// `term 8 (8 > 6)`: the term a path starts from, and the path if it goes deeper.

@@ -7,9 +7,11 @@
 //! - [`admission`]: may this content become the next entry (grants, roles, citations, sums);
 //! - [`text`]: text fields, partial dates and periods;
 //! - [`valuation`]: the value of a claim or figure at a point of the log, and retraction;
+//! - [`duplicates`]: what makes two entries copies, and when a copy is admitted;
 //! - this file: the state the rules need ([`LogState`]) and how an entry changes it.
 
 pub mod admission;
+pub mod duplicates;
 pub mod text;
 pub mod valuation;
 
@@ -151,6 +153,16 @@ pub struct LogState {
     pub keys: Vec<KeyRecord>,
     /// For each amended entry, the corrections, retractions and redactions naming it.
     pub amendments: BTreeMap<u64, Vec<u64>>,
+    /// For each re-sourced claim, the `Cite` entries that added sources to it, in log order.
+    /// Kept apart from `amendments`: re-sourcing changes no value.
+    #[serde(default)]
+    pub citations: BTreeMap<u64, Vec<u64>>,
+    /// For each superseded figure, the figure that supersedes it (at most one).
+    #[serde(default)]
+    pub superseded_by: BTreeMap<u64, u64>,
+    /// Indices of the operator's state commitments, in log order.
+    #[serde(default)]
+    pub commitments: Vec<u64>,
     /// Indices of all figures.
     pub figures: Vec<u64>,
     /// Entries per kind.
@@ -233,6 +245,42 @@ impl LogState {
         self.amendments.get(&index).map_or(&[], Vec::as_slice)
     }
 
+    /// The figure that superseded figure `index` before entry `before`, if one did.
+    #[must_use]
+    pub fn superseded_before(&self, index: u64, before: u64) -> Option<u64> {
+        self.superseded_by
+            .get(&index)
+            .copied()
+            .filter(|&s| s < before)
+    }
+
+    /// The `Cite` entries that re-sourced claim `index`, in log order.
+    #[must_use]
+    pub fn citations_of(&self, index: u64) -> &[u64] {
+        self.citations.get(&index).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every later entry that amends entry `index`, in log order: its corrections,
+    /// retractions, redactions and re-sourcings; for a figure, the figure superseding it; for a
+    /// key grant, the revocation of that key.
+    /// This is the relation a proof bundle must hold completely (docs/PROOFS.md).
+    #[must_use]
+    pub fn amended_by(&self, index: u64) -> Vec<u64> {
+        let mut out: Vec<u64> = self.amendments_of(index).to_vec();
+        out.extend_from_slice(self.citations_of(index));
+        out.extend(self.superseded_by.get(&index));
+        if let Some(r) = self
+            .keys
+            .iter()
+            .find(|k| k.role.is_some() && k.granted_at == index)
+            .and_then(|k| k.revoked_at)
+        {
+            out.push(r);
+        }
+        out.sort_unstable();
+        out
+    }
+
     /// The figures' DAG as the log stands, reading it from the log only if this state does not
     /// carry it (see the `figure_dag` field).
     ///
@@ -294,12 +342,23 @@ impl LogState {
                 }
             }
             Body::Figure { .. } => self.figures.push(index),
+            Body::SupersedingFigure { supersedes, .. } => {
+                self.figures.push(index);
+                self.superseded_by.insert(*supersedes, index);
+            }
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => {
                 self.amendments.entry(*target).or_default().push(index);
             }
-            Body::Source { .. } | Body::Informant { .. } | Body::Claim { .. } => {}
+            Body::Cite { target, .. } => {
+                self.citations.entry(*target).or_default().push(index);
+            }
+            Body::StateCommitment { .. } => self.commitments.push(index),
+            Body::Source { .. }
+            | Body::Informant { .. }
+            | Body::Claim { .. }
+            | Body::RepeatedClaim { .. } => {}
         }
         *self
             .kinds

@@ -124,6 +124,11 @@ pub fn text(field: &str, s: &str, required: bool) -> Result<(), RuleError> {
 pub fn valid_partial_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     let num = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_digit());
+    // Years 0001 to 9999: year 0000 is 1 BC in ISO 8601's proleptic calendar and not a year
+    // at all in others; no record custody keeps needs it, and readers would disagree on it.
+    if parts.first().is_some_and(|y| *y == "0000") {
+        return false;
+    }
     match parts.as_slice() {
         [y] => num(y, 4),
         [y, m] => num(y, 4) && num(m, 2) && (1..=12).contains(&m.parse::<u8>().unwrap_or(0)),

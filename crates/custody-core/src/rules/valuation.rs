@@ -3,7 +3,9 @@
 //! A claim's value is its count after the corrections made before the point asked about (0 once
 //! retracted); a figure's is the checked `u64` sum of its terms' values (0 once retracted).
 //! Amendments after `since` that changed anything beneath are listed, so reports can say what
-//! changed a figure.
+//! changed a figure. A claim is *unsupported* at a point when every source and informant it
+//! cites (itself or through a re-sourcing) was retracted before it; [`Valuer::unsupported`]
+//! says so, and figures list the unsupported claims beneath them.
 //!
 //! Cost: a `Valuer` reads each entry once (a figure's retraction once per point asked about),
 //! values each (entry, point of the log) once, and lists the changes beneath a root visiting
@@ -88,8 +90,13 @@ impl LogState {
 /// What valuation needs of an entry, read once per [`Valuer`].
 #[derive(Debug)]
 pub(crate) enum Node {
-    /// A claim and its own count.
-    Claim(Option<u64>),
+    /// A claim: its own count and the sources and informants it cites itself.
+    Claim {
+        /// Its own count.
+        count: Option<u64>,
+        /// Its own citations (re-sourcings add to them; see [`Valuer::unsupported`]).
+        cites: Vec<u64>,
+    },
     /// A figure's terms.
     Figure(Vec<u64>),
     /// Any other kind, by name.
@@ -114,6 +121,10 @@ pub(crate) struct Valuer<'a> {
     effects: HashMap<u64, Effect>,
     values: HashMap<(u64, u64), u64>,
     heights: HashMap<u64, usize>,
+    /// The citations each re-sourcing (`Cite`) adds, read once.
+    added: HashMap<u64, Rc<Vec<u64>>>,
+    /// Whether a claim is unsupported at a point of the log.
+    unsupported: HashMap<(u64, u64), bool>,
 }
 
 fn nest_error() -> RuleError {
@@ -129,6 +140,8 @@ impl<'a> Valuer<'a> {
             effects: HashMap::new(),
             values: HashMap::new(),
             heights: HashMap::new(),
+            added: HashMap::new(),
+            unsupported: HashMap::new(),
         }
     }
 
@@ -146,8 +159,12 @@ impl<'a> Valuer<'a> {
             return Ok(Rc::clone(n));
         }
         let n = Rc::new(match read(self.log, index)?.content.body {
-            Body::Claim { count, .. } => Node::Claim(count),
-            Body::Figure { terms, .. } => Node::Figure(terms),
+            Body::Claim { count, cites, .. } | Body::RepeatedClaim { count, cites, .. } => {
+                Node::Claim { count, cites }
+            }
+            Body::Figure { terms, .. } | Body::SupersedingFigure { terms, .. } => {
+                Node::Figure(terms)
+            }
             other => Node::Other(other.kind()),
         });
         self.nodes.insert(index, Rc::clone(&n));
@@ -174,7 +191,7 @@ impl<'a> Valuer<'a> {
             };
         }
         let h = match &*self.node(index)? {
-            Node::Claim(_) => 0,
+            Node::Claim { .. } => 0,
             Node::Figure(terms) => {
                 let mut h = 0;
                 for &t in terms {
@@ -205,7 +222,7 @@ impl<'a> Valuer<'a> {
             return Ok(v);
         }
         let v = match &*self.node(index)? {
-            Node::Claim(count) => self.claim_value(index, *count, at)?,
+            Node::Claim { count, .. } => self.claim_value(index, *count, at)?,
             Node::Figure(terms) => {
                 if self.state.retracted_before(index, at, self.log)?.is_some() {
                     0
@@ -258,6 +275,82 @@ impl<'a> Valuer<'a> {
             }
         }
         count.ok_or_else(|| RuleError::Broken(format!("claim {index} has no count")))
+    }
+
+    /// Whether claim `index` is *unsupported* just before entry `at`: every source and
+    /// informant it cites, itself or through a re-sourcing made before `at`, was retracted
+    /// before `at`. (A redaction deletes a stored copy, not the source: it leaves the hash the
+    /// claim rests on, so it never makes a claim unsupported.) `false` for anything that is not
+    /// a claim.
+    ///
+    /// # Errors
+    /// If an entry cannot be read.
+    pub(crate) fn unsupported(&mut self, index: u64, at: u64) -> Result<bool, RuleError> {
+        if let Some(&u) = self.unsupported.get(&(index, at)) {
+            return Ok(u);
+        }
+        let node = self.node(index)?;
+        let Node::Claim { cites, .. } = &*node else {
+            return Ok(false);
+        };
+        let mut all: Vec<u64> = cites.clone();
+        let re = self.state.citations_of(index);
+        for &a in &re[..re.partition_point(|&x| x < at)] {
+            let added = match self.added.get(&a) {
+                Some(c) => Rc::clone(c),
+                None => {
+                    let c = Rc::new(match read(self.log, a)?.content.body {
+                        Body::Cite { cites, .. } => cites,
+                        _ => Vec::new(),
+                    });
+                    self.added.insert(a, Rc::clone(&c));
+                    c
+                }
+            };
+            all.extend_from_slice(&added);
+        }
+        let mut unsupported = !all.is_empty();
+        for c in all {
+            if self.state.retracted_before(c, at, self.log)?.is_none() {
+                unsupported = false;
+                break;
+            }
+        }
+        self.unsupported.insert((index, at), unsupported);
+        Ok(unsupported)
+    }
+
+    /// The unsupported claims ([`Valuer::unsupported`]) beneath `root` (itself included) just
+    /// before entry `at`, in index order, reached through entries not retracted before `at`
+    /// (a retracted claim or figure counts 0, so what it rests on no longer matters). Each
+    /// entry beneath is visited once.
+    ///
+    /// # Errors
+    /// If an entry cannot be read.
+    pub(crate) fn unsupported_beneath(
+        &mut self,
+        root: u64,
+        at: u64,
+    ) -> Result<Vec<u64>, RuleError> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(i) = stack.pop() {
+            if !seen.insert(i) || self.state.retracted_before(i, at, self.log)?.is_some() {
+                continue;
+            }
+            match &*self.node(i)? {
+                Node::Figure(terms) => stack.extend(terms.iter().copied()),
+                Node::Claim { .. } => {
+                    if self.unsupported(i, at)? {
+                        out.push(i);
+                    }
+                }
+                Node::Other(_) => {}
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
     }
 
     /// The corrections and retractions of anything beneath `root` (itself included) made after
@@ -409,7 +502,7 @@ impl FigureDag {
     pub(crate) fn apply(&mut self, index: u64, body: &Body, before: Option<&ClaimBefore>) -> bool {
         let told = |target: u64| before.filter(|b| b.claim == target);
         match body {
-            Body::Figure { value, terms, .. } => {
+            Body::Figure { value, terms, .. } | Body::SupersedingFigure { value, terms, .. } => {
                 for &t in terms {
                     self.parents.entry(t).or_default().push(index);
                 }

@@ -224,6 +224,23 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Endorse a figure signed by someone else, with a reviewer's key ("figure N reviewed by
+    /// K"): every report on the figure then names its reviewers.
+    #[command(
+        after_long_help = "Example:\n  custody review L --key keys/reviewer.key 27 --note \"terms checked against the report\""
+    )]
+    Review {
+        /// The ledger directory.
+        ledger: PathBuf,
+        /// The reviewer's secret key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The figure reviewed.
+        target: u64,
+        /// What was checked, in a sentence.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
     /// One line per entry.
     Log {
         /// The ledger directory.

@@ -255,7 +255,24 @@ pub fn summary(b: &Body) -> String {
             count(*leaves, "entry", "entries"),
             &root.to_hex()[..16]
         ),
+        Body::Review { target, note } if note.is_empty() => format!("review figure {target}"),
+        Body::Review { target, note } => format!("review figure {target}: {}", clean(note)),
     }
+}
+
+/// "reviewed by NAME at entry M, ..." for a figure's reviews (`reviews`: each review's index
+/// and its signer's name), or `None` if nobody reviewed it. One wording for `figure`, `check`
+/// and `verify`.
+#[must_use]
+pub fn reviewed(reviews: &[(u64, String)]) -> Option<String> {
+    if reviews.is_empty() {
+        return None;
+    }
+    let by: Vec<String> = reviews
+        .iter()
+        .map(|(i, name)| format!("{} at entry {i}", clean(name)))
+        .collect();
+    Some(format!("reviewed by {}", by.join(", ")))
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 const ORIGIN: &str = "example.org/test";
 
-const ALL_KINDS: [&str; 12] = [
+const ALL_KINDS: [&str; 13] = [
     "genesis",
     "key-grant",
     "key-revoke",
@@ -34,6 +34,7 @@ const ALL_KINDS: [&str; 12] = [
     "redaction",
     "cite",
     "state-commitment",
+    "review",
 ];
 
 /// The names of a closed set, in tag order.
@@ -537,8 +538,8 @@ fn built() -> Work {
     uncounted.drain(7..9); // drop `--count 0`: a claim without a count
     w.ok(&uncounted);
     for (key, label, sum, qualifier) in [
-        (rv, "Since 2024", "5,6", "at-least"),
-        (re, "All", "8", "exactly"),
+        (re, "Since 2024", "5,6", "at-least"),
+        (rv, "All", "8", "exactly"),
     ] {
         let mut figure = figure_args("L", key, label, "168", sum);
         figure.extend(["--qualifier", qualifier]);
@@ -567,6 +568,24 @@ fn built() -> Work {
     let mut again = claim_args("L", re, "108 returned", "108", "f-r", "2024-01", "3,4");
     again.extend(["--place", "X", "--allow-duplicate"]);
     w.ok(&again);
+    // A second reviewer (the first was revoked) reviews the republished figure.
+    w.ok(&["key", "new", "reviewer2"]);
+    w.ok(&key_args(
+        "grant",
+        "L",
+        op,
+        "keys/reviewer2.pub",
+        "reviewer",
+    ));
+    w.ok(&[
+        "review",
+        "L",
+        "--key",
+        "keys/reviewer2.key",
+        "15",
+        "--note",
+        "terms checked",
+    ]);
     w.ok(&["checkpoint", "L", "--key", op]);
     w
 }
@@ -576,7 +595,7 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     let w = built();
     let cwd = w.cwd();
     let (lines, kinds) = check_ledger(cwd, "L");
-    assert_eq!(lines.len(), 18);
+    assert_eq!(lines.len(), 20);
     let again = json(cwd, &["show", "L", "16", "--json"]);
     assert_eq!(again["body"]["repeats"], 5);
     let all: BTreeSet<String> = ALL_KINDS.iter().map(ToString::to_string).collect();
@@ -596,7 +615,11 @@ fn a_ledger_with_every_kind_of_entry_matches_the_schemas() {
     assert_output("verify.schema.json", &strict, "verify --strict");
     let v = json(cwd, &["verify", "L", "--json"]);
     assert_eq!(v["signers"][2]["revoked_at"], 13);
-    assert_eq!(v["signers"][2]["signer"], lines[8]["signer"]);
+    assert_eq!(v["signers"][2]["signer"], lines[9]["signer"]);
+    assert_eq!(
+        json(cwd, &["figure", "L", "15", "--json"])["reviewed_by"],
+        serde_json::json!([18])
+    );
 
     // Bundles: the nested figure (with --document), an informant (no standing), a claim
     // without a count, the corrected claim; checked with the log's key and with another.
@@ -825,11 +848,16 @@ fn the_import_examples_are_accepted_and_shown_back_with_their_defaults() {
         .map(|l| l["kind"].as_str().unwrap())
         .collect();
     // Genesis and state commitments are the operator's record of the log itself (`init`,
-    // `checkpoint`); the import schema leaves them out.
-    let importable: BTreeSet<&str> = ALL_KINDS[1..ALL_KINDS.len() - 1].iter().copied().collect();
+    // `checkpoint`); the import schema leaves them out. A review needs a reviewer's key, which
+    // these examples' ledger does not grant: tests/roles.rs imports one.
+    let importable: BTreeSet<&str> = ALL_KINDS
+        .iter()
+        .copied()
+        .filter(|k| !matches!(*k, "genesis" | "state-commitment" | "review"))
+        .collect();
     assert_eq!(
         kinds, importable,
-        "an import example of every kind but genesis and state-commitment"
+        "an import example of every kind but genesis, state-commitment and review"
     );
     for (i, line) in imported.iter().enumerate() {
         let index = (i + 2).to_string();

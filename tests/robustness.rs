@@ -404,6 +404,23 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
     let e = Env::new();
     let dir = e.path("L");
     let mut size = e.entries();
+    // How long one whole import of a crash file takes here, on a copy: kills are spread over
+    // that span, so some land while it writes (import checks every line before its first
+    // append, which takes longer on a loaded machine).
+    common::copy_dir(&dir, &e.path("calibrate"));
+    fs::write(e.path("calibrate.jsonl"), claims_jsonl("calibrate", 20_000)).unwrap();
+    let t0 = Instant::now();
+    e.ok(&[
+        "import",
+        "calibrate",
+        "--key",
+        RESEARCHER_KEY,
+        "calibrate.jsonl",
+        "--batch",
+        "64",
+    ]);
+    let whole = u64::try_from(t0.elapsed().as_millis()).unwrap().max(25);
+    eprintln!("crash test: one whole import takes {whole} ms here");
     let (mut torn, mut completed, mut grew) = (0, 0, 0);
     let started = Instant::now();
     for it in 0..iterations {
@@ -443,11 +460,12 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Mostly short delays (killed while opening, rebuilding or mid-batch), sometimes longer.
-        let ms = if rng.gen_bool(0.8) {
-            rng.gen_range(0..25)
+        // Mostly within the import (killed while opening, checking, or mid-batch), rarely
+        // after it finished (each finished import grows the log by 20,000 entries).
+        let ms = if rng.gen_bool(0.95) {
+            rng.gen_range(0..whole)
         } else {
-            rng.gen_range(25..80)
+            rng.gen_range(whole..whole * 3 / 2 + 1)
         };
         std::thread::sleep(Duration::from_millis(ms));
         // SIGKILL on unix; an already-finished child is fine.

@@ -878,6 +878,7 @@ fn strings_of(e: &Entry) -> Vec<String> {
         | Body::Retraction { reason, .. }
         | Body::Redaction { reason, .. }
         | Body::Cite { reason, .. } => v.push(reason.clone()),
+        Body::Review { note, .. } => v.push(note.clone()),
         Body::Source {
             title,
             publisher,

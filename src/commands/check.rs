@@ -266,6 +266,20 @@ pub fn run(a: CheckArgs) -> Result<()> {
     if let Some(line) = standing_line(&v) {
         say!("  {line}");
     }
+    if let Some(s) = &v.standing {
+        let reviews: Vec<(u64, String)> = s
+            .reviewed_by
+            .iter()
+            .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
+            .map(|(r, ve)| {
+                let by = SignerJson::of(&ve.entry.content.signer, v.keys());
+                (r, by.name.unwrap_or_else(|| "?".into()))
+            })
+            .collect();
+        if let Some(line) = crate::print::reviewed(&reviews) {
+            say!("  {line}");
+        }
+    }
     if let (Some(p), Some(w)) = (&policy, &witnessed) {
         say!(
             "  witnessed: the checkpoint meets the policy's quorum {} (policy SHA-256 {})",
@@ -363,8 +377,8 @@ fn incomplete(v: &VerifiedBundle) -> Option<String> {
 fn completeness_line(v: &VerifiedBundle) -> String {
     match (v.completeness, incomplete(v)) {
         (Some(c), None) => format!(
-            "complete: every correction, retraction, redaction, re-sourcing, supersession and \
-             revocation of these entries recorded before the checkpoint is in the bundle, as the \
+            "complete: every correction, retraction, redaction, re-sourcing, supersession, review \
+             and revocation of these entries recorded before the checkpoint is in the bundle, as the \
              operator's state commitment at entry {} records them (every full `custody verify` \
              of the ledger checks that commitment)",
             c.commitment

@@ -135,6 +135,12 @@ pub fn run(cli: Cli) -> Result<()> {
             target,
             reason,
         } => amend::redact(&ledger, &key, target, reason),
+        Command::Review {
+            ledger,
+            key,
+            target,
+            note,
+        } => sign_and_add(&ledger, &key, Body::Review { target, note }),
         Command::Log { ledger, json } => log::run(&ledger, json),
         Command::Show {
             ledger,

@@ -35,7 +35,12 @@ pub fn amendment_sets(state: &LogState, before: u64) -> Vec<(u64, Vec<u64>)> {
             sets.entry(e).or_default().push(a);
         }
     };
-    for (&e, list) in state.amendments.iter().chain(state.citations.iter()) {
+    for (&e, list) in state
+        .amendments
+        .iter()
+        .chain(state.citations.iter())
+        .chain(state.reviews.iter())
+    {
         for &a in list {
             add(e, a);
         }

@@ -76,9 +76,11 @@ pub trait Named: Copy + Sized + 'static {
 // Names apply to JSON only; the binary encoding uses the variant's position.
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// Signs sources, informants, claims, figures and their corrections.
+    /// Signs sources, informants, claims and figures, and amends (corrects, retracts, redacts,
+    /// re-sources, supersedes) only entries signed with its own key.
     Researcher,
-    /// Signs the same kinds as a researcher; recorded separately so readers know who reviewed.
+    /// Signs the same kinds as a researcher and may amend anyone's entries: such an amendment
+    /// is a review action, on the record as the reviewer's signature (docs/FORMAT.md "Roles").
     Reviewer,
     /// Holds a key for the record (e.g. to cosign checkpoints) but signs no evidence entries.
     Auditor,
@@ -351,6 +353,15 @@ pub enum Body {
         /// The state tree's RFC 6962 root.
         root: Digest,
     },
+    /// A reviewer's endorsement of an earlier figure signed with another key: "figure N
+    /// reviewed by K". An amendment of the figure that changes nothing in its value; every
+    /// report on the figure names who reviewed it (docs/FORMAT.md "Roles").
+    Review {
+        /// The reviewed figure.
+        target: u64,
+        /// What the reviewer checked, in a sentence (may be empty).
+        note: String,
+    },
 }
 
 /// A figure's fields, whichever figure kind holds them ([`Body::Figure`] or
@@ -532,18 +543,20 @@ impl Body {
             Body::Redaction { .. } => "redaction",
             Body::Cite { .. } => "cite",
             Body::StateCommitment { .. } => "state-commitment",
+            Body::Review { .. } => "review",
         }
     }
 
     /// The earlier entry this body amends, if it is an amendment that names its target by
-    /// index: a correction, retraction, redaction or re-sourcing. (A revocation amends the grant
-    /// of its key, which only the log state can name.)
+    /// index: a correction, retraction, redaction, re-sourcing or review. (A revocation amends
+    /// the grant of its key, which only the log state can name.)
     #[must_use]
     pub fn amends(&self) -> Option<u64> {
         match self {
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. }
+            | Body::Review { target, .. }
             | Body::Cite { target, .. } => Some(*target),
             _ => None,
         }
@@ -569,7 +582,8 @@ impl Body {
             }
             Body::Correction { target, .. }
             | Body::Retraction { target, .. }
-            | Body::Redaction { target, .. } => vec![*target],
+            | Body::Redaction { target, .. }
+            | Body::Review { target, .. } => vec![*target],
             Body::Cite { target, cites, .. } => {
                 let mut r = Vec::with_capacity(cites.len() + 1);
                 r.push(*target);

@@ -51,6 +51,9 @@ pub struct Standing {
     pub supersedes: Option<u64>,
     /// The figure that superseded this one, if one did before the point asked about.
     pub superseded_by: Option<u64>,
+    /// The reviews of this figure before the point asked about (docs/FORMAT.md "Roles"), in
+    /// log order: who endorsed it, besides its author.
+    pub reviewed_by: Vec<u64>,
 }
 
 impl Standing {
@@ -129,6 +132,12 @@ pub fn standing(
         unsupported,
         supersedes,
         superseded_by: state.superseded_before(index, as_of),
+        reviewed_by: state
+            .reviews_of(index)
+            .iter()
+            .copied()
+            .filter(|&r| r < as_of)
+            .collect(),
     }))
 }
 

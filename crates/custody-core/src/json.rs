@@ -178,6 +178,13 @@ pub enum BodyJson {
         /// Why.
         reason: String,
     },
+    /// A reviewer's endorsement of a figure.
+    Review {
+        /// The reviewed figure.
+        target: u64,
+        /// What the reviewer checked.
+        note: String,
+    },
     /// The operator's commitment to the log's amendment state.
     StateCommitment {
         /// The entries it covers (its own index).
@@ -335,6 +342,7 @@ impl From<&Body> for BodyJson {
                 leaves,
                 root: root.to_hex(),
             },
+            Body::Review { target, note } => BodyJson::Review { target, note },
         }
     }
 }
@@ -471,6 +479,7 @@ impl TryFrom<BodyJson> for Body {
                 leaves,
                 root: Digest(hex32("root", &root)?),
             },
+            BodyJson::Review { target, note } => Body::Review { target, note },
         })
     }
 }

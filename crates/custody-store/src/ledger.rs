@@ -723,7 +723,8 @@ impl Ledger {
     /// # Errors
     /// Why it would be refused.
     pub fn check(&self, sub: &Submission) -> Result<(), StoreError> {
-        self.check_inner(sub, true, &HashMap::new()).map(|_| ())
+        self.check_inner(sub, true, &HashMap::new(), false)
+            .map(|_| ())
     }
 
     /// The latest entry that is a copy of `content` (the same origin, signer and body, a
@@ -782,6 +783,7 @@ impl Ledger {
         sub: &Submission,
         verify_signature: bool,
         in_batch: &HashMap<Digest, (u64, Digest)>,
+        retries: bool,
     ) -> Result<(Vec<u8>, Digest), StoreError> {
         let index = self.state.size;
         // First and cheapest: an entry too large for a tlog-tiles entry bundle is never admitted.
@@ -811,8 +813,12 @@ impl Ledger {
         };
         // Members of this batch come after every entry the table knows. None is in the log
         // yet, so a copy among them is a duplicate in the input, never "already in the log".
-        if let Some(&(i, _)) = in_batch.get(&key) {
-            latest = Some((i, false));
+        // Among independent submitters (`retries`, as `custody serve` admits), the very same
+        // signed bytes twice in one batch are a client's retry racing its first try into the
+        // group commit: answered as that member once the batch is durable. In one signer's
+        // all-or-nothing batch (`import`) they are a duplicate in the input.
+        if let Some(&(i, d)) = in_batch.get(&key) {
+            latest = Some((i, retries && d == Digest::of(&msg)));
         }
         if let Some((c, true)) = latest {
             return Err(StoreError::Duplicate(c));
@@ -923,7 +929,7 @@ impl Ledger {
             let Candidate { sub, checked_under } = candidate;
             let verify = verify_signatures && !self.signature_checked(&sub, checked_under);
             let res = self
-                .check_inner(&sub, verify, &in_batch)
+                .check_inner(&sub, verify, &in_batch, mode == Refusal::Each)
                 .map(|(msg, key)| (Digest::of(&msg), key));
             let (msg_digest, key) = match res {
                 Ok(x) => x,

@@ -91,12 +91,25 @@ impl LogState {
                 self.admit_commitment(signer, *size, *leaves, root, whole_log)
             }
             body => {
-                if matches!(signer.role, Some(Role::Auditor)) {
-                    return fail(format!(
-                        "signer {} has role auditor, which may not sign {} entries",
-                        signer.name,
-                        body.kind()
-                    ));
+                // Separation of duties (docs/FORMAT.md "Roles"): the operator runs the log and
+                // signs no evidence, so the party accused of altering figures never authored one.
+                match signer.role {
+                    None => {
+                        return fail(format!(
+                            "the operator key signs only genesis, key grants, revocations and \
+                             state commitments, not {} entries: evidence is signed with a granted \
+                             researcher's or reviewer's key",
+                            body.kind()
+                        ))
+                    }
+                    Some(Role::Auditor) => {
+                        return fail(format!(
+                            "signer {} has role auditor, which may not sign {} entries",
+                            signer.name,
+                            body.kind()
+                        ))
+                    }
+                    Some(Role::Researcher | Role::Reviewer) => {}
                 }
                 let dag = self.figure_dag_or_build(log)?;
                 let claim_before = Evidence {
@@ -289,6 +302,7 @@ impl Evidence<'_> {
                 self.terms(*value, terms)
             }
             Body::Redaction { target, reason } => self.redaction(*target, reason),
+            Body::Review { target, note } => self.review(*target, note),
             Body::Cite {
                 target,
                 cites,
@@ -304,6 +318,30 @@ impl Evidence<'_> {
                 fail("internal: the operator's entries are checked elsewhere")
             }
         }
+    }
+
+    /// Whether the signer may amend entry `target` (`e`): a researcher amends only entries
+    /// signed with their own key; a reviewer's key amends anyone's, and such an amendment is a
+    /// review action, on the record as the reviewer's signature over it (docs/FORMAT.md
+    /// "Roles").
+    fn may_amend(&self, target: u64, e: &Entry, what: &str) -> Result<(), RuleError> {
+        if e.content.signer == self.signer
+            || matches!(
+                self.state.key(&self.signer).and_then(|k| k.role),
+                Some(Role::Reviewer)
+            )
+        {
+            return Ok(());
+        }
+        let author = self
+            .state
+            .key(&e.content.signer)
+            .map_or_else(|| "an unknown key".to_owned(), |k| format!("{:?}", k.name));
+        fail(format!(
+            "{what} {target} was signed by {author} (key {}): a researcher amends only entries \
+             signed with their own key; a reviewer's key may amend anyone's",
+            e.content.signer.short()
+        ))
     }
 
     /// Entry `i`, which must come before the entry being admitted.
@@ -405,6 +443,7 @@ impl Evidence<'_> {
                 e.content.body.kind()
             ));
         };
+        self.may_amend(target, &e, "re-sourced claim")?;
         let own = claim.cites;
         if let Some(r) = self.retracted(target)? {
             return fail(format!("claim {target} was already retracted at entry {r}"));
@@ -511,6 +550,7 @@ impl Evidence<'_> {
                 old.unit
             ));
         }
+        self.may_amend(s, &e, "superseded figure")?;
         Ok(())
     }
 
@@ -539,6 +579,7 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("claim {target} was already retracted at entry {r}"));
         }
+        self.may_amend(target, &e, "corrected claim")?;
         let (Some(&new), true) = (count, self.dag.is_term(target)) else {
             return Ok(None);
         };
@@ -607,10 +648,53 @@ impl Evidence<'_> {
         if let Some(r) = self.retracted(target)? {
             return fail(format!("entry {target} was already retracted at entry {r}"));
         }
+        self.may_amend(target, &e, "retracted entry")?;
         if e.content.body.is_claim() && self.dag.is_term(target) {
             return self.claim_before(target).map(Some);
         }
         Ok(None)
+    }
+
+    /// A review is signed with a reviewer's key, of an earlier figure that is neither retracted
+    /// nor superseded before it, signed with another key, and reviewed by this key once.
+    fn review(&self, target: u64, note: &str) -> Result<(), RuleError> {
+        text("note", note, false)?;
+        if !matches!(
+            self.state.key(&self.signer).and_then(|k| k.role),
+            Some(Role::Reviewer)
+        ) {
+            return fail("only a reviewer's key may review a figure");
+        }
+        let e = self.earlier(target, "reviewed entry")?;
+        if e.content.body.as_figure().is_none() {
+            return fail(format!(
+                "reviewed entry {target} is a {}, not a figure",
+                e.content.body.kind()
+            ));
+        }
+        if e.content.signer == self.signer {
+            return fail(format!(
+                "figure {target} was signed with this reviewer's own key: a review is by \
+                 someone other than the figure's author"
+            ));
+        }
+        if let Some(r) = self.retracted(target)? {
+            return fail(format!("figure {target} was retracted at entry {r}"));
+        }
+        if let Some(by) = self.state.superseded_before(target, self.index) {
+            return fail(format!(
+                "figure {target} was superseded by figure {by}: review figure {by}"
+            ));
+        }
+        for &a in self.state.reviews_of(target) {
+            let ae = read(self.log, a)?;
+            if a < self.index && ae.content.signer == self.signer {
+                return fail(format!(
+                    "figure {target} was already reviewed with this key at entry {a}"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A redaction records, once, that an earlier source's stored copy was deleted.
@@ -623,6 +707,7 @@ impl Evidence<'_> {
                 e.content.body.kind()
             ));
         }
+        self.may_amend(target, &e, "redacted source")?;
         for a in self.state.amendments_before(target, self.index) {
             if let Body::Redaction { .. } = read(self.log, a)?.content.body {
                 return fail(format!("source {target} was already redacted at entry {a}"));

@@ -163,6 +163,11 @@ pub struct LogState {
     /// Indices of the operator's state commitments, in log order.
     #[serde(default)]
     pub commitments: Vec<u64>,
+    /// For each reviewed figure, the reviews of it. Kept apart from `amendments`: a review
+    /// changes no value; but it is in `amended_by`, so bundles carry it and completeness
+    /// proofs cover it.
+    #[serde(default)]
+    pub reviews: BTreeMap<u64, Vec<u64>>,
     /// Indices of all figures.
     pub figures: Vec<u64>,
     /// Entries per kind.
@@ -254,6 +259,12 @@ impl LogState {
             .filter(|&s| s < before)
     }
 
+    /// The `Review` entries of figure `index`, in log order.
+    #[must_use]
+    pub fn reviews_of(&self, index: u64) -> &[u64] {
+        self.reviews.get(&index).map_or(&[], Vec::as_slice)
+    }
+
     /// The `Cite` entries that re-sourced claim `index`, in log order.
     #[must_use]
     pub fn citations_of(&self, index: u64) -> &[u64] {
@@ -261,13 +272,15 @@ impl LogState {
     }
 
     /// Every later entry that amends entry `index`, in log order: its corrections,
-    /// retractions, redactions and re-sourcings; for a figure, the figure superseding it; for a
+    /// retractions, redactions and re-sourcings; for a figure, its reviews and the figure
+    /// superseding it; for a
     /// key grant, the revocation of that key.
     /// This is the relation a proof bundle must hold completely (docs/PROOFS.md).
     #[must_use]
     pub fn amended_by(&self, index: u64) -> Vec<u64> {
         let mut out: Vec<u64> = self.amendments_of(index).to_vec();
         out.extend_from_slice(self.citations_of(index));
+        out.extend_from_slice(self.reviews_of(index));
         out.extend(self.superseded_by.get(&index));
         if let Some(r) = self
             .keys
@@ -350,6 +363,9 @@ impl LogState {
             | Body::Retraction { target, .. }
             | Body::Redaction { target, .. } => {
                 self.amendments.entry(*target).or_default().push(index);
+            }
+            Body::Review { target, .. } => {
+                self.reviews.entry(*target).or_default().push(index);
             }
             Body::Cite { target, .. } => {
                 self.citations.entry(*target).or_default().push(index);

@@ -91,6 +91,10 @@ pub struct Followed {
     pub recorded: Option<PathBuf>,
 }
 
+/// The most entries a clone or monitor run sizes the duplicate table for ahead of time: a
+/// checkpoint's size is only the log's claim until the entries arrive.
+const RESERVE_MAX: u64 = 1 << 20;
+
 /// The published checkpoint, opened under `key`.
 fn fetch_checkpoint(
     source: &Source,
@@ -222,22 +226,17 @@ fn extend(
         }
         return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0);
     }
-    let bundles = if held < size {
-        tiles::new_bundles(held, size)?
-    } else {
-        Vec::new()
-    };
-    ledger.reserve(size.saturating_sub(held))?;
+    // The size is the log's word alone until the entries are in: the bundles are computed as
+    // they are fetched (the first one missing ends the run), and the duplicate table is sized
+    // for at most RESERVE_MAX more (it grows by itself past that), never for a signed 2^55.
+    let mut pending = tiles::bundles_between(held, size)?;
+    ledger.reserve((size - held).min(RESERVE_MAX))?;
     // The entries of the first bundle that are held already must be the ones verified.
-    let first_start = bundles
-        .first()
-        .and_then(TileId::entry_range)
-        .map_or(held, |r| r.0);
+    let first_start = held - held % u64::from(tiles::TILE_WIDTH);
     let overlap = (first_start..held)
         .map(|i| ledger.leaf(i))
         .collect::<Result<Vec<_>, _>>()?;
     let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut pending = bundles.iter();
     let mut leaves: Vec<Digest> = Vec::new();
     let mut next = || -> Result<Option<Vec<u8>>, FollowError> {
         loop {
@@ -245,7 +244,7 @@ fn extend(
                 leaves.push(Digest::leaf(&e));
                 return Ok(Some(e));
             }
-            let Some(&b) = pending.next() else {
+            let Some(b) = pending.next() else {
                 return Ok(None);
             };
             let (start, _) = b.entry_range().unwrap_or((0, 0));

@@ -1,0 +1,102 @@
+//! A hostile remote log or static host, as `custody clone` and `custody monitor` meet it: files
+//! that a log key really signed, but that lie (a checkpoint claiming a tree far larger than
+//! what is published). Each case must end in one line and a non-zero exit, quickly and in
+//! bounded memory, and leave nothing behind. The child runs under `prlimit --as` so that an
+//! allocation proportional to a claimed size fails the test instead of the machine.
+
+mod common;
+
+use common::{init_ledger, run_ok, Work, OPERATOR_KEY};
+use custody_core::checkpoint;
+use custody_core::hash::Digest;
+use custody_core::keys::SecretKey;
+use custody_core::tiles::{self, TileId};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const ORIGIN: &str = "example.org/hostile";
+/// Address space for a child: far more than a clone of a few entries needs, far less than a
+/// table of every bundle of a 2^40-entry tree.
+const CHILD_AS_BYTES: &str = "3000000000";
+
+fn operator(cwd: &Path) -> SecretKey {
+    let text = fs::read_to_string(cwd.join(OPERATOR_KEY)).unwrap();
+    SecretKey::from_file_text(&text, |_| unreachable!("unencrypted")).unwrap()
+}
+
+/// Runs custody in `cwd` under an address-space limit and a wall-clock limit; (exit, stderr).
+fn bounded(cwd: &Path, args: &[&str]) -> (i32, String, Duration) {
+    let start = Instant::now();
+    let out = Command::new("prlimit")
+        .arg(format!("--as={CHILD_AS_BYTES}"))
+        .arg("timeout")
+        .arg("120")
+        .arg(common::bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CUSTODY_PASSPHRASE")
+        .env(
+            "CUSTODY_CACHE_DIR",
+            std::env::temp_dir().join("custody-test-cache"),
+        )
+        .output()
+        .expect("prlimit and timeout (util-linux, coreutils) run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "custody {args:?}: {err}");
+    (out.status.code().unwrap_or(-1), err, start.elapsed())
+}
+
+/// A ledger `L` of 2 entries published to `www/log`, and the vkey to trust it by.
+fn published(w: &Work) -> String {
+    init_ledger(w.cwd(), "L", ORIGIN);
+    run_ok(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    run_ok(w.cwd(), &["publish", "L", "www/log"]);
+    run_ok(
+        w.cwd(),
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    )
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn clone_of_a_checkpoint_that_lies_about_its_size_fails_fast_in_bounded_memory() {
+    let w = Work::keyed();
+    let vk = published(&w);
+    let log = w.path("www/log");
+    // The real two entries, from the published bundle.
+    let small = fs::read(log.join("tile/entries/000.p/2")).unwrap();
+    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 2).unwrap(), &small)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    // The log key signs a tree of 2^40 entries; the host serves one full first bundle (the
+    // genesis, then the grant 255 times) and nothing else.
+    let size = 1u64 << 40;
+    let note = checkpoint::sign(
+        ORIGIN,
+        size,
+        Digest::leaf(b"a root of nothing published"),
+        operator(w.cwd()).signing_key(),
+    )
+    .unwrap();
+    fs::write(log.join("checkpoint"), note).unwrap();
+    let mut full = vec![entries[0].clone()];
+    full.extend(std::iter::repeat_n(entries[1].clone(), 255));
+    let bundle = TileId::entries(0, 256).unwrap();
+    fs::write(
+        log.join(bundle.path()),
+        tiles::encode_bundle(bundle, &full).unwrap(),
+    )
+    .unwrap();
+
+    let (code, err, took) = bounded(w.cwd(), &["clone", "www/log", "L2", "--trust", &vk]);
+    println!("clone of a 2^40 claim: exit {code} after {took:?}: {err}");
+    assert!(code == 1 || code == 2, "exit {code}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert!(!w.path("L2").exists(), "a failed clone leaves nothing");
+}

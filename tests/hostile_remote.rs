@@ -100,3 +100,49 @@ fn clone_of_a_checkpoint_that_lies_about_its_size_fails_fast_in_bounded_memory()
     assert!(took < Duration::from_secs(60), "took {took:?}");
     assert!(!w.path("L2").exists(), "a failed clone leaves nothing");
 }
+
+#[test]
+fn clone_of_endless_junk_bundles_stops_at_the_first_chunk() {
+    let w = Work::keyed();
+    let vk = published(&w);
+    let log = w.path("www/log");
+    let small = fs::read(log.join("tile/entries/000.p/2")).unwrap();
+    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 2).unwrap(), &small)
+        .unwrap()
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    // The log key signs 2^40 entries and the host serves 300 full bundles of junk (the genesis,
+    // then the grant again and again: not one of them is a valid entry after the first two),
+    // all hard links to one file. No hash tile is published.
+    let note = checkpoint::sign(
+        ORIGIN,
+        1u64 << 40,
+        Digest::leaf(b"a root of junk"),
+        operator(w.cwd()).signing_key(),
+    )
+    .unwrap();
+    fs::write(log.join("checkpoint"), note).unwrap();
+    let mut junk = vec![entries[0].clone()];
+    junk.extend(std::iter::repeat_n(entries[1].clone(), 255));
+    let first = TileId::entries(0, 256).unwrap();
+    fs::write(
+        log.join(first.path()),
+        tiles::encode_bundle(first, &junk).unwrap(),
+    )
+    .unwrap();
+    for n in 1..300 {
+        let b = TileId::entries(n, 256).unwrap();
+        let path = log.join(b.path());
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::hard_link(log.join(first.path()), path).unwrap();
+    }
+    let (code, err, took) = bounded(w.cwd(), &["clone", "www/log", "L2", "--trust", &vk]);
+    println!("clone of junk bundles: exit {code} after {took:?}: {err}");
+    assert!(code == 1 || code == 2, "exit {code}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    // It stopped once the first 65,536 entries did not make the tree the checkpoint's tiles
+    // hold (here: there are none), long before the 300 bundles ran out.
+    assert!(!err.contains("tile/entries/300"), "{err}");
+    assert!(!w.path("L2").exists(), "a failed clone leaves nothing");
+}

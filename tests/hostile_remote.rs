@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{init_ledger, run_ok, Work, OPERATOR_KEY};
+use common::{init_ledger, run_ok, source_args, Work, OPERATOR_KEY, RESEARCHER_KEY};
 use custody_core::checkpoint;
 use custody_core::hash::Digest;
 use custody_core::keys::SecretKey;
@@ -145,4 +145,49 @@ fn clone_of_endless_junk_bundles_stops_at_the_first_chunk() {
     // hold (here: there are none), long before the 300 bundles ran out.
     assert!(!err.contains("tile/entries/300"), "{err}");
     assert!(!w.path("L2").exists(), "a failed clone leaves nothing");
+}
+
+#[test]
+fn clone_of_a_log_larger_than_one_chunk_checks_each_chunk_against_the_tiles() {
+    // 65,803 entries: a first chunk of 65,536 (256 bundles) checked against the root the
+    // authenticated tiles give at that size, then the rest against the checkpoint.
+    let w = Work::keyed();
+    init_ledger(w.cwd(), "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    let mut text = String::new();
+    for k in 0..65_800 {
+        text.push_str(&format!(
+            "{{\"kind\":\"claim\",\"statement\":\"s{k}\",\"count\":1,\"category\":\"c\",\"period\":\"2024\",\"cites\":[2]}}\n"
+        ));
+    }
+    fs::write(w.path("claims.jsonl"), text).unwrap();
+    w.ok(&["import", "L", "--key", RESEARCHER_KEY, "claims.jsonl"]);
+    run_ok(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    run_ok(w.cwd(), &["publish", "L", "www/log"]);
+    let vk = run_ok(
+        w.cwd(),
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    )
+    .trim()
+    .to_string();
+    let (code, err, _) = bounded(w.cwd(), &["clone", "www/log", "L2", "--trust", &vk]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        fs::read(w.path("L2/entries")).unwrap(),
+        fs::read(w.path("L/entries")).unwrap()
+    );
+    // One changed byte in an entry of the first chunk: the chunk's tree is not the one the
+    // tiles hold at its size, and the bundle is named.
+    let bundle = w
+        .path("www/log")
+        .join(TileId::entries(100, 256).unwrap().path());
+    let mut b = fs::read(&bundle).unwrap();
+    b[10] ^= 0x01;
+    fs::write(&bundle, b).unwrap();
+    let (code, err, _) = bounded(w.cwd(), &["clone", "www/log", "L3", "--trust", &vk]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("tile/entries/100"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(!w.path("L3").exists(), "a failed clone leaves nothing");
 }

@@ -1,6 +1,7 @@
 //! A hostile remote log or static host, as `custody clone` and `custody monitor` meet it: files
 //! that a log key really signed, but that lie (a checkpoint claiming a tree far larger than
-//! what is published). Each case must end in one line and a non-zero exit, quickly and in
+//! what is published). And a hostile ledger directory's `checkpoints/`: names that cost no
+//! disk space (hard links) but would cost memory and time. Each case must end in one line and a non-zero exit, quickly and in
 //! bounded memory, and leave nothing behind. The child runs under `prlimit --as` so that an
 //! allocation proportional to a claimed size fails the test instead of the machine.
 
@@ -190,4 +191,63 @@ fn clone_of_a_log_larger_than_one_chunk_checks_each_chunk_against_the_tiles() {
     assert!(err.contains("tile/entries/100"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(!w.path("L3").exists(), "a failed clone leaves nothing");
+}
+
+#[test]
+fn planted_checkpoint_copies_cost_bounded_memory_and_the_fork_is_still_found() {
+    let w = Work::keyed();
+    init_ledger(w.cwd(), "L", ORIGIN);
+    run_ok(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let vk = run_ok(
+        w.cwd(),
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    )
+    .trim()
+    .to_string();
+    let cdir = w.path("L/checkpoints");
+    let recorded = fs::read_dir(&cdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "txt"))
+        .unwrap();
+    // 5,000 more names for the recorded note, and a note of the same size with another root,
+    // signed by the operator key: the fork search must find that pair (in one pass, not by
+    // comparing 12.5 million pairs).
+    for k in 0..5_000 {
+        fs::hard_link(&recorded, cdir.join(format!("copy-{k:05}.txt"))).unwrap();
+    }
+    let other = checkpoint::sign(
+        ORIGIN,
+        2,
+        Digest::leaf(b"another history"),
+        operator(w.cwd()).signing_key(),
+    )
+    .unwrap();
+    fs::write(w.path("other.txt"), other).unwrap();
+    let (code, err, _) = bounded(
+        w.cwd(),
+        &[
+            "verify",
+            "L",
+            "--since",
+            "other.txt",
+            "--fork-evidence",
+            "fork.json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("fork evidence written to fork.json"), "{err}");
+    let (code, _, _) = bounded(w.cwd(), &["check-fork", "fork.json", "--trust", &vk]);
+    assert_eq!(code, 1, "the evidence proves the fork");
+    // 17,000 names for one 64 KiB file: 1 MB on disk, over 1 GiB to read. Refused at the bound,
+    // in one line, not read until memory runs out.
+    let big = cdir.join("big.txt");
+    fs::write(&big, vec![b'x'; 64 * 1024]).unwrap();
+    for k in 0..17_000 {
+        fs::hard_link(&big, cdir.join(format!("big-{k:05}.txt"))).unwrap();
+    }
+    let (code, err, _) = bounded(w.cwd(), &["verify", "L"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("more than 1 GiB"), "{err}");
 }

@@ -5,10 +5,12 @@
 //! checkpoint signs, append them to a local ledger through [`Ledger::append_sequenced`] (so
 //! every entry is verified exactly as `verify` verifies it: chain, rules, duplicates, strict
 //! signatures), compare every hash tile that changed with the tiles of the verified tree, and
-//! record the checkpoint in the ledger. `clone` does this from nothing into a new directory;
-//! `monitor` keeps its local copy in a state directory and, before fetching any entry, proves
-//! the new checkpoint consistent with the last one it recorded, from the hash tiles. A
-//! contradiction is written down as fork evidence ([`custody_core::fork`]).
+//! record the checkpoint in the ledger. The checkpoint's size is only the log's claim until the
+//! entries are in, so bundles are computed as they are fetched and appended a bounded chunk at
+//! a time, each chunk verified, and checked against the tiles, before the next is fetched.
+//! `clone` does this from nothing into a new directory; `monitor` keeps its local copy in a
+//! state directory and, before fetching any entry, proves the new checkpoint consistent with the
+//! last one it recorded, from the hash tiles. A contradiction is written down as fork evidence ([`custody_core::fork`]).
 //!
 //! The monitor's state is a ledger directory like any other, so it is never trusted as is: it
 //! is opened through [`Ledger::open`] (this machine's verified caches, or a full replay), and

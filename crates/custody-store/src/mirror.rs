@@ -10,7 +10,8 @@
 //! a time, each chunk verified, and checked against the tiles, before the next is fetched.
 //! `clone` does this from nothing into a new directory; `monitor` keeps its local copy in a
 //! state directory and, before fetching any entry, proves the new checkpoint consistent with the
-//! last one it recorded, from the hash tiles. A contradiction is written down as fork evidence ([`custody_core::fork`]).
+//! last one it recorded, from the hash tiles. A contradiction is written down as fork evidence
+//! ([`custody_core::fork`]).
 //!
 //! The monitor's state is a ledger directory like any other, so it is never trusted as is: it
 //! is opened through [`Ledger::open`] (this machine's verified caches, or a full replay), and

@@ -129,4 +129,9 @@ root = cv["checkpoint_body"].split("\n")[2]
 put("witness_state", "empty", "custody-witness-state v1\nname example.com/test-witness\nkey " + base64.b64encode(wkey).decode() + "\n")
 put("witness_state", "one-log", "custody-witness-state v1\nname example.com/test-witness\nkey " + base64.b64encode(wkey).decode()
     + f"\nlog example.com/evidence-ledger-test 8 {root} {cv['cosignature_timestamp']} " + base64.b64encode(signed.encode()).decode() + "\n")
+line = cv["cosignature_line"]
+put("witness_answer", "ok-200", bytes([0, 200, 0]) + line.encode())
+put("witness_answer", "ok-200-two-lines", bytes([0, 200, 0]) + b"\u2014 other.example/w AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".decode("unicode_escape").encode() + line.encode())
+put("witness_answer", "conflict", bytes([1, 153, 1]) + b"6\n")
+put("witness_answer", "refused", bytes([0, 0, 3]) + b"unknown log\n")
 print("review seeds written")

@@ -88,3 +88,50 @@ if binary:
 else:
     print("no target/*/custody binary: build it first for proof_bundle seeds")
 print("seeds written under", OUT)
+
+# Witness, policy, fork, tiles and state seeds (the targets added with the hostile-input review).
+import json
+
+cv = json.loads(read("tests/vectors/checkpoint-cosignature-derived.json"))
+signed = cv["signed_checkpoint"]
+put("cosigned_note", "vector-signed", signed)
+put("add_checkpoint", "vector-request", cv["tlog_witness_add_checkpoint_request"])
+put("witness_request", "vector-request", cv["tlog_witness_add_checkpoint_request"])
+put("witness_request", "vector-request-old0", "old 0\n\n" + cv["tlog_witness_add_checkpoint_request"].split("\n\n", 1)[1])
+
+doc = read("docs/POLICY.md").decode()
+blocks = re.findall(r"```\n(.*?)```\n", doc, re.S)
+for j, b in enumerate(blocks):
+    if re.search(r"^(log|witness|group|quorum) ", b, re.M):
+        put("policy", f"policy-md-{j}", b)
+    elif "\n\n\u2014 " in b:
+        put("cosigned_note", f"policy-md-{j}", b)
+for j, b in enumerate(re.findall(r"```json\n(.*?)```\n", read("docs/FORKS.md").decode(), re.S)):
+    put("fork_evidence", f"forks-md-{j}", b)
+
+tp = json.loads(read("tests/vectors/tlog-tiles-paths.json"))
+paths = set(re.findall(r'"(tile/[^"]+)"', json.dumps(tp)))
+for j, p in enumerate(sorted(paths)):
+    put("tiles", f"path-{j}", b"\x00" + p.replace("tile/8/", "tile/").replace("/data/", "/entries/").encode())
+frames, off = [], 0
+while off < len(body):
+    (n,) = struct.unpack("<I", body[off : off + 4])
+    frames.append(body[off + 4 : off + 4 + n])
+    off += 4 + n + 32
+bundle = b"".join(struct.pack(">H", len(e)) + e for e in frames)
+put("tiles", "bundle-sample", bytes([1, len(frames) - 1]) + bundle)
+for mode in (2, 3, 4, 5, 6, 7):
+    put("tiles", f"tree-{mode}-true", bytes([mode, 77]) + bytes(60))
+    put("tiles", f"tree-{mode}-flip", bytes([mode, 200]) + bytes([2, 5, 1]) * 20)
+
+wkey = base64.b64decode(cv["witness"]["verifier_key"].rsplit("+", 1)[1])[1:]
+root = cv["checkpoint_body"].split("\n")[2]
+put("witness_state", "empty", "custody-witness-state v1\nname example.com/test-witness\nkey " + base64.b64encode(wkey).decode() + "\n")
+put("witness_state", "one-log", "custody-witness-state v1\nname example.com/test-witness\nkey " + base64.b64encode(wkey).decode()
+    + f"\nlog example.com/evidence-ledger-test 8 {root} {cv['cosignature_timestamp']} " + base64.b64encode(signed.encode()).decode() + "\n")
+line = cv["cosignature_line"]
+put("witness_answer", "ok-200", bytes([0, 200, 0]) + line.encode())
+put("witness_answer", "ok-200-two-lines", bytes([0, 200, 0]) + b"\u2014 other.example/w AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".decode("unicode_escape").encode() + line.encode())
+put("witness_answer", "conflict", bytes([1, 153, 1]) + b"6\n")
+put("witness_answer", "refused", bytes([0, 0, 3]) + b"unknown log\n")
+print("review seeds written")

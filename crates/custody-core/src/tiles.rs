@@ -251,11 +251,31 @@ pub fn new_hash_tiles(old: u64, new: u64) -> Result<Vec<TileId>, TileError> {
 /// # Errors
 /// As [`new_hash_tiles`].
 pub fn new_bundles(old: u64, new: u64) -> Result<Vec<TileId>, TileError> {
-    Ok(new_hash_tiles(old, new)?
-        .into_iter()
-        .filter(|t| t.level() == Some(0))
-        .filter_map(|t| t.bundle())
-        .collect())
+    Ok(bundles_between(old, new)?.collect())
+}
+
+/// [`new_bundles`] one at a time, computed as they are taken. Why: a follower gets `new` from a
+/// checkpoint that only the log vouches for, and a hostile log can sign a size of 2^55 with
+/// nothing published behind it; a list of every bundle up to that size would be gigabytes
+/// before the first fetch fails. This costs nothing until a bundle is asked for.
+///
+/// # Errors
+/// As [`new_hash_tiles`].
+pub fn bundles_between(old: u64, new: u64) -> Result<impl Iterator<Item = TileId>, TileError> {
+    check_sizes(old, new)?;
+    let width = u64::from(TILE_WIDTH);
+    // Level 0 of `Tile::new_tiles`: the full tiles from the one holding `old` up to the one
+    // holding `new`, then the partial one at the right edge. Nothing when the sizes are equal.
+    let full = if old == new {
+        0..0
+    } else {
+        old / width..new / width
+    };
+    let edge = u32::try_from(new % width).unwrap_or(0);
+    let partial = (old != new && edge > 0).then_some(new / width);
+    Ok(full
+        .filter_map(|n| TileId::entries(n, TILE_WIDTH).ok())
+        .chain(partial.and_then(|n| TileId::entries(n, edge).ok())))
 }
 
 /// The bytes of hash tile `tile`, from the stored hashes of a tree that holds it
@@ -731,6 +751,39 @@ mod tests {
             paths(MAX_TILED_SIZE - 2, MAX_TILED_SIZE - 1),
             ["tile/0/x281/x474/x976/x710/655.p/255"]
         );
+    }
+
+    #[test]
+    fn bundles_are_the_level_0_tiles_and_computed_lazily() {
+        // The same bundles as the level-0 tiles of `Tile::new_tiles`, edges included.
+        let sizes = [
+            0u64, 1, 2, 255, 256, 257, 511, 512, 600, 1000, 65_536, 65_537,
+        ];
+        for &old in &sizes {
+            for &new in sizes.iter().filter(|&&n| n >= old) {
+                let want: Vec<TileId> = new_hash_tiles(old, new)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|t| t.level() == Some(0))
+                    .filter_map(|t| t.bundle())
+                    .collect();
+                let got: Vec<TileId> = bundles_between(old, new).unwrap().collect();
+                assert_eq!(got, want, "{old} -> {new}");
+            }
+        }
+        // A hostile log's signed size costs nothing until its bundles are asked for (the list of
+        // every bundle of this tree would be 2^47 tiles).
+        let mut huge = bundles_between(3, MAX_TILED_SIZE - 1).unwrap();
+        assert_eq!(
+            huge.next().map(|t| t.path()).as_deref(),
+            Some("tile/entries/000")
+        );
+        assert_eq!(
+            huge.next().map(|t| t.path()).as_deref(),
+            Some("tile/entries/001")
+        );
+        assert!(bundles_between(0, MAX_TILED_SIZE).is_err());
+        assert!(bundles_between(5, 4).is_err());
     }
 
     #[test]

@@ -336,8 +336,18 @@ impl Ledger {
     }
 }
 
+/// The most `.txt` files [`list_checkpoints`] reads from one ledger's `checkpoints/`: a
+/// checkpoint every 10 s for over a year.
+pub const MAX_CHECKPOINT_FILES: usize = 4 << 20;
+/// The most bytes [`list_checkpoints`] reads from them all (a real note is a few hundred bytes).
+pub const MAX_CHECKPOINT_FILES_BYTES: u64 = 1 << 30;
+
 /// Every checkpoint note recorded in a ledger directory, sorted by name, each read to at most
 /// [`MAX_NOTE_BYTES`]. Names not ending in `.txt` (temporary files, anything else) are skipped.
+///
+/// At most [`MAX_CHECKPOINT_FILES`] files and [`MAX_CHECKPOINT_FILES_BYTES`] bytes in all are
+/// read. Why: the folder is untrusted, and hard links cost no disk space, so 60,000 names for
+/// one 64 KiB file (2 MB on disk) were 4 GB in memory before the first note was looked at.
 ///
 /// Each note is opened with [`open_regular`]: a FIFO, a symbolic link (to
 /// `/dev/zero`, to a huge file), a directory or a device under a `.txt` name is an error naming
@@ -355,10 +365,21 @@ pub fn list_checkpoints(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreErro
         Ok(_) => real_dir(&cdir)?,
     }
     let rd = fs::read_dir(&cdir).map_err(io_at(&cdir))?;
+    let mut total = 0u64;
+    let too_many = |what: &'static str| StoreError::TooLarge {
+        path: cdir.display().to_string(),
+        what,
+        max: MAX_CHECKPOINT_FILES_BYTES,
+    };
     for e in rd {
         let e = e.map_err(io_at(&cdir))?;
         let p = e.path();
         if p.extension().and_then(|x| x.to_str()) == Some("txt") {
+            if out.len() == MAX_CHECKPOINT_FILES {
+                return Err(too_many(
+                    "read: it holds more than 4,194,304 checkpoint files (planted?)",
+                ));
+            }
             // Cut at the bound as before: a longer note then fails to open, which `verify`
             // reports against the checkpoint it names.
             let mut b = Vec::new();
@@ -366,6 +387,12 @@ pub fn list_checkpoints(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, StoreErro
                 .take(MAX_NOTE_BYTES as u64)
                 .read_to_end(&mut b)
                 .map_err(io_at(&p))?;
+            total += b.len() as u64;
+            if total > MAX_CHECKPOINT_FILES_BYTES {
+                return Err(too_many(
+                    "read: its checkpoint files hold more than 1 GiB in all (planted?)",
+                ));
+            }
             out.push((p, b));
         }
     }

@@ -11,6 +11,7 @@ use crate::error::StoreError;
 use crate::ledger::Ledger;
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier};
 use custody_core::fork::{self, ForkError};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What [`Ledger::find_fork`] found.
@@ -116,35 +117,61 @@ impl Ledger {
                     .map(|cp| (p.display().to_string(), cp))
             })
             .collect();
-        for (i, (na, a)) in opened.iter().enumerate() {
-            for (nb, b) in &opened[i + 1..] {
-                if a.size() == b.size() && a.root() != b.root() {
-                    let evidence = fork::build(&verifier, a, b, b.root(), &[]).map_err(usage)?;
-                    return Ok(ForkSearch::Found {
-                        evidence,
-                        a: na.clone(),
-                        b: nb.clone(),
-                    });
+        // The first pair (in name order) of one size with different roots: one pass, the first
+        // note of each size kept. Why not every pair: the folder is untrusted, and a million
+        // names for one note would be 10^12 comparisons.
+        let mut first_of_size: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut pair: Option<(usize, usize)> = None;
+        for (j, (_, b)) in opened.iter().enumerate() {
+            match first_of_size.get(&b.size()) {
+                None => {
+                    first_of_size.insert(b.size(), j);
                 }
+                Some(&i) if opened[i].1.root() != b.root() => {
+                    // The earliest i with a root other than b's: i itself, being the first.
+                    if pair.is_none_or(|(pi, pj)| (i, j) < (pi, pj)) {
+                        pair = Some((i, j));
+                    }
+                }
+                Some(_) => {}
             }
+        }
+        if let Some((i, j)) = pair {
+            let ((na, a), (nb, b)) = (&opened[i], &opened[j]);
+            let evidence = fork::build(&verifier, a, b, b.root(), &[]).map_err(usage)?;
+            return Ok(ForkSearch::Found {
+                evidence,
+                a: na.clone(),
+                b: nb.clone(),
+            });
         }
         let matches = |cp: &SignedCheckpoint| -> Result<bool, StoreError> {
             Ok(cp.size() <= self.size() && self.root(cp.size())? == cp.root())
         };
+        // Each note is checked against the ledger once; the largest that matches is the B of
+        // every A that contradicts the ledger at or below its size.
+        let mut matching = Vec::with_capacity(opened.len());
+        for (_, cp) in &opened {
+            matching.push(matches(cp)?);
+        }
+        let largest = opened
+            .iter()
+            .zip(&matching)
+            .filter(|(_, m)| **m)
+            .map(|(c, _)| c)
+            .fold(None::<&(String, SignedCheckpoint)>, |best, c| {
+                if best.is_none_or(|b| c.1.size() > b.1.size()) {
+                    Some(c)
+                } else {
+                    best
+                }
+            });
         let mut why = String::from("every checkpoint matches the ledger");
-        for (na, a) in &opened {
-            if matches(a)? {
+        for ((na, a), m) in opened.iter().zip(&matching) {
+            if *m {
                 continue;
             }
-            let mut best: Option<&(String, SignedCheckpoint)> = None;
-            for c in &opened {
-                if c.1.size() >= a.size()
-                    && matches(&c.1)?
-                    && best.is_none_or(|b| c.1.size() > b.1.size())
-                {
-                    best = Some(c);
-                }
-            }
+            let best = largest.filter(|b| b.1.size() >= a.size());
             if let Some((nb, b)) = best {
                 let evidence = self.evidence_from_tree(&verifier, a, b)?;
                 return Ok(ForkSearch::Found {

@@ -5,10 +5,13 @@
 //! checkpoint signs, append them to a local ledger through [`Ledger::append_sequenced`] (so
 //! every entry is verified exactly as `verify` verifies it: chain, rules, duplicates, strict
 //! signatures), compare every hash tile that changed with the tiles of the verified tree, and
-//! record the checkpoint in the ledger. `clone` does this from nothing into a new directory;
-//! `monitor` keeps its local copy in a state directory and, before fetching any entry, proves
-//! the new checkpoint consistent with the last one it recorded, from the hash tiles. A
-//! contradiction is written down as fork evidence ([`custody_core::fork`]).
+//! record the checkpoint in the ledger. The checkpoint's size is only the log's claim until the
+//! entries are in, so bundles are computed as they are fetched and appended a bounded chunk at
+//! a time, each chunk verified, and checked against the tiles, before the next is fetched.
+//! `clone` does this from nothing into a new directory; `monitor` keeps its local copy in a
+//! state directory and, before fetching any entry, proves the new checkpoint consistent with the
+//! last one it recorded, from the hash tiles. A contradiction is written down as fork evidence
+//! ([`custody_core::fork`]).
 //!
 //! The monitor's state is a ledger directory like any other, so it is never trusted as is: it
 //! is opened through [`Ledger::open`] (this machine's verified caches, or a full replay), and
@@ -90,6 +93,15 @@ pub struct Followed {
     /// The checkpoint recorded in the local ledger.
     pub recorded: Option<PathBuf>,
 }
+
+/// The most entries a clone or monitor run sizes the duplicate table for ahead of time: a
+/// checkpoint's size is only the log's claim until the entries arrive.
+const RESERVE_MAX: u64 = 1 << 20;
+/// A clone or monitor run verifies what it fetched once a chunk holds this many bytes of
+/// entries (at the end of a bundle)...
+const CHUNK_BYTES: usize = 64 << 20;
+/// ...or this many entries, whichever comes first.
+const CHUNK_ENTRIES: usize = 1 << 16;
 
 /// The published checkpoint, opened under `key`.
 fn fetch_checkpoint(
@@ -222,64 +234,92 @@ fn extend(
         }
         return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0);
     }
-    let bundles = if held < size {
-        tiles::new_bundles(held, size)?
-    } else {
-        Vec::new()
-    };
-    ledger.reserve(size.saturating_sub(held))?;
+    // The size is the log's word alone until the entries are in: the bundles are computed as
+    // they are fetched (the first one missing ends the run), and the duplicate table is sized
+    // for at most RESERVE_MAX more (it grows by itself past that), never for a signed 2^55.
+    let mut pending = tiles::bundles_between(held, size)?;
+    ledger.reserve((size - held).min(RESERVE_MAX))?;
     // The entries of the first bundle that are held already must be the ones verified.
-    let first_start = bundles
-        .first()
-        .and_then(TileId::entry_range)
-        .map_or(held, |r| r.0);
+    let first_start = held - held % u64::from(tiles::TILE_WIDTH);
     let overlap = (first_start..held)
         .map(|i| ledger.leaf(i))
         .collect::<Result<Vec<_>, _>>()?;
     let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut pending = bundles.iter();
-    let mut leaves: Vec<Digest> = Vec::new();
-    let mut next = || -> Result<Option<Vec<u8>>, FollowError> {
-        loop {
-            if let Some(e) = queue.pop_front() {
-                leaves.push(Digest::leaf(&e));
-                return Ok(Some(e));
-            }
-            let Some(&b) = pending.next() else {
-                return Ok(None);
-            };
-            let (start, _) = b.entry_range().unwrap_or((0, 0));
-            for (k, e) in fetch_bundle(source, b)?.into_iter().enumerate() {
-                let i = start + k as u64;
-                if i < held {
-                    let want = overlap.get((i - first_start) as usize).copied();
-                    if Some(Digest::leaf(&e)) != want {
-                        return Err(FollowError::Evidence(format!(
-                            "{}: entry {i} is not the entry verified before",
-                            source.locate(&b.path())
-                        )));
+    // Entries are appended a chunk at a time, each chunk verified (every rule, every signature)
+    // before the next is fetched, and each chunk short of the signed size only if the tree it
+    // makes is the one the checkpoint's tiles hold at that size. Why: a hostile log can sign any
+    // size and serve bundles of junk without end; in one piece, all of it would be written to
+    // disk (and its leaf hashes kept in memory) before the first entry was checked.
+    let mut tree: Option<PublishedTree<'_>> = None;
+    let mut appended = 0u64;
+    while ledger.size() < size {
+        let chunk_start = ledger.size();
+        let mut leaves: Vec<Digest> = Vec::new();
+        let mut bytes = 0usize;
+        let mut next = || -> Result<Option<Vec<u8>>, FollowError> {
+            loop {
+                if let Some(e) = queue.pop_front() {
+                    bytes = bytes.saturating_add(e.len());
+                    leaves.push(Digest::leaf(&e));
+                    return Ok(Some(e));
+                }
+                // A chunk ends with a whole bundle, so the next starts with a fresh one.
+                if bytes >= CHUNK_BYTES || leaves.len() >= CHUNK_ENTRIES {
+                    return Ok(None);
+                }
+                let Some(b) = pending.next() else {
+                    return Ok(None);
+                };
+                let (start, _) = b.entry_range().unwrap_or((0, 0));
+                for (k, e) in fetch_bundle(source, b)?.into_iter().enumerate() {
+                    let i = start + k as u64;
+                    if i < held {
+                        let want = overlap.get((i - first_start) as usize).copied();
+                        if Some(Digest::leaf(&e)) != want {
+                            return Err(FollowError::Evidence(format!(
+                                "{}: entry {i} is not the entry verified before",
+                                source.locate(&b.path())
+                            )));
+                        }
+                    } else {
+                        queue.push_back(e);
                     }
-                } else {
-                    queue.push_back(e);
                 }
             }
+        };
+        let mut mismatch = None;
+        let mut accept = |n: u64, root: Digest| -> Result<(), FollowError> {
+            if n == size && root == cp.root() {
+                return Ok(());
+            }
+            if n > chunk_start && n < size {
+                let t = match tree.as_ref() {
+                    Some(t) => t,
+                    None => tree.insert(PublishedTree::new(size, cp.root(), source)?),
+                };
+                if t.root_at(n).map_err(|e| tile_failure(source, e))? == root {
+                    return Ok(());
+                }
+            }
+            mismatch = Some((n, root));
+            Err(FollowError::Evidence(String::new()))
+        };
+        let n = match ledger.append_sequenced(&mut next, &mut accept) {
+            Ok(n) => n,
+            Err(FollowError::Evidence(_)) if mismatch.is_some() => {
+                return Err(name_bad_bundle(source, cp, chunk_start, &leaves));
+            }
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            // Cannot happen (the bundles reach the signed size); never loop on it.
+            return Err(FollowError::Evidence(format!(
+                "the published bundles end at entry {chunk_start}, before the tree size {size} {} signs",
+                source.locate(crate::publish::CHECKPOINT_FILE)
+            )));
         }
-    };
-    let mut mismatch = None;
-    let mut accept = |n: u64, root: Digest| -> Result<(), FollowError> {
-        if n == size && root == cp.root() {
-            return Ok(());
-        }
-        mismatch = Some((n, root));
-        Err(FollowError::Evidence(String::new()))
-    };
-    let appended = match ledger.append_sequenced(&mut next, &mut accept) {
-        Ok(n) => n,
-        Err(FollowError::Evidence(_)) if mismatch.is_some() => {
-            return Err(name_bad_bundle(source, cp, held, &leaves));
-        }
-        Err(e) => return Err(e),
-    };
+        appended += n;
+    }
     check_tiles_and_record(ledger, source, cp, tiles_from, held, appended)
 }
 

@@ -15,7 +15,7 @@
 //! the checkpoint it resumes from must open under the trusted key and match the verified tree.
 
 use crate::error::StoreError;
-use crate::fetch::{FetchError, Source};
+use crate::fetch::{self, FetchError, Source};
 use crate::files::write_new;
 use crate::ledger::{Access, Ledger, ENTRIES};
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier, MAX_NOTE_BYTES};
@@ -23,7 +23,7 @@ use custody_core::fork;
 use custody_core::hash::Digest;
 use custody_core::merkle;
 use custody_core::tiles::{self, PublishedTree, TileError, TileId};
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -111,6 +111,13 @@ fn fetch_checkpoint(
     }
     Ok(cp)
 }
+
+/// Entry bundles fetched at once (with their level-0 tiles): at most this many bundles are in
+/// memory, each at most [`bundle_max`] (about 16 MiB for a hostile server's full bundle of
+/// 64 KiB entries; about 100 KiB for a bundle of typical entries).
+const BUNDLES_AT_ONCE: usize = fetch::PARALLEL_FETCHES;
+/// Hash tiles fetched at once (8 KiB each at most).
+const TILES_AT_ONCE: usize = 64;
 
 /// The largest a bundle of `tile`'s width can be.
 fn bundle_max(tile: TileId) -> usize {
@@ -220,7 +227,7 @@ fn extend(
                 source.locate(crate::publish::CHECKPOINT_FILE)
             )));
         }
-        return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0);
+        return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0, &HashSet::new());
     }
     let bundles = if held < size {
         tiles::new_bundles(held, size)?
@@ -236,8 +243,20 @@ fn extend(
     let overlap = (first_start..held)
         .map(|i| ledger.leaf(i))
         .collect::<Result<Vec<_>, _>>()?;
+    // Level-0 hash tiles to check, by the bundle of the same leaves: each is fetched with its
+    // bundle and compared with the leaf hashes of the entries in it (the level-0 tile of the
+    // verified tree is exactly those), so only the few tiles of higher levels are left for
+    // after the replay. A tile that differs is reported only once the entries made the signed
+    // tree; if they did not, the bundle is at fault (`name_bad_bundle`).
+    let mut level0: HashMap<TileId, TileId> = tiles::new_hash_tiles(tiles_from, size)?
+        .into_iter()
+        .filter(|t| t.level() == Some(0))
+        .filter_map(|t| t.bundle().map(|b| (b, t)))
+        .collect();
+    let mut checked: HashSet<TileId> = HashSet::new();
+    let mut differs: Option<TileId> = None;
     let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut pending = bundles.iter();
+    let mut pending = bundles.chunks(BUNDLES_AT_ONCE);
     let mut leaves: Vec<Digest> = Vec::new();
     let mut next = || -> Result<Option<Vec<u8>>, FollowError> {
         loop {
@@ -245,22 +264,57 @@ fn extend(
                 leaves.push(Digest::leaf(&e));
                 return Ok(Some(e));
             }
-            let Some(&b) = pending.next() else {
+            let Some(batch) = pending.next() else {
                 return Ok(None);
             };
-            let (start, _) = b.entry_range().unwrap_or((0, 0));
-            for (k, e) in fetch_bundle(source, b)?.into_iter().enumerate() {
-                let i = start + k as u64;
-                if i < held {
-                    let want = overlap.get((i - first_start) as usize).copied();
-                    if Some(Digest::leaf(&e)) != want {
-                        return Err(FollowError::Evidence(format!(
-                            "{}: entry {i} is not the entry verified before",
-                            source.locate(&b.path())
-                        )));
+            let mut wanted = Vec::with_capacity(2 * batch.len());
+            for b in batch {
+                wanted.push((b.path(), bundle_max(*b)));
+                if let Some(t) = level0.get(b) {
+                    wanted.push((t.path(), t.width() as usize * 32));
+                }
+            }
+            let mut got = source.get_all(&wanted).into_iter();
+            for &b in batch {
+                let bytes = got.next().unwrap_or_else(|| {
+                    Err(FetchError::BadSource(
+                        "internal: a fetch went missing".into(),
+                    ))
+                })?;
+                let entries = tiles::decode_bundle(b, &bytes).map_err(|e| {
+                    FollowError::Evidence(format!("{}: {e}", source.locate(&b.path())))
+                })?;
+                if let Some(t) = level0.remove(&b) {
+                    let tile = got.next().unwrap_or_else(|| {
+                        Err(FetchError::BadSource(
+                            "internal: a fetch went missing".into(),
+                        ))
+                    })?;
+                    let same = tile.len() == entries.len() * 32
+                        && tile
+                            .chunks_exact(32)
+                            .zip(&entries)
+                            .all(|(h, e)| h == Digest::leaf(e).0.as_slice());
+                    if same {
+                        checked.insert(t);
+                    } else if differs.is_none() {
+                        differs = Some(t);
                     }
-                } else {
-                    queue.push_back(e);
+                }
+                let (start, _) = b.entry_range().unwrap_or((0, 0));
+                for (k, e) in entries.into_iter().enumerate() {
+                    let i = start + k as u64;
+                    if i < held {
+                        let want = overlap.get((i - first_start) as usize).copied();
+                        if Some(Digest::leaf(e)) != want {
+                            return Err(FollowError::Evidence(format!(
+                                "{}: entry {i} is not the entry verified before",
+                                source.locate(&b.path())
+                            )));
+                        }
+                    } else {
+                        queue.push_back(e.to_vec());
+                    }
                 }
             }
         }
@@ -280,11 +334,23 @@ fn extend(
         }
         Err(e) => return Err(e),
     };
-    check_tiles_and_record(ledger, source, cp, tiles_from, held, appended)
+    if let Some(t) = differs {
+        return Err(tile_differs(source, t, size));
+    }
+    check_tiles_and_record(ledger, source, cp, tiles_from, held, appended, &checked)
 }
 
-/// Compares every hash tile that changed since size `tiles_from` with the verified tree, then
-/// records `cp` in the ledger.
+/// The error for a published hash tile that is not the verified tree's.
+fn tile_differs(source: &Source, t: TileId, size: u64) -> FollowError {
+    FollowError::Evidence(format!(
+        "{}: the published tile does not match the tree of the verified entries (tree size {size}, the size the checkpoint signs)",
+        source.locate(&t.path())
+    ))
+}
+
+/// Compares every hash tile that changed since size `tiles_from` with the verified tree (all
+/// but those in `checked`, compared already with the entries of their bundle), fetched
+/// [`TILES_AT_ONCE`] at a time, then records `cp` in the ledger.
 fn check_tiles_and_record(
     ledger: &Ledger,
     source: &Source,
@@ -292,19 +358,24 @@ fn check_tiles_and_record(
     tiles_from: u64,
     held: u64,
     appended: u64,
+    checked: &HashSet<TileId>,
 ) -> Result<Followed, FollowError> {
     let size = cp.size();
     let hashes = ledger.stored_hashes();
-    let mut checked = 0;
-    for t in tiles::new_hash_tiles(tiles_from, size)? {
-        let got = source.get(&t.path(), t.width() as usize * 32)?;
-        if got != tiles::tile_data(t, &hashes)? {
-            return Err(FollowError::Evidence(format!(
-                "{}: the published tile does not match the tree of the verified entries (tree size {size}, the size the checkpoint signs)",
-                source.locate(&t.path())
-            )));
+    let left: Vec<TileId> = tiles::new_hash_tiles(tiles_from, size)?
+        .into_iter()
+        .filter(|t| !checked.contains(t))
+        .collect();
+    for batch in left.chunks(TILES_AT_ONCE) {
+        let wanted: Vec<(String, usize)> = batch
+            .iter()
+            .map(|t| (t.path(), t.width() as usize * 32))
+            .collect();
+        for (&t, got) in batch.iter().zip(source.get_all(&wanted)) {
+            if got? != tiles::tile_data(t, &hashes)? {
+                return Err(tile_differs(source, t, size));
+            }
         }
-        checked += 1;
     }
     let recorded = ledger.record_checkpoint(size, &cp.root(), cp.note())?;
     Ok(Followed {
@@ -312,7 +383,7 @@ fn check_tiles_and_record(
         size,
         root: cp.root(),
         appended,
-        tiles_checked: checked,
+        tiles_checked: checked.len() as u64 + left.len() as u64,
         stale: false,
         recorded: Some(recorded),
     })

@@ -73,6 +73,11 @@ fn nginx_binary() -> PathBuf {
 
 impl Nginx {
     fn start(root: &Path) -> Nginx {
+        Nginx::start_with(root, NGINX_CONF)
+    }
+
+    /// nginx with configuration `conf` (`PREFIX`, `PORT` and `ROOT` filled in).
+    fn start_with(root: &Path, conf: &str) -> Nginx {
         let prefix = tempfile::tempdir().unwrap();
         fs::create_dir_all(prefix.path().join("tmp")).unwrap();
         // A port the kernel just had free on loopback; nginx binds it a moment later.
@@ -81,7 +86,7 @@ impl Nginx {
             .local_addr()
             .unwrap()
             .port();
-        let conf = NGINX_CONF
+        let conf = conf
             .replace("PREFIX", &prefix.path().display().to_string())
             .replace("PORT", &port.to_string())
             .replace("ROOT", &root.display().to_string());
@@ -120,6 +125,11 @@ impl Nginx {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("nginx did not start listening on 127.0.0.1:{port}");
+    }
+
+    /// nginx's access log so far.
+    fn access_log(&self) -> String {
+        fs::read_to_string(self._prefix.path().join("access.log")).unwrap_or_default()
     }
 
     fn url(&self, log: &str) -> String {
@@ -314,6 +324,57 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
         fs::read(cwd.join("L4/entries")).unwrap(),
         fs::read(cwd.join("ledger/entries")).unwrap()
     );
+    drop(nginx);
+}
+
+/// A host that compresses (`Content-Encoding: gzip`, as C2SP suggests for bundles): nginx with
+/// gzip on for every type, logging the encoding of each answer. `clone` and `monitor` ask for
+/// gzip, get it, and verify exactly as over identity.
+#[test]
+fn clone_and_monitor_accept_gzip_from_the_host() {
+    const ORIGIN: &str = "example.org/gzip";
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    import_claims(&w, "L", "gz", 600);
+    w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let (code, _, err) = custody(cwd, &["publish", "L", "www/log"]);
+    assert_eq!(code, 0, "{err}");
+    let conf = NGINX_CONF.replace(
+        "    access_log PREFIX/access.log;\n",
+        "    log_format enc '$request_uri $sent_http_content_encoding';\n    access_log PREFIX/access.log enc;\n    gzip on;\n    gzip_min_length 1;\n    gzip_types *;\n",
+    );
+    assert_ne!(conf, NGINX_CONF);
+    let nginx = Nginx::start_with(&w.path("www"), &conf);
+    let vk = vkey(cwd, "keys/operator.pub", ORIGIN);
+    let url = nginx.url("log");
+    let (code, out, err) = custody(cwd, &["clone", &url, "L2", "--trust", &vk]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("cloned 603 entries"), "{out}");
+    assert_eq!(
+        fs::read(w.path("L2/entries")).unwrap(),
+        fs::read(w.path("L/entries")).unwrap()
+    );
+    let (code, _, err) = custody(cwd, &["monitor", &url, "--trust", &vk, "--state", "st"]);
+    assert_eq!(code, 0, "{err}");
+    let log = nginx.access_log();
+    for path in [
+        "/log/checkpoint",
+        "/log/tile/entries/000",
+        "/log/tile/0/000",
+    ] {
+        assert!(
+            log.lines().any(|l| l == format!("{path} gzip")),
+            "{path} was not sent gzipped:\n{log}"
+        );
+    }
+    // A changed byte in a compressed bundle is still caught, naming the bundle.
+    flip(&w.path("www/log/tile/entries/001"), 700);
+    let (code, _, err) = custody(cwd, &["clone", &url, "L3", "--trust", &vk]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("log/tile/entries/001"), "{err}");
     drop(nginx);
 }
 

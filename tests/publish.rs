@@ -914,3 +914,33 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     );
     drop(nginx);
 }
+
+/// `serve --publish DIR` publishes at start (a checkpoint signed before, never published, is
+/// there before the server listens) and refuses, before listening, a DIR that another log
+/// publishes into, with the reason; the directory is left as it was.
+#[test]
+fn serve_publishes_at_start_and_refuses_another_logs_directory() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", "example.org/one");
+    w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    init_ledger(cwd, "M", "example.org/other");
+    w.ok(&["checkpoint", "M", "--key", OPERATOR_KEY]);
+    let (code, _, err) = custody(cwd, &["publish", "M", "www/m"]);
+    assert_eq!(code, 0, "{err}");
+    let before = files(&w.path("www/m"));
+    match Serve::start(cwd, "L", &["--publish", "www/m"], 0) {
+        Ok(_) => panic!("custody serve started on another log's directory"),
+        Err(e) => assert!(e.contains("not a checkpoint of this log"), "{e}"),
+    }
+    assert_eq!(files(&w.path("www/m")), before);
+    // Into a directory of its own: L's recorded checkpoint is published before it listens.
+    let server = Serve::start(cwd, "L", &["--publish", "www/l"], 1).unwrap();
+    let recorded = common::checkpoint_files(&w.path("L"));
+    assert_eq!(
+        fs::read(w.path("www/l/checkpoint")).unwrap(),
+        fs::read(recorded.last().unwrap()).unwrap()
+    );
+    assert!(w.path("www/l/tile/entries/000.p/2").is_file());
+    assert_eq!(server.terminate(), Some(0));
+}

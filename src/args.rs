@@ -111,7 +111,8 @@ const SERVE_EXAMPLES: &str = "\
 Examples:
   custody serve L --listen 127.0.0.1:8080
   custody serve L --listen 127.0.0.1:8080 --key keys/operator.key --checkpoint-every 10s
-  custody serve L --listen 127.0.0.1:8080 --publish /srv/www/nk-log";
+  custody serve L --listen 127.0.0.1:8080 --publish /srv/www/nk-log
+  custody serve L --key keys/operator.key --checkpoint-every 10s --publish /srv/www/nk-log";
 
 const SUBMIT_EXAMPLES: &str = "\
 Examples:
@@ -461,8 +462,8 @@ pub struct ServeArgs {
     /// Sign a checkpoint this often when the log grew (e.g. 10s).
     #[arg(long, value_name = "DURATION", value_parser = duration, requires = "key")]
     pub checkpoint_every: Option<std::time::Duration>,
-    /// A directory `custody publish` writes: its checkpoint and tile/ files are served
-    /// read-only.
+    /// Publish C2SP tlog-tiles into this directory (as `custody publish`) at start and after
+    /// each checkpoint signed, and serve its checkpoint and tile/ files read-only.
     #[arg(long, value_name = "DIR")]
     pub publish: Option<PathBuf>,
     /// The largest request body, in bytes.

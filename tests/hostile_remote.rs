@@ -49,7 +49,7 @@ fn bounded(cwd: &Path, args: &[&str]) -> (i32, String, Duration) {
     (out.status.code().unwrap_or(-1), err, start.elapsed())
 }
 
-/// A ledger `L` of 2 entries published to `www/log`, and the vkey to trust it by.
+/// A ledger `L` of 3 entries (genesis, grant, state commitment) published to `www/log`, and the vkey to trust it by.
 fn published(w: &Work) -> String {
     init_ledger(w.cwd(), "L", ORIGIN);
     run_ok(w.cwd(), &["checkpoint", "L", "--key", OPERATOR_KEY]);
@@ -68,8 +68,8 @@ fn clone_of_a_checkpoint_that_lies_about_its_size_fails_fast_in_bounded_memory()
     let vk = published(&w);
     let log = w.path("www/log");
     // The real two entries, from the published bundle.
-    let small = fs::read(log.join("tile/entries/000.p/2")).unwrap();
-    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 2).unwrap(), &small)
+    let small = fs::read(log.join("tile/entries/000.p/3")).unwrap();
+    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 3).unwrap(), &small)
         .unwrap()
         .into_iter()
         .map(<[u8]>::to_vec)
@@ -107,8 +107,8 @@ fn clone_of_endless_junk_bundles_stops_at_the_first_chunk() {
     let w = Work::keyed();
     let vk = published(&w);
     let log = w.path("www/log");
-    let small = fs::read(log.join("tile/entries/000.p/2")).unwrap();
-    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 2).unwrap(), &small)
+    let small = fs::read(log.join("tile/entries/000.p/3")).unwrap();
+    let entries: Vec<Vec<u8>> = tiles::decode_bundle(TileId::entries(0, 3).unwrap(), &small)
         .unwrap()
         .into_iter()
         .map(<[u8]>::to_vec)

@@ -73,6 +73,11 @@ fn nginx_binary() -> PathBuf {
 
 impl Nginx {
     fn start(root: &Path) -> Nginx {
+        Nginx::start_with(root, NGINX_CONF)
+    }
+
+    /// nginx with configuration `conf` (`PREFIX`, `PORT` and `ROOT` filled in).
+    fn start_with(root: &Path, conf: &str) -> Nginx {
         let prefix = tempfile::tempdir().unwrap();
         fs::create_dir_all(prefix.path().join("tmp")).unwrap();
         // A port the kernel just had free on loopback; nginx binds it a moment later.
@@ -81,7 +86,7 @@ impl Nginx {
             .local_addr()
             .unwrap()
             .port();
-        let conf = NGINX_CONF
+        let conf = conf
             .replace("PREFIX", &prefix.path().display().to_string())
             .replace("PORT", &port.to_string())
             .replace("ROOT", &root.display().to_string());
@@ -120,6 +125,11 @@ impl Nginx {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("nginx did not start listening on 127.0.0.1:{port}");
+    }
+
+    /// nginx's access log so far.
+    fn access_log(&self) -> String {
+        fs::read_to_string(self._prefix.path().join("access.log")).unwrap_or_default()
     }
 
     fn url(&self, log: &str) -> String {
@@ -317,6 +327,57 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     drop(nginx);
 }
 
+/// A host that compresses (`Content-Encoding: gzip`, as C2SP suggests for bundles): nginx with
+/// gzip on for every type, logging the encoding of each answer. `clone` and `monitor` ask for
+/// gzip, get it, and verify exactly as over identity.
+#[test]
+fn clone_and_monitor_accept_gzip_from_the_host() {
+    const ORIGIN: &str = "example.org/gzip";
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    import_claims(&w, "L", "gz", 600);
+    w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let (code, _, err) = custody(cwd, &["publish", "L", "www/log"]);
+    assert_eq!(code, 0, "{err}");
+    let conf = NGINX_CONF.replace(
+        "    access_log PREFIX/access.log;\n",
+        "    log_format enc '$request_uri $sent_http_content_encoding';\n    access_log PREFIX/access.log enc;\n    gzip on;\n    gzip_min_length 1;\n    gzip_types *;\n",
+    );
+    assert_ne!(conf, NGINX_CONF);
+    let nginx = Nginx::start_with(&w.path("www"), &conf);
+    let vk = vkey(cwd, "keys/operator.pub", ORIGIN);
+    let url = nginx.url("log");
+    let (code, out, err) = custody(cwd, &["clone", &url, "L2", "--trust", &vk]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("cloned 604 entries"), "{out}");
+    assert_eq!(
+        fs::read(w.path("L2/entries")).unwrap(),
+        fs::read(w.path("L/entries")).unwrap()
+    );
+    let (code, _, err) = custody(cwd, &["monitor", &url, "--trust", &vk, "--state", "st"]);
+    assert_eq!(code, 0, "{err}");
+    let log = nginx.access_log();
+    for path in [
+        "/log/checkpoint",
+        "/log/tile/entries/000",
+        "/log/tile/0/000",
+    ] {
+        assert!(
+            log.lines().any(|l| l == format!("{path} gzip")),
+            "{path} was not sent gzipped:\n{log}"
+        );
+    }
+    // A changed byte in a compressed bundle is still caught, naming the bundle.
+    flip(&w.path("www/log/tile/entries/001"), 700);
+    let (code, _, err) = custody(cwd, &["clone", &url, "L3", "--trust", &vk]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("log/tile/entries/001"), "{err}");
+    drop(nginx);
+}
+
 #[test]
 fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
     const ORIGIN: &str = "example.org/published";
@@ -482,4 +543,405 @@ fn monitor_follows_a_growing_log_through_nginx_and_catches_a_fork() {
     let forged = serde_json::to_vec(&forged).unwrap();
     assert!(fork::verify(&forged, &key).map_or(true, |c| c.verdict != fork::Verdict::Fork));
     drop(nginx);
+}
+
+/// A running `custody serve`; killed (SIGKILL) and reaped when dropped, also on a failed test.
+struct Serve {
+    child: Child,
+    url: String,
+    stderr: PathBuf,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    /// `custody serve ledger --listen 127.0.0.1:0 extra...` in `cwd`, once it printed its
+    /// address (at most 60 s); `Err` with its stderr if it exits first.
+    fn start(cwd: &Path, ledger: &str, extra: &[&str], run: u32) -> Result<Serve, String> {
+        let stderr = cwd.join(format!("serve-{run}.err"));
+        let mut child = Command::new(common::bin())
+            .args(["serve", ledger, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .current_dir(cwd)
+            .env_remove("CUSTODY_PASSPHRASE")
+            .env(
+                "CUSTODY_CACHE_DIR",
+                std::env::temp_dir().join("custody-test-cache"),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            // The first line is the address; the rest is drained so the pipe never fills.
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut s = Serve {
+            child,
+            url: String::new(),
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => {
+                    let url = line.rsplit(' ').next().unwrap_or_default();
+                    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+                    s.url = url.to_string();
+                    return Ok(s);
+                }
+                Err(_) => {
+                    assert!(Instant::now() < deadline, "custody serve did not start");
+                    if let Ok(Some(st)) = s.child.try_wait() {
+                        return Err(format!(
+                            "exited with {st}: {}",
+                            fs::read_to_string(&s.stderr).unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit code (at most 60 s).
+    fn terminate(mut self) -> Option<i32> {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            assert!(Instant::now() < deadline, "no exit 60 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Claim `n` (distinct for each `n`) citing entry 2, signed by `key` for `origin`: the bytes of
+/// its `.cust` file.
+fn signed_claim(key: &custody_core::keys::SecretKey, origin: &str, n: u64) -> Vec<u8> {
+    use custody_core::entry::{Body, Content};
+    Content {
+        origin: origin.into(),
+        signer: key.id(),
+        claimed_time: 1_760_000_000 + n as i64,
+        body: Body::Claim {
+            statement: format!("live case {n}: one person returned"),
+            count: Some(1),
+            unit: "people".into(),
+            category: "forced-repatriation".into(),
+            period: "2025".into(),
+            place: "Dandong".into(),
+            cites: vec![2],
+        },
+    }
+    .sign(key.signing_key())
+    .unwrap()
+    .to_file_bytes()
+    .unwrap()
+}
+
+/// Issue 14's "Done when", in one test: the sample ledger published, served by nginx and cloned
+/// over HTTP into a ledger `verify` accepts; then 10,000 submissions from 48 concurrent clients
+/// to `custody serve --publish` (a checkpoint signed and published every 300 ms) with the
+/// server SIGKILLed and restarted in between, `monitor` following the published log through
+/// nginx after every kill; at the end every acknowledged submission is in the ledger where it
+/// was said to be, and the monitor holds the whole published tree, every entry verified.
+#[test]
+fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_follows() {
+    const ORIGIN: &str = "example.org/live";
+    const TOTAL: u64 = 10_000;
+    // Enough clients in flight that a group commit (one fsync) takes many submissions.
+    const CLIENTS: u64 = 48;
+    let started = Instant::now();
+    // The sample ledger, published and cloned over HTTP.
+    let tmp = sample_copy();
+    let cwd = tmp.path();
+    let (code, out, err) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("published tree size 30 "), "{out}");
+    let nginx = Nginx::start(&cwd.join("www"));
+    let repo_pub = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/operator.pub");
+    let sample_vk = vkey(
+        cwd,
+        &repo_pub.display().to_string(),
+        "example.org/nk-repatriation",
+    );
+    let (code, _, err) = custody(
+        cwd,
+        &["clone", &nginx.url("nk-log"), "C", "--trust", &sample_vk],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        fs::read(cwd.join("C/entries")).unwrap(),
+        fs::read(cwd.join("ledger/entries")).unwrap()
+    );
+    let (code, out, err) = custody(cwd, &["verify", "C", "--trust", &sample_vk]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("checkpoint ok: tree size 30"), "{out}");
+
+    // The sample's private keys are not in the repository, so the live log is a new ledger of
+    // this test's keys: 0 genesis, 1 the researcher's grant, 2 the source every claim cites.
+    common::make_keys(cwd);
+    init_ledger(cwd, "L", ORIGIN);
+    fs::write(cwd.join("report.txt"), "report\n").unwrap();
+    common::run_ok(cwd, &source_args("L", RESEARCHER_KEY, "2025", "ngo-report"));
+    let vk = vkey(cwd, "keys/operator.pub", ORIGIN);
+    let researcher = custody_store::files::load_secret(&cwd.join(RESEARCHER_KEY), || {
+        panic!("test keys are not encrypted")
+    })
+    .unwrap();
+    // 10,000 signed submissions, made before any server runs (on every core).
+    let subs: Vec<Vec<u8>> = {
+        use rayon::prelude::*;
+        (0..TOTAL)
+            .into_par_iter()
+            .map(|n| signed_claim(&researcher, ORIGIN, n))
+            .collect()
+    };
+    let subs = std::sync::Arc::new(subs);
+    let sign_secs = started.elapsed().as_secs_f64();
+
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let url: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    // (submission number, status, index, leaf hash) of every 2xx, the leaf hash checked as
+    // `custody submit` checks it: recomputed here from the submission, the index and prev_hash.
+    type Acked = Vec<(u64, u16, u64, String)>;
+    let acked: Arc<Mutex<Acked>> = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let end = Instant::now() + Duration::from_secs(240);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (url, acked, done, stop, subs) = (
+                url.clone(),
+                acked.clone(),
+                done.clone(),
+                stop.clone(),
+                subs.clone(),
+            );
+            std::thread::spawn(move || {
+                let new_agent = || {
+                    ureq::Agent::new_with_config(
+                        ureq::Agent::config_builder()
+                            .http_status_as_error(false)
+                            .timeout_global(Some(Duration::from_secs(20)))
+                            .build(),
+                    )
+                };
+                let mut agent = new_agent();
+                let mine: Vec<u64> = (c..TOTAL).step_by(CLIENTS as usize).collect();
+                let mut at = 0;
+                for _ in 0..1_000_000 {
+                    if at == mine.len() || stop.load(Ordering::SeqCst) || Instant::now() > end {
+                        break;
+                    }
+                    let Some(u) = url.lock().unwrap().clone() else {
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let n = mine[at];
+                    let answer = agent
+                        .post(format!("{u}/add"))
+                        .send(&subs[n as usize][..])
+                        .and_then(|mut r| {
+                            let s = r.status().as_u16();
+                            Ok((s, r.body_mut().read_to_string()?))
+                        });
+                    match answer {
+                        Ok((s @ (200 | 201), body)) => {
+                            let a: custody_core::json::AddedJson = serde_json::from_str(&body)
+                                .unwrap_or_else(|e| panic!("{e}: {body}"));
+                            let sub =
+                                custody_core::entry::Submission::from_file_bytes(&subs[n as usize])
+                                    .unwrap();
+                            let prev = custody_core::hash::Digest::from_hex(&a.prev_hash).unwrap();
+                            let entry = sub.into_entry(a.index, prev).to_bytes().unwrap();
+                            assert_eq!(
+                                custody_core::hash::Digest::leaf(&entry).to_hex(),
+                                a.leaf_hash,
+                                "{body}"
+                            );
+                            acked.lock().unwrap().push((n, s, a.index, a.leaf_hash));
+                            done.fetch_add(1, Ordering::SeqCst);
+                            at += 1;
+                        }
+                        // The server died under the request (or is stopping): the same
+                        // submission again, on a new connection, once a server is up.
+                        Ok((503, _)) | Err(_) => {
+                            agent = new_agent();
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        Ok((s, body)) => panic!("submission {n}: {s}: {body}"),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let serve_args = [
+        "--key",
+        OPERATOR_KEY,
+        "--checkpoint-every",
+        "300ms",
+        "--publish",
+        "www/live",
+    ];
+    let live = nginx.url("live");
+    let (mut kills, mut repaired, mut monitored) = (0u32, 0u32, Vec::new());
+    for run in 0..40u32 {
+        assert!(
+            Instant::now() < end,
+            "the submissions did not finish in time"
+        );
+        let server = match Serve::start(cwd, "L", &serve_args, run) {
+            Ok(s) => s,
+            Err(e) => {
+                // A kill during a write leaves a torn tail (never acknowledged): repaired.
+                assert!(e.contains("custody repair"), "{e}");
+                common::run_ok(cwd, &["repair", "L"]);
+                repaired += 1;
+                Serve::start(cwd, "L", &serve_args, run + 100).unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        *url.lock().unwrap() = Some(server.url.clone());
+        // Killed after about 1,200 more acknowledgements (or 3 s), six times; the last run
+        // takes the rest and stops cleanly.
+        let target = done.load(Ordering::SeqCst) + 1_200;
+        let until = Instant::now() + Duration::from_secs(3);
+        while done.load(Ordering::SeqCst) < target.min(TOTAL) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if kills == 6 || done.load(Ordering::SeqCst) >= TOTAL {
+            let last_end = Instant::now() + Duration::from_secs(120);
+            while done.load(Ordering::SeqCst) < TOTAL && Instant::now() < last_end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            stop.store(true, Ordering::SeqCst);
+            *url.lock().unwrap() = None;
+            // SIGTERM: the batch in hand, a last checkpoint, published.
+            assert_eq!(server.terminate(), Some(0));
+            break;
+        }
+        *url.lock().unwrap() = None;
+        drop(server); // SIGKILL
+        kills += 1;
+        eprintln!(
+            "SIGKILL {kills} after {:.1} s: {} acknowledged",
+            started.elapsed().as_secs_f64(),
+            done.load(Ordering::SeqCst)
+        );
+        // The monitor follows what was published so far, through nginx.
+        if cwd.join("www/live/checkpoint").exists() {
+            let (code, out, err) =
+                custody(cwd, &["monitor", &live, "--trust", &vk, "--state", "mon"]);
+            assert_eq!(code, 0, "{err}");
+            monitored.push(out.trim().to_string());
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(
+        acked.len() as u64,
+        TOTAL,
+        "every submission acknowledged once"
+    );
+    assert!(kills >= 3, "only {kills} SIGKILLs");
+
+    // Every acknowledged submission is in the ledger, where its answer said, exactly once.
+    let report = common::verify(&cwd.join("L")).unwrap_or_else(|f| panic!("{f:?}"));
+    assert_eq!(report.entries, 3 + TOTAL, "each submission appended once");
+    std::env::set_var(
+        "CUSTODY_CACHE_DIR",
+        std::env::temp_dir().join("custody-test-cache"),
+    );
+    let l = custody_store::Ledger::open(&cwd.join("L"), custody_store::Access::Read).unwrap();
+    let mut at = std::collections::BTreeSet::new();
+    for (n, status, index, leaf) in &acked {
+        assert_eq!(&l.leaf(*index).unwrap().to_hex(), leaf, "{n}: {status}");
+        assert!(at.insert(*index), "entry {index} acknowledged twice");
+    }
+    drop(l);
+
+    // The published checkpoint is the last one signed, of the whole ledger; the monitor
+    // follows it to the end: its size is the checkpoint's, its entries the ledger's.
+    let note = fs::read(cwd.join("www/live/checkpoint")).unwrap();
+    let key = checkpoint::parse_vkey(&vk).unwrap();
+    let cp = checkpoint::open(&note, &key).unwrap();
+    assert_eq!(cp.size(), 3 + TOTAL);
+    let (code, out, err) = custody(cwd, &["monitor", &live, "--trust", &vk, "--state", "mon"]);
+    assert_eq!(code, 0, "{err}");
+    monitored.push(out.trim().to_string());
+    assert!(
+        out.contains(&format!("-> {} (root", cp.size())),
+        "{monitored:?}"
+    );
+    let (code, out, _) = custody(cwd, &["monitor", &live, "--trust", &vk, "--state", "mon"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with(&format!("no new entries: tree size {}", cp.size())),
+        "{out}"
+    );
+    let m = common::verify(&cwd.join("mon/ledger")).unwrap_or_else(|f| panic!("{f:?}"));
+    assert_eq!(m.entries, cp.size());
+    assert_eq!(
+        fs::read(cwd.join("mon/ledger/entries")).unwrap(),
+        fs::read(cwd.join("L/entries")).unwrap()
+    );
+    eprintln!(
+        "{TOTAL} submissions ({sign_secs:.1} s to sign) acknowledged over {} runs, {kills} SIGKILLs, {repaired} torn tails repaired; monitor runs: {monitored:#?}; {:.1} s in all",
+        kills + 1,
+        started.elapsed().as_secs_f64()
+    );
+    drop(nginx);
+}
+
+/// `serve --publish DIR` publishes at start (a checkpoint signed before, never published, is
+/// there before the server listens) and refuses, before listening, a DIR that another log
+/// publishes into, with the reason; the directory is left as it was.
+#[test]
+fn serve_publishes_at_start_and_refuses_another_logs_directory() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", "example.org/one");
+    w.ok(&["checkpoint", "L", "--key", OPERATOR_KEY]);
+    init_ledger(cwd, "M", "example.org/other");
+    w.ok(&["checkpoint", "M", "--key", OPERATOR_KEY]);
+    let (code, _, err) = custody(cwd, &["publish", "M", "www/m"]);
+    assert_eq!(code, 0, "{err}");
+    let before = files(&w.path("www/m"));
+    match Serve::start(cwd, "L", &["--publish", "www/m"], 0) {
+        Ok(_) => panic!("custody serve started on another log's directory"),
+        Err(e) => assert!(e.contains("not a checkpoint of this log"), "{e}"),
+    }
+    assert_eq!(files(&w.path("www/m")), before);
+    // Into a directory of its own: L's recorded checkpoint is published before it listens.
+    let server = Serve::start(cwd, "L", &["--publish", "www/l"], 1).unwrap();
+    let recorded = common::checkpoint_files(&w.path("L"));
+    assert_eq!(
+        fs::read(w.path("www/l/checkpoint")).unwrap(),
+        fs::read(recorded.last().unwrap()).unwrap()
+    );
+    assert!(w.path("www/l/tile/entries/000.p/3").is_file());
+    assert_eq!(server.terminate(), Some(0));
 }

@@ -46,6 +46,10 @@ pub fn run(a: ServeArgs) -> Result<()> {
             "custody: checkpoint of {size} entries recorded as {}",
             clean(&path.display().to_string())
         ),
+        Event::Published { size, written } => eprintln!(
+            "custody: published tree size {size} ({})",
+            crate::print::count(written, "tile written", "tiles written")
+        ),
         Event::Warning(w) => eprintln!("custody: warning: {}", clean(&w)),
         Event::Stopping => eprintln!("custody: stopping: no new connections; open requests finish"),
         _ => {}

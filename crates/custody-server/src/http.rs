@@ -77,19 +77,20 @@ impl App {
     }
 }
 
-/// Accepts connections on `listener` until SIGTERM or SIGINT, then lets open requests finish
-/// (up to `limits.shutdown_grace`).
+/// Accepts connections on `listener` until `stop` resolves ([`shutdown_signal`]: SIGTERM or
+/// SIGINT), then lets open requests finish (up to `limits.shutdown_grace`).
 ///
 /// # Errors
-/// If the signal handlers cannot be installed.
+/// None today; the signature keeps room for listener failures.
 pub async fn serve(
     listener: TcpListener,
     app: App,
     limits: Limits,
     events: Events,
+    stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let router = app.router(limits.max_requests);
-    let mut stop = std::pin::pin!(shutdown_signal()?);
+    let mut stop = std::pin::pin!(stop);
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -134,8 +135,13 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on the first SIGTERM or SIGINT.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, ServerError> {
+/// Resolves on the first SIGTERM or SIGINT. Installed before the server says it listens, so a
+/// SIGTERM sent as soon as it does is a clean stop, never the default kill. Call it inside the
+/// runtime.
+///
+/// # Errors
+/// If the signal handlers cannot be installed.
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, ServerError> {
     use tokio::signal::unix::{signal, SignalKind};
     let io = |source| ServerError::Io {
         what: "cannot install the signal handlers".into(),

@@ -73,7 +73,9 @@ impl Default for Limits {
 pub struct Options {
     /// Where to listen; nothing else is bound.
     pub listen: SocketAddr,
-    /// A directory `custody publish` writes, served read-only (`checkpoint`, `tile/...`).
+    /// A directory of C2SP tlog-tiles served read-only (`checkpoint`, `tile/...`). The server
+    /// publishes into it (as `custody publish` does) at start and after each checkpoint it
+    /// signs, so it always publishes the latest checkpoint.
     pub publish: Option<PathBuf>,
     /// Sign a checkpoint this often when the log grew (needs the operator key).
     pub checkpoint_every: Option<Duration>,
@@ -93,6 +95,13 @@ pub enum Event {
         size: u64,
         /// Where it was recorded.
         path: PathBuf,
+    },
+    /// A checkpoint was published into the `--publish` directory.
+    Published {
+        /// Its tree size.
+        size: u64,
+        /// Tiles and bundles written for it.
+        written: u64,
     },
     /// Something went wrong that did not stop the server.
     Warning(String),
@@ -173,6 +182,16 @@ pub fn serve(
     // of them is answered as already appended.
     ledger.sync()?;
     let latest = ledger.latest_checkpoint(&verifier)?;
+    // The directory catches up with the latest checkpoint before anything is served from it
+    // (a run killed between signing a checkpoint and publishing it left it behind). A
+    // directory this log cannot publish into (another log's) stops the server here.
+    if let (Some(dir), Some(cp)) = (&options.publish, &latest) {
+        let p = custody_store::publish::publish_checkpoint(&ledger, cp, dir)?;
+        events(Event::Published {
+            size: p.size,
+            written: p.written.len() as u64,
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("custody-http")
@@ -199,6 +218,7 @@ pub fn serve(
         options.limits.max_batch,
         events.clone(),
     );
+    let sequencer = sequencer.publishing(options.publish.clone());
     let thread = std::thread::Builder::new()
         .name("custody-sequencer".into())
         .spawn(move || sequencer.run())
@@ -206,6 +226,10 @@ pub fn serve(
             what: "cannot start the sequencer".into(),
             source,
         })?;
+    let stop = {
+        let _in_runtime = runtime.enter();
+        http::shutdown_signal()?
+    };
     events(Event::Listening(local));
     let app = http::App::new(queue, shared, options.publish.clone(), &options.limits);
     let served = runtime.block_on(http::serve(
@@ -213,6 +237,7 @@ pub fn serve(
         app,
         options.limits.clone(),
         events.clone(),
+        stop,
     ));
     // Whatever is still running past the grace period is dropped: its queue sender goes with
     // it, so the sequencer sees the queue close once the last request is gone.

@@ -113,6 +113,7 @@ pub struct Sequencer {
     max_batch: usize,
     events: Events,
     summary: Summary,
+    publish: Option<std::path::PathBuf>,
 }
 
 impl Sequencer {
@@ -149,8 +150,16 @@ impl Sequencer {
             every,
             max_batch: max_batch.max(1),
             events,
+            publish: None,
         };
         (seq, tx, shared)
+    }
+
+    /// Publishes into `dir` (C2SP tlog-tiles, as `custody publish`) after each checkpoint signed.
+    #[must_use]
+    pub fn publishing(mut self, dir: Option<std::path::PathBuf>) -> Sequencer {
+        self.publish = dir;
+        self
     }
 
     /// Sequences until the queue closes, then signs a last checkpoint if the log grew.
@@ -356,9 +365,31 @@ impl Sequencer {
                     path,
                 });
                 self.latest = Some(cp);
+                self.publish_latest();
             }
             Err(e) => (self.events)(Event::Warning(format!(
                 "the checkpoint could not be signed or recorded ({e}); trying again at the next tick"
+            ))),
+        }
+    }
+
+    /// Publishes the latest checkpoint into the `--publish` directory, if there is one. This
+    /// runs on the sequencer's thread (publishing reads the ledger it owns), between batches:
+    /// only the tiles the new entries changed are written, with their fsyncs batched.
+    fn publish_latest(&self) {
+        let (Some(dir), Some(ledger), Some(cp)) = (&self.publish, &self.ledger, &self.latest)
+        else {
+            return;
+        };
+        match custody_store::publish::publish_checkpoint(ledger, cp, dir) {
+            Ok(p) => (self.events)(Event::Published {
+                size: p.size,
+                written: p.written.len() as u64,
+            }),
+            Err(e) => (self.events)(Event::Warning(format!(
+                "the checkpoint of tree size {} could not be published into {} ({e}); trying again after the next checkpoint",
+                cp.size(),
+                dir.display()
             ))),
         }
     }

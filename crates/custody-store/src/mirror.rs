@@ -18,7 +18,7 @@
 //! the checkpoint it resumes from must open under the trusted key and match the verified tree.
 
 use crate::error::StoreError;
-use crate::fetch::{FetchError, Source};
+use crate::fetch::{self, FetchError, Source};
 use crate::files::write_new;
 use crate::ledger::{Access, Ledger, ENTRIES};
 use custody_core::checkpoint::{self, SignedCheckpoint, StrictVerifier, MAX_NOTE_BYTES};
@@ -26,7 +26,7 @@ use custody_core::fork;
 use custody_core::hash::Digest;
 use custody_core::merkle;
 use custody_core::tiles::{self, PublishedTree, TileError, TileId};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -123,6 +123,13 @@ fn fetch_checkpoint(
     }
     Ok(cp)
 }
+
+/// Entry bundles fetched at once (with their level-0 tiles): at most this many bundles are in
+/// memory, each at most [`bundle_max`] (about 16 MiB for a hostile server's full bundle of
+/// 64 KiB entries; about 100 KiB for a bundle of typical entries).
+const BUNDLES_AT_ONCE: usize = fetch::PARALLEL_FETCHES;
+/// Hash tiles fetched at once (8 KiB each at most).
+const TILES_AT_ONCE: usize = 64;
 
 /// The largest a bundle of `tile`'s width can be.
 fn bundle_max(tile: TileId) -> usize {
@@ -232,7 +239,7 @@ fn extend(
                 source.locate(crate::publish::CHECKPOINT_FILE)
             )));
         }
-        return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0);
+        return check_tiles_and_record(ledger, source, cp, tiles_from, held, 0, &HashSet::new());
     }
     // The size is the log's word alone until the entries are in: the bundles are computed as
     // they are fetched (the first one missing ends the run), and the duplicate table is sized
@@ -244,12 +251,20 @@ fn extend(
     let overlap = (first_start..held)
         .map(|i| ledger.leaf(i))
         .collect::<Result<Vec<_>, _>>()?;
+    // Level-0 hash tiles are fetched with the bundle of the same leaves and compared with the
+    // leaf hashes of its entries (the level-0 tile of the verified tree is exactly those), so
+    // only the few tiles of higher levels are left for after the replay. A tile that differs
+    // is reported only once the entries made the signed tree; if they did not, the bundle is
+    // at fault (`name_bad_bundle`).
+    let mut checked: HashSet<TileId> = HashSet::new();
+    let mut differs: Option<TileId> = None;
     let mut queue: VecDeque<Vec<u8>> = VecDeque::new();
     // Entries are appended a chunk at a time, each chunk verified (every rule, every signature)
     // before the next is fetched, and each chunk short of the signed size only if the tree it
     // makes is the one the checkpoint's tiles hold at that size. Why: a hostile log can sign any
     // size and serve bundles of junk without end; in one piece, all of it would be written to
-    // disk (and its leaf hashes kept in memory) before the first entry was checked.
+    // disk (and its leaf hashes kept in memory) before the first entry was checked. Within a
+    // chunk, bundles are fetched BUNDLES_AT_ONCE at a time (a few in memory, never more).
     let mut tree: Option<PublishedTree<'_>> = None;
     let mut appended = 0u64;
     while ledger.size() < size {
@@ -263,26 +278,58 @@ fn extend(
                     leaves.push(Digest::leaf(&e));
                     return Ok(Some(e));
                 }
-                // A chunk ends with a whole bundle, so the next starts with a fresh one.
+                // A chunk ends with a whole batch of bundles, so the next starts with a fresh one.
                 if bytes >= CHUNK_BYTES || leaves.len() >= CHUNK_ENTRIES {
                     return Ok(None);
                 }
-                let Some(b) = pending.next() else {
+                let batch: Vec<TileId> = pending.by_ref().take(BUNDLES_AT_ONCE).collect();
+                if batch.is_empty() {
                     return Ok(None);
+                }
+                let mut wanted = Vec::with_capacity(2 * batch.len());
+                let mut level0 = Vec::with_capacity(batch.len());
+                for b in &batch {
+                    let t = TileId::hashes(0, b.index(), b.width())?;
+                    wanted.push((b.path(), bundle_max(*b)));
+                    wanted.push((t.path(), t.width() as usize * 32));
+                    level0.push(t);
+                }
+                let mut got = source.get_all(&wanted).into_iter();
+                let mut missing = || {
+                    Err(FetchError::BadSource(
+                        "internal: a fetch went missing".into(),
+                    ))
                 };
-                let (start, _) = b.entry_range().unwrap_or((0, 0));
-                for (k, e) in fetch_bundle(source, b)?.into_iter().enumerate() {
-                    let i = start + k as u64;
-                    if i < held {
-                        let want = overlap.get((i - first_start) as usize).copied();
-                        if Some(Digest::leaf(&e)) != want {
-                            return Err(FollowError::Evidence(format!(
-                                "{}: entry {i} is not the entry verified before",
-                                source.locate(&b.path())
-                            )));
+                for (b, t) in batch.into_iter().zip(level0) {
+                    let bytes_b = got.next().unwrap_or_else(&mut missing)?;
+                    let entries = tiles::decode_bundle(b, &bytes_b).map_err(|e| {
+                        FollowError::Evidence(format!("{}: {e}", source.locate(&b.path())))
+                    })?;
+                    let tile = got.next().unwrap_or_else(&mut missing)?;
+                    let same = tile.len() == entries.len() * 32
+                        && tile
+                            .chunks_exact(32)
+                            .zip(&entries)
+                            .all(|(h, e)| h == Digest::leaf(e).0.as_slice());
+                    if same {
+                        checked.insert(t);
+                    } else if differs.is_none() {
+                        differs = Some(t);
+                    }
+                    let (start, _) = b.entry_range().unwrap_or((0, 0));
+                    for (k, e) in entries.into_iter().enumerate() {
+                        let i = start + k as u64;
+                        if i < held {
+                            let want = overlap.get((i - first_start) as usize).copied();
+                            if Some(Digest::leaf(e)) != want {
+                                return Err(FollowError::Evidence(format!(
+                                    "{}: entry {i} is not the entry verified before",
+                                    source.locate(&b.path())
+                                )));
+                            }
+                        } else {
+                            queue.push_back(e.to_vec());
                         }
-                    } else {
-                        queue.push_back(e);
                     }
                 }
             }
@@ -320,11 +367,23 @@ fn extend(
         }
         appended += n;
     }
-    check_tiles_and_record(ledger, source, cp, tiles_from, held, appended)
+    if let Some(t) = differs {
+        return Err(tile_differs(source, t, size));
+    }
+    check_tiles_and_record(ledger, source, cp, tiles_from, held, appended, &checked)
 }
 
-/// Compares every hash tile that changed since size `tiles_from` with the verified tree, then
-/// records `cp` in the ledger.
+/// The error for a published hash tile that is not the verified tree's.
+fn tile_differs(source: &Source, t: TileId, size: u64) -> FollowError {
+    FollowError::Evidence(format!(
+        "{}: the published tile does not match the tree of the verified entries (tree size {size}, the size the checkpoint signs)",
+        source.locate(&t.path())
+    ))
+}
+
+/// Compares every hash tile that changed since size `tiles_from` with the verified tree (all
+/// but those in `checked`, compared already with the entries of their bundle), fetched
+/// [`TILES_AT_ONCE`] at a time, then records `cp` in the ledger.
 fn check_tiles_and_record(
     ledger: &Ledger,
     source: &Source,
@@ -332,19 +391,24 @@ fn check_tiles_and_record(
     tiles_from: u64,
     held: u64,
     appended: u64,
+    checked: &HashSet<TileId>,
 ) -> Result<Followed, FollowError> {
     let size = cp.size();
     let hashes = ledger.stored_hashes();
-    let mut checked = 0;
-    for t in tiles::new_hash_tiles(tiles_from, size)? {
-        let got = source.get(&t.path(), t.width() as usize * 32)?;
-        if got != tiles::tile_data(t, &hashes)? {
-            return Err(FollowError::Evidence(format!(
-                "{}: the published tile does not match the tree of the verified entries (tree size {size}, the size the checkpoint signs)",
-                source.locate(&t.path())
-            )));
+    let left: Vec<TileId> = tiles::new_hash_tiles(tiles_from, size)?
+        .into_iter()
+        .filter(|t| !checked.contains(t))
+        .collect();
+    for batch in left.chunks(TILES_AT_ONCE) {
+        let wanted: Vec<(String, usize)> = batch
+            .iter()
+            .map(|t| (t.path(), t.width() as usize * 32))
+            .collect();
+        for (&t, got) in batch.iter().zip(source.get_all(&wanted)) {
+            if got? != tiles::tile_data(t, &hashes)? {
+                return Err(tile_differs(source, t, size));
+            }
         }
-        checked += 1;
     }
     let recorded = ledger.record_checkpoint(size, &cp.root(), cp.note())?;
     Ok(Followed {
@@ -352,7 +416,7 @@ fn check_tiles_and_record(
         size,
         root: cp.root(),
         appended,
-        tiles_checked: checked,
+        tiles_checked: checked.len() as u64 + left.len() as u64,
         stale: false,
         recorded: Some(recorded),
     })

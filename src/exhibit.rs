@@ -63,7 +63,7 @@ ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
 .verdict p { margin: 0; font-weight: bold; }
 table.fields { width: auto; margin: 0 0 6pt 0; font-size: 9.5pt; }
 table.fields th { width: 18mm; }
-table.fields td { min-width: 40mm; }
+table.fields td { min-width: 22mm; }
 @media print { a { color: #000; text-decoration: none; } }
 ";
 

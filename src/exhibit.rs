@@ -503,6 +503,15 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
                 .unwrap_or_else(|| "claims".into())
         ),
     };
+    // Whatever the standing, a bundle that cannot show nothing was left out says so here too.
+    let standing = if complete || v.status == Status::Current {
+        standing
+    } else {
+        format!(
+            "{standing} (the bundle does not prove that no other correction or retraction was \
+             left out of it)"
+        )
+    };
     let mut independent = Vec::new();
     if let Some(w) = inp.witnesses {
         let by: Vec<String> = w

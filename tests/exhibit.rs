@@ -6,6 +6,7 @@
 mod common;
 
 use common::{TestWitness, Work};
+use custody_core::bundle::{self, Bundle};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -83,6 +84,13 @@ impl Sample {
         .trim()
         .to_string()
     }
+}
+
+/// Bundle `from` edited by `edit` and written canonically (as `export` writes) to `to`.
+fn rewrite(s: &Sample, from: &str, to: &str, edit: impl FnOnce(&mut Bundle)) {
+    let mut b: Bundle = serde_json::from_slice(&fs::read(s.path(from)).unwrap()).unwrap();
+    edit(&mut b);
+    fs::write(s.path(to), bundle::to_canonical_bytes(&b).unwrap()).unwrap();
 }
 
 /// The page's first sentence, as plain text (the verdict box's paragraph, entities decoded).
@@ -336,15 +344,17 @@ fn time_stamps_are_stated_only_when_verified() {
         )),
         "{v}"
     );
-    // A token that does not verify under the root given is a failed check: no page.
-    let mut b: serde_json::Value =
-        serde_json::from_slice(&fs::read(s.path("f406.json")).unwrap()).unwrap();
-    let t = b["timestamps"][0].as_str().unwrap().to_string();
-    let mut chars: Vec<char> = t.chars().collect();
-    let i = chars.len() - 10;
-    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
-    b["timestamps"][0] = serde_json::Value::String(chars.into_iter().collect());
-    fs::write(s.path("t.json"), serde_json::to_vec(&b).unwrap()).unwrap();
+    // A token whose signature does not verify under the root given (one byte of its last
+    // bytes, the TSA's signature, changed) is a failed check: no page.
+    rewrite(&s, "f406.json", "t.json", |b| {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let ts = b.timestamps.as_mut().unwrap();
+        let mut der = b64.decode(&ts[0]).unwrap();
+        let i = der.len() - 8;
+        der[i] ^= 1;
+        ts[0] = b64.encode(der);
+    });
     let out = common::run(
         s.dir.path(),
         &[
@@ -358,8 +368,12 @@ fn time_stamps_are_stated_only_when_verified() {
             "keys/sample-tsa-root.pem",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("FAILED"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bundle check FAILED: timestamps: token 0"),
+        "{err}"
+    );
     assert!(!s.path("t.html").exists());
 }
 
@@ -634,4 +648,26 @@ fn screenshot_for_review() {
         &format!("--print-to-pdf={}", pdf.display()),
     );
     println!("{}\n{}", shot.display(), pdf.display());
+}
+
+#[test]
+fn a_bundle_without_its_completeness_proof_is_never_called_unchanged() {
+    let s = Sample::new();
+    let vk = s.vkey();
+    // Without the proof and the state commitment (entry 29) it rests on.
+    rewrite(&s, "f406.json", "open.json", |b| {
+        b.completeness = None;
+        b.entries.retain(|e| e.index != 29);
+    });
+    s.ok(&["exhibit", "open.json", "-o", "open.html", "--trust", &vk]);
+    let v = verdict_of(&fs::read_to_string(s.path("open.html")).unwrap());
+    assert!(
+        v.starts_with("VERIFIED: this figure, \u{201c}Forcibly returned since 2024\u{201d}")
+            && v.contains(
+                "is recorded in the log of example.org/nk-repatriation as of checkpoint 30, \
+                 with no change to it in the bundle (which does not prove that none was left out)"
+            )
+            && !v.contains("unchanged"),
+        "{v}"
+    );
 }

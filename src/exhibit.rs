@@ -62,8 +62,9 @@ ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
 .verdict { font-size: 12.5pt; line-height: 1.35; border-width: 3px; }
 .verdict p { margin: 0; font-weight: bold; }
 table.fields { width: auto; margin: 0 0 6pt 0; font-size: 9.5pt; }
-table.fields th { width: 18mm; }
+table.fields th, table.fields td.produced { white-space: nowrap; }
 table.fields td { min-width: 22mm; }
+table.fields .blank { min-width: 28mm; }
 @media print { a { color: #000; text-decoration: none; } }
 ";
 
@@ -647,7 +648,7 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
     let verdict = verdict(v, inp);
     let fields = format!(
         "<table class=\"fields\"><tr><th>Exhibit</th><td>{}</td><th>Case</th><td>{}</td>\
-         <th>Produced</th><td>{} with {}</td></tr></table>\n",
+         <th>Produced</th><td class=\"produced\">{} with {}</td></tr></table>\n",
         inp.exhibit_id
             .map_or_else(|| "<span class=\"blank\"></span>".into(), esc),
         inp.case

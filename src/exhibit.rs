@@ -963,6 +963,26 @@ impl Page<'_> {
                 format!("claim times from {} to {}", esc(&time(lo)), esc(&time(hi)))
             },
         );
+        // An entry cannot be signed after the checkpoint that covers it was time-stamped: a
+        // claimed time later than a verified genTime means two clocks disagree; say so.
+        if let Some(t) = inp.stamps.iter().flatten().map(|t| t.gen_time).min() {
+            let late = v
+                .entries
+                .values()
+                .filter(|e| e.entry.content.claimed_time > t)
+                .count();
+            if late > 0 {
+                let _ = writeln!(
+                    self.h,
+                    "<p class=\"changed\">{} claim a time later than {}, when the \
+                     time-stamping authority says the checkpoint covering them already existed: \
+                     the signers' clocks and the authority's disagree, and only the authority's \
+                     time is independent of the signers and the operator.</p>",
+                    crate::print::count(late as u64, "entry", "entries"),
+                    esc(&time(t))
+                );
+            }
+        }
 
         // Which documents.
         self.h.push_str("<h2>Documents matched</h2>\n");

@@ -292,6 +292,8 @@ fn the_printed_first_page_says_what_who_when_and_that_it_is_intact() {
         "Witness beta cosigned checkpoint 30 at 2025-10-15T00:01:01Z",
         "checkpoint 30 existed no later than 2026-01-15T12:00:00Z",
         "Times the signers claimed",
+        // The sample's test TSA ran with a frozen clock earlier than the signers' claims.
+        "13 entries claim a time later than 2026-01-15T12:00:00Z",
         // Which documents, and the tool that produced the page.
         "The file report.txt",
         "is the document of source entry 3",

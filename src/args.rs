@@ -45,6 +45,20 @@ Examples:
   custody export L --figure 5 -o figure-168.json --key keys/operator.key
   custody export L --entry 3 -o claim-3.json";
 
+const EXHIBIT_EXAMPLES: &str = "\
+The page opens with one sentence: VERIFIED (followed by the subject's standing, as `check`
+prints it) and what the figure is, whose log holds it, who witnessed and timestamped it. A
+bundle that fails its check gets no page (exit 1, nothing written).
+
+Examples:
+  custody exhibit figure-168.json -o figure-168.html \\
+      --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\" \\
+      --exhibit-id C-12 --case \"ICC-01/26\" --document report.pdf
+  custody exhibit figure-168.json -o figure-168.html --policy policy.txt \\
+      --tsa-cert tsa-root.pem
+  chromium --headless --print-to-pdf=figure-168.pdf --no-pdf-header-footer \\
+      file://$PWD/figure-168.html";
+
 const CHECK_EXAMPLES: &str = "\
 The first line says how the subject stands as of the checkpoint: VERIFIED, or VERIFIED followed
 by RETRACTED AT ENTRY N, SUPERSEDED BY N, KEY REVOKED AT ENTRY N, UNSUPPORTED or CHANGED SINCE
@@ -385,6 +399,7 @@ pub enum Command {
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Render a proof bundle as a printable HTML exhibit.
+    #[command(after_long_help = EXHIBIT_EXAMPLES)]
     Exhibit(ExhibitArgs),
     /// Serve the ledger over HTTP: signed submissions in (POST /add, group commit), the
     /// checkpoint and published tiles out (docs/PUBLISHING.md, "Server API").
@@ -651,6 +666,20 @@ pub struct ExhibitArgs {
     /// (the check fails, exit 1, if its quorum is not met).
     #[arg(long)]
     pub policy: Option<PathBuf>,
+    /// A document that must be the document of one of the bundle's live sources, as with
+    /// `check --document`; the page lists each one matched (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub document: Vec<PathBuf>,
+    /// A TSA root certificate (PEM or DER): the bundle's RFC 3161 time-stamp tokens are
+    /// verified against it, as `check` does, and the page states their times (repeatable).
+    #[arg(long, value_name = "ROOT.pem")]
+    pub tsa_cert: Vec<PathBuf>,
+    /// The exhibit number, printed in the page's header and running header.
+    #[arg(long, value_name = "ID")]
+    pub exhibit_id: Option<String>,
+    /// The case name or number, printed in the page's header and running header.
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<String>,
     /// Overwrite the output file.
     #[arg(long)]
     pub force: bool,

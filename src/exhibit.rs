@@ -8,7 +8,9 @@ use anyhow::Result;
 use custody_core::bundle::VerifiedBundle;
 use custody_core::entry::Body;
 use custody_core::explain::{Status, TreeNode};
+use custody_core::hash::Digest;
 use custody_core::json::SignerJson;
+use custody_core::timestamp::VerifiedTimestamp;
 use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and attribute values. Control and bidirectional
@@ -32,12 +34,15 @@ fn esc(s: &str) -> String {
 
 const CSS: &str = r"
 @page { size: auto; margin: 16mm 15mm 18mm 15mm; }
-html { font-family: Georgia, 'Times New Roman', serif; font-size: 10.5pt; line-height: 1.4; color: #000; background: #fff; }
+html { font-family: Georgia, 'Times New Roman', serif; font-size: 10.5pt; line-height: 1.35; color: #000; background: #fff; }
 body { max-width: 178mm; margin: 0 auto; }
 h1 { font-size: 16pt; margin: 0 0 4pt 0; }
-h2 { font-size: 12.5pt; margin: 16pt 0 6pt 0; border-bottom: 1px solid #000; break-after: avoid; page-break-after: avoid; }
+h2 { font-size: 12.5pt; margin: 12pt 0 5pt 0; border-bottom: 1px solid #000; break-after: avoid; page-break-after: avoid; }
 h3 { font-size: 11pt; margin: 10pt 0 4pt 0; break-after: avoid; page-break-after: avoid; }
-.hash, code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 8.5pt; overflow-wrap: anywhere; word-break: break-all; }
+.hash, code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
+.hash, pre { word-break: break-all; }
+code { white-space: nowrap; }
+@media screen { body { padding: 10mm 0; } }
 pre { white-space: pre-wrap; border: 1px solid #888; padding: 6pt; break-inside: avoid; page-break-inside: avoid; }
 table { border-collapse: collapse; width: 100%; margin: 4pt 0; }
 th, td { border: 1px solid #888; padding: 2pt 4pt; text-align: left; vertical-align: top; }
@@ -52,6 +57,14 @@ ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
 .changed { font-weight: bold; }
 .blank { display: inline-block; min-width: 60mm; border-bottom: 1px solid #000; }
 .decl p { margin: 8pt 0; }
+.box > p:first-child { margin-top: 0; }
+.box > p:last-child { margin-bottom: 0; }
+.verdict { font-size: 12.5pt; line-height: 1.35; border-width: 3px; }
+.verdict p { margin: 0; font-weight: bold; }
+table.fields { width: auto; margin: 0 0 6pt 0; font-size: 9.5pt; }
+table.fields th, table.fields td.produced { white-space: nowrap; }
+table.fields td { min-width: 22mm; }
+table.fields .blank { min-width: 28mm; }
 @media print { a { color: #000; text-decoration: none; } }
 ";
 
@@ -334,24 +347,234 @@ impl Witnesses {
     }
 }
 
-/// The exhibit page for a verified bundle. `self_keyed`: checked against the bundle's own key;
-/// `witnesses`: the quorum of cosignatures a policy found on its checkpoint.
+/// A `--document` that matched live sources of the bundle.
+pub struct Matched {
+    /// The file's name as given (its last component).
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: Digest,
+    /// The live source entries that record that hash.
+    pub sources: Vec<u64>,
+    /// (source, redaction) for each of those sources whose stored copy was redacted.
+    pub redacted: Vec<(u64, u64)>,
+}
+
+/// What the page states beyond the verified bundle: how it was checked, by what, when.
+pub struct PageInputs<'a> {
+    /// The bundle file's name.
+    pub file_name: &'a str,
+    /// Checked against the log key inside the bundle (no `--trust` or `--policy`).
+    pub self_keyed: bool,
+    /// The quorum of cosignatures a policy found on the checkpoint.
+    pub witnesses: Option<&'a Witnesses>,
+    /// One per time-stamp token of the bundle: verified against `--tsa-cert` roots, or `None`
+    /// (present, not checked).
+    pub stamps: &'a [Option<VerifiedTimestamp>],
+    /// The `--document`s, each matched to live sources.
+    pub documents: &'a [Matched],
+    /// "custody X.Y.Z".
+    pub tool: &'a str,
+    /// When the page was produced (RFC 3339), by the clock of the computer that produced it;
+    /// passed in, so rendering stays a pure function of its inputs.
+    pub produced: String,
+    /// `--exhibit-id`.
+    pub exhibit_id: Option<&'a str>,
+    /// `--case`.
+    pub case: Option<&'a str>,
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// Entry numbers as "entry 7" or "entries 7, 9 and 12".
+fn entries_text(items: &[u64]) -> String {
+    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
+    format!(
+        "{} {}",
+        if items.len() == 1 { "entry" } else { "entries" },
+        and_list(&s)
+    )
+}
+
+/// A qualifier as words: "at least", "exactly", "about".
+fn qualifier_words(name: &str) -> String {
+    name.replace('-', " ")
+}
+
+/// The page's first sentence, in plain text (the page escapes it; `exhibit` prints it). Its
+/// first words are [`Status::headline`], the same words `check` prints first, and the rest
+/// follows from the same status and standing: this renders the rule, it does not restate it.
+/// A bundle that fails its check never reaches here: it gets no page at all.
+#[must_use]
+pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
+    let s = v.subject.index;
+    let body = &v.entries[&s].entry.content.body;
+    let size = v.checkpoint.size();
+    let headline = v.status.headline();
+    // Checked only against the bundle's own key, nothing is verified yet: the page says so in
+    // its first word, keeping the standing that follows it.
+    let headline = if inp.self_keyed {
+        format!(
+            "UNCONFIRMED (checked only against the log key inside the bundle){}",
+            headline.strip_prefix("VERIFIED").unwrap_or("")
+        )
+    } else {
+        headline
+    };
+    let what = match (body.as_figure(), body.as_claim()) {
+        (Some(f), _) => format!(
+            "this figure, \u{201c}{}\u{201d}, {} {} {},",
+            f.label,
+            qualifier_words(f.qualifier.name()),
+            f.value,
+            f.unit
+        ),
+        (None, Some(c)) => match c.count {
+            Some(n) => format!(
+                "this claim, {n} {}, \u{201c}{}\u{201d},",
+                c.unit, c.statement
+            ),
+            None => format!("this claim, \u{201c}{}\u{201d},", c.statement),
+        },
+        (None, None) => format!("this {} entry ({s}),", body.kind()),
+    };
+    let log = format!("the log of {}", v.origin);
+    let complete = complete(v);
+    let standing = match v.status {
+        Status::Current if complete => {
+            format!("is recorded unchanged in {log} as of checkpoint {size}")
+        }
+        Status::Current => format!(
+            "is recorded in {log} as of checkpoint {size}, with no change to it in the bundle \
+             (which does not prove that none was left out)"
+        ),
+        Status::Changed => match v.standing.as_ref() {
+            Some(st) if st.current.is_some() && st.current != st.published => format!(
+                "is recorded in {log}, but CHANGED after it was signed: as of checkpoint {size} \
+                 it stands at {} after {}",
+                st.current.unwrap_or(0),
+                entries_text(&st.changed_by)
+            ),
+            Some(st) => format!(
+                "is recorded in {log}, but what it rests on CHANGED after it was signed \
+                 ({} before checkpoint {size})",
+                entries_text(&st.changed_by)
+            ),
+            None => format!("is recorded in {log}, but CHANGED before checkpoint {size}"),
+        },
+        Status::Retracted { at } => format!(
+            "is recorded in {log}, but was RETRACTED at entry {at}, before checkpoint {size}: it \
+             must not be relied on as it stands"
+        ),
+        Status::Superseded { by } => {
+            let successor = v
+                .entries
+                .get(&by)
+                .and_then(|e| e.entry.content.body.as_figure())
+                .map(|f| {
+                    format!(
+                        " ({} {} {})",
+                        qualifier_words(f.qualifier.name()),
+                        f.value,
+                        f.unit
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "is recorded in {log}, but was SUPERSEDED by figure {by}{successor} before \
+                 checkpoint {size}"
+            )
+        }
+        Status::Revoked { at } => format!(
+            "is recorded in {log}, but the key it granted was REVOKED at entry {at}, before \
+             checkpoint {size}"
+        ),
+        Status::Unsupported => format!(
+            "is recorded in {log} as of checkpoint {size}, but it is UNSUPPORTED: {} beneath it \
+             rest on no live source (every source they cite was retracted)",
+            v.standing
+                .as_ref()
+                .map(|st| format!("claim {}", entries_text(&st.unsupported)))
+                .unwrap_or_else(|| "claims".into())
+        ),
+    };
+    // Whatever the standing, a bundle that cannot show nothing was left out says so here too.
+    let standing = if complete || v.status == Status::Current {
+        standing
+    } else {
+        format!(
+            "{standing} (the bundle does not prove that no other correction or retraction was \
+             left out of it)"
+        )
+    };
+    let mut independent = Vec::new();
+    if let Some(w) = inp.witnesses {
+        let by: Vec<String> = w
+            .cosigned
+            .iter()
+            .map(|(n, t)| format!("{n} at {t}"))
+            .collect();
+        independent.push(format!("witnessed by {}", and_list(&by)));
+    }
+    let stamped: Vec<String> = inp
+        .stamps
+        .iter()
+        .flatten()
+        .map(|t| format!("{} at {}", t.tsa_subject, t.gen_time_rfc3339))
+        .collect();
+    if !stamped.is_empty() {
+        independent.push(format!("timestamped by {}", and_list(&stamped)));
+    }
+    let unchecked = inp.stamps.iter().filter(|t| t.is_none()).count();
+    let mut when = if independent.is_empty() {
+        "; no independent witness or time-stamp was checked for this page".to_string()
+    } else {
+        format!(", {}", independent.join(", and "))
+    };
+    if unchecked > 0 {
+        let _ = write!(
+            when,
+            " ({} present but not checked)",
+            crate::print::count(unchecked as u64, "time-stamp token", "time-stamp tokens")
+        );
+    }
+    format!("{headline}: {what} {standing}{when}.")
+}
+
+/// A CSS string literal holding `s`: everything but letters, digits and spaces written as a
+/// CSS hex escape, so no quote, backslash or `</style>` in `--case` can leave the string.
+fn css_string(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in clean(s).chars() {
+        if c.is_ascii_alphanumeric() || c == ' ' {
+            o.push(c);
+        } else {
+            let _ = write!(o, "\\{:x} ", u32::from(c));
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The exhibit page for a verified bundle, with what [`PageInputs`] says about its check.
 ///
 /// # Errors
 /// If the bundle's figures cannot be walked (they nest too deeply).
-pub fn render(
-    v: &VerifiedBundle,
-    file_name: &str,
-    self_keyed: bool,
-    witnesses: Option<&Witnesses>,
-) -> Result<String> {
+pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
+    let (file_name, self_keyed, witnesses) = (inp.file_name, inp.self_keyed, inp.witnesses);
     let s = v.subject.index;
     let subj = &v.entries[&s].entry;
     let title = match subj.content.body.as_figure() {
         Some(f) => format!(
             "Figure &ldquo;{}&rdquo;: {} {} {}",
             esc(f.label),
-            esc(f.qualifier.name()),
+            esc(&qualifier_words(f.qualifier.name())),
             f.value,
             esc(f.unit)
         ),
@@ -370,8 +593,8 @@ pub fn render(
         h: String::new(),
     };
     let cp = &v.checkpoint;
-    // What the page was checked against comes first, before the title: a reader who stops
-    // at the first lines must not take a page checked only against itself for a proof.
+    // What the page was checked against follows the verdict at once: a reader who stops at
+    // the first lines must not take a page checked only against itself for a proof.
     let (unchecked, anchor) = if self_keyed {
         (
             " (log key not checked)",
@@ -389,7 +612,7 @@ pub fn render(
         (
             "",
             format!(
-                "<div class=\"box\"><p><b>Checked against the log key \
+                "<div class=\"box note\"><p><b>Checked against the log key \
                  <span class=\"hash\">{}</span></b>, which the person who produced this page \
                  supplied (<code>custody exhibit --trust</code> or <code>--policy</code>) \
                  independently of the bundle.</p></div>\n",
@@ -397,12 +620,59 @@ pub fn render(
             ),
         )
     };
+    // The running header and footer of every printed page (CSS paged media margin boxes,
+    // which Chromium's print engine renders): exhibit and case numbers, subject, page n of m.
+    let mut running = Vec::new();
+    if let Some(id) = inp.exhibit_id {
+        running.push(format!("Exhibit {id}"));
+    }
+    if let Some(c) = inp.case {
+        running.push(format!("Case {c}"));
+    }
+    running.push(format!(
+        "custody proof of {} {s}, {}",
+        v.subject.kind.name(),
+        v.origin
+    ));
+    let page_css = format!(
+        "@page {{ @top-left {{ content: {}; font-family: Georgia, serif; font-size: 8pt; }} \
+         @top-right {{ content: {}; font-family: Georgia, serif; font-size: 8pt; }} \
+         @bottom-center {{ content: \"Page \" counter(page) \" of \" counter(pages); \
+         font-family: Georgia, serif; font-size: 8pt; }} }}",
+        css_string(&running.join(" \u{b7} ")),
+        css_string(&format!(
+            "bundle SHA-256 {}",
+            &v.bundle_sha256.to_hex()[..16]
+        )),
+    );
+    let verdict = verdict(v, inp);
+    let fields = format!(
+        "<table class=\"fields\"><tr><th>Exhibit</th><td>{}</td><th>Case</th><td>{}</td>\
+         <th>Produced</th><td class=\"produced\">{} with {}</td></tr></table>\n",
+        inp.exhibit_id
+            .map_or_else(|| "<span class=\"blank\"></span>".into(), esc),
+        inp.case
+            .map_or_else(|| "<span class=\"blank\"></span>".into(), esc),
+        esc(&inp.produced),
+        esc(inp.tool),
+    );
     let _ = write!(
         p.h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Exhibit{unchecked}: {title_text}</title><style>{CSS}</style></head><body>\n\
+         <title>Exhibit{unchecked}: {title_text}</title><style>{CSS}{page_css}</style></head><body>\n\
+         {fields}\
+         <div class=\"box verdict{warn}\"><p>{verdict}</p></div>\n\
          {anchor}\
-         <h1>Exhibit: {title}</h1>\n\
+         <h1>Exhibit{number}: {title}</h1>\n",
+        title_text = esc(&html_text(&title)),
+        number = inp.exhibit_id.map(|id| format!(" {}", esc(id))).unwrap_or_default(),
+        verdict = esc(&verdict),
+        warn = if self_keyed { " warn" } else { "" },
+    );
+    p.summary(inp);
+    let _ = write!(
+        p.h,
+        "<h2>Details of the check</h2>\n\
          <p>Proof bundle <code>{file}</code> from the custody ledger <code>{origin}</code>, \
          {kind} entry {s}.</p>\n\
          <div class=\"box\">{standing_box}<p><b>Result of the check.</b> Every entry below is included, as \
@@ -412,7 +682,6 @@ pub fn render(
          key granted to its signer before it was made and not revoked; and every figure equals the \
          sum of its terms as they stood when it was signed.</p>{keynote}{witnessed}\
          <p>SHA-256 of the bundle file: <span class=\"hash\">{bsha}</span> ({blen} bytes).</p></div>\n",
-        title_text = esc(&html_text(&title)),
         file = esc(file_name),
         origin = esc(&v.origin),
         kind = v.subject.kind.name(),
@@ -436,7 +705,7 @@ pub fn render(
     p.entries()?;
     p.sources()?;
     p.checkpoint()?;
-    p.limits(witnesses)?;
+    p.limits(witnesses, inp.stamps)?;
     p.manual(file_name)?;
     p.declaration(file_name)?;
     Ok(p.h)
@@ -555,8 +824,249 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// The plain summary under the verdict: who signed, when (independent times apart from
+    /// the signers' own), which documents were matched (before the checklist: a court asks
+    /// first whether the report in its hands is the one recorded), what was checked with what
+    /// tool and when.
+    fn summary(&mut self, inp: &PageInputs<'_>) {
+        let v = self.v;
+        let s = v.subject.index;
+        let size = v.checkpoint.size();
+        let subject_signer = v.entries[&s].entry.content.signer;
+        // Who: the operator as genesis declares it, then every signer of the bundle's entries.
+        let operator = v.keys().iter().find(|k| k.role.is_none());
+        let _ = write!(
+            self.h,
+            "<h2>Who signed</h2>\n<p>The log <code>{}</code> is kept by its operator, whose key \
+             the log's first entry (genesis) names <b>&ldquo;{}&rdquo;</b> (key {}): the \
+             operator's own declaration, the only one of who keeps the log that the log holds.\
+             </p>\n<table><tr><th>key name</th><th>role</th><th>key id</th>\
+             <th>entries it signed in this bundle</th></tr>",
+            esc(&v.origin),
+            esc(operator.map_or("?", |k| k.name.as_str())),
+            operator.map_or_else(|| "?".into(), |k| k.id().short()),
+        );
+        let mut signers: Vec<(custody_core::entry::KeyId, Vec<u64>)> = Vec::new();
+        for (&i, ve) in &v.entries {
+            let id = ve.entry.content.signer;
+            match signers.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, list)) => list.push(i),
+                None => signers.push((id, vec![i])),
+            }
+        }
+        // The subject's signer first.
+        signers.sort_by_key(|(k, _)| *k != subject_signer);
+        for (id, list) in &signers {
+            let sj = SignerJson::of(id, v.keys());
+            let _ = write!(
+                self.h,
+                "<tr><td>{}{}</td><td>{}</td><td class=\"hash\">{}</td><td>{}</td></tr>",
+                esc(sj.name.as_deref().unwrap_or("?")),
+                if *id == subject_signer {
+                    " <b>(signed the subject)</b>"
+                } else {
+                    ""
+                },
+                esc(sj.role.as_deref().unwrap_or("?")),
+                id.short(),
+                entries_text(list)
+            );
+        }
+        self.h.push_str("</table>\n");
+
+        // When: what others attest, apart from what the signers' clocks said.
+        self.h.push_str(
+            "<h2>When</h2>\n<p><b>Independent times</b>, stated by parties other than the \
+             signers:</p>\n<ul>",
+        );
+        let mut any = false;
+        if let Some(w) = inp.witnesses {
+            for (n, t) in &w.cosigned {
+                any = true;
+                let _ = write!(
+                    self.h,
+                    "<li>Witness <b>{}</b> cosigned checkpoint {size} at <b>{}</b> (the \
+                     witness's own signed statement of its time).</li>",
+                    esc(n),
+                    esc(t)
+                );
+            }
+        }
+        for t in inp.stamps.iter().flatten() {
+            any = true;
+            let _ = write!(
+                self.h,
+                "<li>Time-stamping authority <b>{}</b>: checkpoint {size} existed no later than \
+                 <b>{}</b> (RFC 3161 time-stamp token, serial {}, verified against the TSA root \
+                 certificate supplied to <code>custody exhibit --tsa-cert</code>).</li>",
+                esc(&t.tsa_subject),
+                esc(&t.gen_time_rfc3339),
+                esc(&t.serial)
+            );
+        }
+        let unchecked = inp.stamps.iter().filter(|t| t.is_none()).count();
+        if unchecked > 0 {
+            let _ =
+                write!(
+                self.h,
+                "<li>{} over the checkpoint {} in the bundle but <b>not checked</b>: no TSA root \
+                 certificate was supplied (<code>--tsa-cert</code>), so {} not stated here.</li>",
+                crate::print::count(unchecked as u64, "time-stamp token", "time-stamp tokens"),
+                if unchecked == 1 { "is" } else { "are" },
+                if unchecked == 1 { "its time is" } else { "their times are" }
+            );
+        }
+        if inp.witnesses.is_none() && v.checkpoint.note().contains("\n\u{2014} ") {
+            // Cosignature lines beyond the log's own signature, without a policy to judge them.
+            let lines = v
+                .checkpoint
+                .note()
+                .lines()
+                .filter(|l| l.starts_with("\u{2014} "))
+                .count();
+            if lines > 1 {
+                any = true;
+                self.h.push_str(
+                    "<li>The checkpoint carries further signature lines (witness cosignatures), \
+                     <b>not checked</b>: no witness policy was supplied (<code>--policy</code>).</li>",
+                );
+            }
+        }
+        if !any && unchecked == 0 {
+            self.h.push_str(
+                "<li><b>None.</b> No witness cosignature or time-stamp was checked for this page: \
+                 the bundle shows the state of the log as of its checkpoint, but not when that \
+                 checkpoint was made.</li>",
+            );
+        }
+        let se = &v.entries[&s].entry;
+        let claimed: Vec<i64> = v
+            .entries
+            .values()
+            .map(|e| e.entry.content.claimed_time)
+            .collect();
+        let (lo, hi) = (
+            claimed.iter().min().copied().unwrap_or(0),
+            claimed.iter().max().copied().unwrap_or(0),
+        );
+        let _ =
+            write!(
+            self.h,
+            "</ul>\n<p><b>Times the signers claimed</b> (each signer's own clock; signed, but not \
+             independently verified): the subject was signed by {} at {}; the bundle's entries \
+             {}.</p>\n",
+            esc(SignerJson::of(&se.content.signer, v.keys()).name.as_deref().unwrap_or("?")),
+            esc(&time(se.content.claimed_time)),
+            if lo == hi {
+                format!("all claim {}", esc(&time(lo)))
+            } else {
+                format!("claim times from {} to {}", esc(&time(lo)), esc(&time(hi)))
+            },
+        );
+        // An entry cannot be signed after the checkpoint that covers it was time-stamped: a
+        // claimed time later than a verified genTime means two clocks disagree; say so.
+        if let Some(t) = inp.stamps.iter().flatten().map(|t| t.gen_time).min() {
+            let late = v
+                .entries
+                .values()
+                .filter(|e| e.entry.content.claimed_time > t)
+                .count();
+            if late > 0 {
+                let _ = writeln!(
+                    self.h,
+                    "<p class=\"changed\">{} claim a time later than {}, when the \
+                     time-stamping authority says the checkpoint covering them already existed: \
+                     the signers' clocks and the authority's disagree, and only the authority's \
+                     time is independent of the signers and the operator.</p>",
+                    crate::print::count(late as u64, "entry", "entries"),
+                    esc(&time(t))
+                );
+            }
+        }
+
+        // Which documents.
+        self.h.push_str("<h2>Documents matched</h2>\n");
+        if inp.documents.is_empty() {
+            self.h.push_str(
+                "<p>No document was compared with the bundle's sources when this page was \
+                 produced (<code>custody exhibit --document FILE</code>). Section 3 lists each \
+                 source's SHA-256, so any copy can be compared.</p>\n",
+            );
+        } else {
+            self.h.push_str("<ul>");
+            for d in inp.documents {
+                let _ = write!(
+                    self.h,
+                    "<li>The file <code>{}</code> (SHA-256 <span class=\"hash\">{}</span>) is \
+                     the document of source {}, which is not retracted.",
+                    esc(&d.file),
+                    d.sha256,
+                    entries_text(&d.sources)
+                );
+                for (src, r) in &d.redacted {
+                    let _ = write!(
+                        self.h,
+                        " Source {src}'s stored copy was redacted at entry {r}: the document may \
+                         hold what the redaction protects."
+                    );
+                }
+                self.h.push_str("</li>");
+            }
+            self.h.push_str("</ul>\n");
+        }
+
+        // What was checked, by what, when.
+        let trust = if inp.self_keyed {
+            "the log key written inside the bundle itself (<b>not</b> a key supplied \
+             independently: see the warning above)"
+        } else if inp.witnesses.is_some() {
+            "the log key of the witness policy supplied by the person who produced this page"
+        } else {
+            "the log key supplied by the person who produced this page (<code>--trust</code>)"
+        };
+        let mut checks = vec![
+            format!("the checkpoint's signature (tree size {size}) under {trust}"),
+            format!(
+                "that each of the bundle's {} is included in that checkpoint (RFC 9162 inclusion \
+                 proofs), is signed (strict Ed25519) by a key the operator had granted and not \
+                 revoked, and follows the ledger's rules",
+                crate::print::count(v.entries.len() as u64, "entry", "entries")
+            ),
+            "that each figure equalled the sum of its terms when it was signed, and how each \
+             stands as of the checkpoint"
+                .into(),
+            if complete(v) {
+                "that the bundle holds every correction, retraction and other amendment of its \
+                 entries recorded before the checkpoint (the operator's signed state commitment)"
+                    .into()
+            } else {
+                "<b>not</b> that the bundle holds every amendment of its entries: it carries no \
+                 proof of that"
+                    .into()
+            },
+        ];
+        if inp.witnesses.is_some() {
+            checks.push("that the witnesses' cosignatures meet the witness policy's quorum".into());
+        }
+        if inp.stamps.iter().any(Option::is_some) {
+            checks.push("each time-stamp token against the TSA root certificates supplied".into());
+        }
+        let _ = write!(
+            self.h,
+            "<h2>What was checked</h2>\n<p>Checked with <b>{}</b> at <b>{}</b> (the clock of \
+             the computer that produced this page): {}.</p>\n",
+            esc(inp.tool),
+            esc(&inp.produced),
+            checks.join("; ")
+        );
+    }
+
     /// Section 5: what the proof establishes and what it does not.
-    fn limits(&mut self, witnesses: Option<&Witnesses>) -> Result<()> {
+    fn limits(
+        &mut self,
+        witnesses: Option<&Witnesses>,
+        stamps: &[Option<VerifiedTimestamp>],
+    ) -> Result<()> {
         let cosigned = witnesses.map(Witnesses::limits).unwrap_or_default();
         let completeness = if complete(self.v) {
             "the bundle holds every correction, retraction, redaction, re-sourcing, supersession \
@@ -566,8 +1076,16 @@ impl Page<'_> {
              would take a signed, detectable falsehood by the operator"
         } else {
             "<b>not established</b>: the bundle does not prove that no correction, retraction, \
-             redaction, re-sourcing, supersession or revocation of its entries was left out of \
+             redaction, re-sourcing, supersession, review or revocation of its entries was left out of \
              it; only a full replay of the ledger (<code>custody verify</code>) shows that"
+        };
+        let stamp_note = match stamps.iter().flatten().map(|t| t.gen_time).min() {
+            Some(t) => format!(
+                "a verified time-stamp shows only that the checkpoint, and so every entry it \
+                 covers, existed no later than {}.",
+                esc(&time(t))
+            ),
+            None => "no time-stamp of the checkpoint was verified for this page.".into(),
         };
         let _ = write!(
             self.h,
@@ -581,7 +1099,7 @@ impl Page<'_> {
              claim says it does. A signature shows that a key holder asserted something, not that it \
              is correct.</li>\
              <li><b>Not established:</b> the time of any entry. Claimed times are the signers' own; \
-             the checkpoint carries no timestamp. The proof shows the state of the log as of the \
+             {stamp_note} The proof shows the state of the log as of the \
              checkpoint, whenever that checkpoint first became known to others.</li>\
              <li><b>Completeness:</b> {completeness}</li>\
              <li><b>Not established:</b> anything recorded after the checkpoint.</li>\
@@ -736,7 +1254,7 @@ fn standing_paragraphs(v: &VerifiedBundle) -> Result<String> {
             let _ = write!(
                 h,
                 "<p>The bundle holds every correction, retraction, redaction, re-sourcing, \
-                 supersession and revocation of its entries recorded before the checkpoint, as \
+                 supersession, review and revocation of its entries recorded before the checkpoint, as \
                  the operator's state commitment at entry {} records them.</p>",
                 c.commitment
             );

@@ -990,6 +990,18 @@ fn leaving_any_amendment_out_of_a_bundle_fails_naming_the_entry() {
         "exhibit"
     );
     assert!(!html.contains("no correction or retraction beneath it in the bundle)"));
+    // Its first sentence never says "unchanged" either.
+    let verdict = &html[html.find("<div class=\"box verdict").unwrap()..];
+    let verdict = &verdict[..verdict.find("</div>").unwrap()];
+    assert!(
+        verdict.contains("VERIFIED — CHANGED SINCE PUBLICATION: ")
+            && verdict.contains(
+                "(the bundle does not prove that no other correction or retraction was left \
+                 out of it)"
+            )
+            && !verdict.contains("unchanged"),
+        "{verdict}"
+    );
 }
 
 #[test]

@@ -365,7 +365,7 @@ fn incomplete(v: &VerifiedBundle) -> Option<String> {
         )),
         None => Some(
             "the bundle carries no completeness proof (no state commitment): a correction, \
-             retraction, redaction, re-sourcing, supersession or revocation of its entries could \
+             retraction, redaction, re-sourcing, supersession, review or revocation of its entries could \
              have been left out of it unseen; export it again with `custody export --key \
              OPERATOR.key`, or pass --allow-incomplete to check what it holds"
                 .into(),
@@ -416,7 +416,7 @@ fn status_lines(v: &VerifiedBundle) -> Result<Vec<String>> {
 }
 
 /// The redaction of source `i` in the bundle, if any.
-fn redacted_at(v: &VerifiedBundle, i: u64) -> Option<u64> {
+pub(crate) fn redacted_at(v: &VerifiedBundle, i: u64) -> Option<u64> {
     v.amendments(i).iter().copied().find(|a| {
         v.entries
             .get(a)
@@ -425,11 +425,11 @@ fn redacted_at(v: &VerifiedBundle, i: u64) -> Option<u64> {
 }
 
 /// A `--document`, its SHA-256, and the live source entries that record it.
-type LiveMatch<'a> = (&'a Path, Digest, Vec<u64>);
+pub(crate) type LiveMatch<'a> = (&'a Path, Digest, Vec<u64>);
 
 /// Each `--document` with the live sources of the bundle that record its SHA-256, or why one
 /// matches none: no source records it, or only retracted ones do.
-fn live_matches<'a>(
+pub(crate) fn live_matches<'a>(
     v: &VerifiedBundle,
     documents: &[(&'a Path, Digest)],
 ) -> Result<Vec<LiveMatch<'a>>, String> {
@@ -476,7 +476,7 @@ fn live_matches<'a>(
 
 /// The bundle's time-stamp tokens, each verified over its checkpoint when `roots` are given
 /// (`None` for each when not), or why one does not verify.
-fn check_timestamps(
+pub(crate) fn check_timestamps(
     v: &VerifiedBundle,
     trusted: &checkpoint::StrictVerifier,
     roots: Option<&[Certificate]>,

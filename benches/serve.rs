@@ -2,11 +2,13 @@
 //! `append_batch` of the same submissions from files, measured in the same run.
 //!
 //! `cargo bench --bench serve` runs it; `CUSTODY_BENCH_SERVE_N` sets the submissions per run
-//! (default 40,000; CI runs a smoke size). Every submission is signed before any timing. The
+//! (default 40,000; CI runs a smoke size) and `CUSTODY_BENCH_SERVE_CLIENTS` the client counts
+//! (default "16 64 256"). Every submission is signed before any timing. The
 //! clients run on the same machine as the server (ureq, one thread and one keep-alive
 //! connection each), so on 2 cores they take part of the CPU the server would otherwise have:
-//! the figures are the whole system's, client included. Prints a Markdown table for
-//! docs/BENCHMARKS.md.
+//! the figures are the whole system's, client included. The raw primitives that bound the
+//! server (strict Ed25519 verification, one per submission; fdatasync, one per group commit)
+//! are measured in the same run. Prints Markdown tables for docs/BENCHMARKS.md.
 
 use custody_core::entry::{Body, Content, Role, SourceKind, Submission};
 use custody_core::hash::Digest;
@@ -173,6 +175,47 @@ fn load<T: Sync>(
     (start.elapsed().as_secs_f64(), lat)
 }
 
+/// Strict Ed25519 verifications per second on `threads` threads (one per submission).
+fn raw_verify_strict(key: &SecretKey, threads: usize) -> f64 {
+    use ed25519_dalek::Signer as _;
+    let sk = key.signing_key();
+    let vk = sk.verifying_key();
+    let msgs: Vec<Vec<u8>> = (0..20_000u32)
+        .map(|i| {
+            format!("custody bench message {i} of about a hundred bytes, like a signed claim's")
+                .into_bytes()
+        })
+        .collect();
+    let sigs: Vec<_> = msgs.iter().map(|m| sk.sign(m)).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let t = Instant::now();
+    pool.install(|| {
+        msgs.par_iter()
+            .zip(sigs.par_iter())
+            .for_each(|(m, s)| vk.verify_strict(m, s).expect("verify"));
+    });
+    msgs.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Appends of 512 bytes, each followed by fdatasync, per second (one group commit's floor).
+fn raw_fdatasync(dir: &Path, n: usize) -> f64 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("raw.log"))
+        .expect("raw.log");
+    let t = Instant::now();
+    for _ in 0..n {
+        f.write_all(&[b'y'; 512]).expect("write");
+        f.sync_data().expect("fdatasync");
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[i].as_secs_f64() * 1000.0
@@ -190,7 +233,11 @@ fn main() {
     std::env::set_var("CUSTODY_CACHE_DIR", &cache);
     let op = SecretKey::from_seed("operator", &[1u8; 32]);
     let re = SecretKey::from_seed("researcher", &[2u8; 32]);
-    let levels = [16usize, 64, 256];
+    let levels: Vec<usize> = std::env::var("CUSTODY_BENCH_SERVE_CLIENTS")
+        .unwrap_or_else(|_| "16 64 256".into())
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect();
     // Signed before any timing: one set per server run and one for the file baselines.
     let sets: Vec<Vec<Vec<u8>>> = (0..=levels.len() as u64)
         .map(|s| {
@@ -205,6 +252,15 @@ fn main() {
         })
         .collect();
     println!("# custody serve benchmark: {n} submissions per run\n");
+    let strict_1 = raw_verify_strict(&re, 1);
+    let strict_all = raw_verify_strict(&re, 0);
+    let fsync_rate = raw_fdatasync(&root, 200);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("| raw primitive (this run) | per second |\n|---|---|");
+    println!("| Ed25519 verify_strict, one thread | {strict_1:.0} |");
+    println!("| Ed25519 verify_strict, {cores} threads | {strict_all:.0} |");
+    println!("| append 512 B + fdatasync | {fsync_rate:.0} |");
+    println!();
 
     // Baselines from files: `append` (one fsync each) and `append_batch` (4096 per fsync).
     let files = root.join("cust");
@@ -244,15 +300,17 @@ fn main() {
     let batch_rate = n as f64 / t.elapsed().as_secs_f64();
     drop(l);
 
-    println!("| path (same submissions, signed before timing) | clients | submissions/s | p50 ms | p99 ms | ratio to append_batch |");
-    println!("|---|---|---|---|---|---|");
+    println!("| path (same submissions, signed before timing) | clients | submissions/s | p50 ms | p99 ms | ratio to append_batch | ratio to raw verify_strict ({cores} threads) |");
+    println!("|---|---|---|---|---|---|---|");
     println!(
-        "| `Ledger::append` from .cust files, one fsync each ({one_n} of them) | 1 | {append_rate:.0} | {:.2} | | {:.3} |",
+        "| `Ledger::append` from .cust files, one fsync each ({one_n} of them) | 1 | {append_rate:.0} | {:.2} | | {:.3} | {:.3} |",
         1000.0 / append_rate,
-        append_rate / batch_rate
+        append_rate / batch_rate,
+        append_rate / strict_all
     );
     println!(
-        "| `Ledger::append_batch` from .cust files, 4096 per fsync | 1 | {batch_rate:.0} | | | 1.000 |"
+        "| `Ledger::append_batch` from .cust files, 4096 per fsync | 1 | {batch_rate:.0} | | | 1.000 | {:.3} |",
+        batch_rate / strict_all
     );
     let mut at_256 = (0.0, 0.0);
     for (k, &clients) in levels.iter().enumerate() {
@@ -272,9 +330,10 @@ fn main() {
             at_256 = (rate, p99);
         }
         println!(
-            "| `custody serve` POST /add over loopback | {clients} | {rate:.0} | {:.2} | {p99:.2} | {:.3} |",
+            "| `custody serve` POST /add over loopback | {clients} | {rate:.0} | {:.2} | {p99:.2} | {:.3} | {:.3} |",
             percentile(&lat, 0.50),
-            rate / batch_rate
+            rate / batch_rate,
+            rate / strict_all
         );
         let size = Ledger::open(&dir, custody_store::Access::Read)
             .expect("open")
@@ -312,7 +371,7 @@ fn main() {
     lat.sort();
     let tiles_rate = n as f64 / secs;
     println!(
-        "| `custody serve` GET /tile/0/N (8 KiB full tiles) over loopback | 64 | {tiles_rate:.0} | {:.2} | {:.2} | |",
+        "| `custody serve` GET /tile/0/N (8 KiB full tiles) over loopback | 64 | {tiles_rate:.0} | {:.2} | {:.2} | | |",
         percentile(&lat, 0.50),
         percentile(&lat, 0.99)
     );

@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench serve` runs it; `CUSTODY_BENCH_SERVE_N` sets the submissions per run
 //! (default 40,000; CI runs a smoke size) and `CUSTODY_BENCH_SERVE_CLIENTS` the client counts
-//! (default "16 64 256"). Every submission is signed before any timing. The
+//! (default "16 64 256"); `CUSTODY_BENCH_SERVE_BIN` runs another `custody` binary as the server
+//! (an earlier commit's build, to compare in the same run). Every submission is signed before any timing. The
 //! clients run on the same machine as the server (ureq, one thread and one keep-alive
 //! connection each), so on 2 cores they take part of the CPU the server would otherwise have:
 //! the figures are the whole system's, client included. The raw primitives that bound the
@@ -91,7 +92,12 @@ struct Server(Child, String);
 
 impl Server {
     fn start(ledger: &Path, cache: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_custody"))
+        // Another build of custody (an earlier commit's, for a before/after in one run).
+        let bin = std::env::var_os("CUSTODY_BENCH_SERVE_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_custody")),
+            PathBuf::from,
+        );
+        let mut child = Command::new(bin)
             .arg("serve")
             .arg(ledger)
             .args(["--listen", "127.0.0.1:0"])
@@ -216,6 +222,19 @@ fn raw_fdatasync(dir: &Path, n: usize) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// CPU seconds (user + system) process `pid` used so far, from /proc (USER_HZ = 100).
+fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[i].as_secs_f64() * 1000.0
@@ -313,19 +332,31 @@ fn main() {
         batch_rate / strict_all
     );
     let mut at_256 = (0.0, 0.0);
+    let mut cpu_rows = Vec::new();
     for (k, &clients) in levels.iter().enumerate() {
         let dir = root.join(format!("serve-{clients}"));
         base(&dir, &op, &re);
         let server = Server::start(&dir, &cache, &["--max-requests", "4096"]);
         let url = format!("{}/add", server.1);
+        let server_pid = server.0.id().to_string();
+        let (server_cpu, client_cpu) = (cpu_secs(&server_pid), cpu_secs("self"));
         let (secs, mut lat) = load(&sets[k], clients, &|a, body: &Vec<u8>| {
-            let r = a.post(&url).send(&body[..]).expect("post");
+            let mut r = a.post(&url).send(&body[..]).expect("post");
             assert_eq!(r.status().as_u16(), 201, "a submission was not appended");
+            // Read to the end, or ureq cannot reuse the connection (a new one per request).
+            r.body_mut().read_to_vec().expect("answer");
         });
+        let server_us = (cpu_secs(&server_pid) - server_cpu) * 1e6 / n as f64;
+        let client_us = (cpu_secs("self") - client_cpu) * 1e6 / n as f64;
         drop(server);
         lat.sort();
         let rate = n as f64 / secs;
         let p99 = percentile(&lat, 0.99);
+        cpu_rows.push(format!(
+            "| {clients} | {server_us:.0} | {client_us:.0} | {:.0} | {:.0} |",
+            1e6 / strict_1,
+            cores as f64 * 1e6 / (server_us + client_us)
+        ));
         if clients == 256 {
             at_256 = (rate, p99);
         }
@@ -341,6 +372,19 @@ fn main() {
         assert_eq!(size, 3 + n as u64, "every submission is in the ledger");
     }
 
+    println!();
+    println!(
+        "CPU per submission in the runs above (server process and client threads, user + system):"
+    );
+    println!();
+    println!("| clients | server CPU µs/submission | client CPU µs/submission | one verify_strict µs | bound: cores / (server + client) per s |");
+    println!("|---|---|---|---|---|");
+    for r in &cpu_rows {
+        println!("{r}");
+    }
+    println!();
+    println!("| path | clients | GETs/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
     // Tile GETs: 1,024 full hash tiles of a published directory, fetched by 64 clients.
     let www = root.join("www");
     let tile = vec![0xabu8; 8192];
@@ -371,7 +415,7 @@ fn main() {
     lat.sort();
     let tiles_rate = n as f64 / secs;
     println!(
-        "| `custody serve` GET /tile/0/N (8 KiB full tiles) over loopback | 64 | {tiles_rate:.0} | {:.2} | {:.2} | | |",
+        "| `custody serve` GET /tile/0/N (8 KiB full tiles) over loopback | 64 | {tiles_rate:.0} | {:.2} | {:.2} |",
         percentile(&lat, 0.50),
         percentile(&lat, 0.99)
     );

@@ -1069,7 +1069,7 @@ fn batches_are_staged_while_an_fsync_runs_and_answered_after_theirs() {
     let entries = cwd.join("L/entries");
     let trace = cwd.join("strace.txt");
     let (trace_arg, entries_arg) = (trace.display().to_string(), entries.display().to_string());
-    // Every group commit's fdatasync takes 200 ms more, so clients pile up behind it.
+    // Every group commit's fdatasync takes 500 ms more, so clients pile up behind it.
     let server = Server::try_start_under(
         cwd,
         "L",
@@ -1086,7 +1086,7 @@ fn batches_are_staged_while_an_fsync_runs_and_answered_after_theirs() {
             "-e",
             "trace=fdatasync,write",
             "-e",
-            "inject=fdatasync:delay_exit=200000",
+            "inject=fdatasync:delay_exit=500000",
         ],
     )
     .unwrap_or_else(|e| panic!("custody serve under strace (apt-get install strace): {e}"));

@@ -873,6 +873,31 @@ impl Page<'_> {
             );
         }
         self.h.push_str("</table>\n");
+        // Reviews of the subject figure (docs/FORMAT.md "Roles"): who besides its author
+        // endorsed it, each a signed entry of the bundle.
+        if let Some(st) = &v.standing {
+            let by: Vec<String> = st
+                .reviewed_by
+                .iter()
+                .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
+                .map(|(r, ve)| {
+                    let sj = SignerJson::of(&ve.entry.content.signer, v.keys());
+                    format!(
+                        "<b>{}</b> ({}) at entry {r}",
+                        esc(sj.name.as_deref().unwrap_or("?")),
+                        esc(sj.role.as_deref().unwrap_or("?"))
+                    )
+                })
+                .collect();
+            if !by.is_empty() {
+                let _ = write!(
+                    self.h,
+                    "<p>Reviewed by {}: a reviewer's signed endorsement of this figure, by a key \
+                     other than its author's.</p>\n",
+                    by.join(", ")
+                );
+            }
+        }
 
         // When: what others attest, apart from what the signers' clocks said.
         self.h.push_str(

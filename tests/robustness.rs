@@ -384,6 +384,10 @@ fn claims_jsonl(tag: &str, n: usize) -> String {
     s
 }
 
+/// Lines of each import the crash test kills: enough for many group commits (batches of 64),
+/// few enough that 50 kills spread over whole imports take seconds, not minutes.
+const CRASH_LINES: usize = 2_000;
+
 #[test]
 fn sigkill_during_import_never_loses_acknowledged_entries() {
     let iterations: usize = std::env::var("CUSTODY_CRASH_ITERATIONS")
@@ -408,7 +412,11 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
     // that span, so some land while it writes (import checks every line before its first
     // append, which takes longer on a loaded machine).
     common::copy_dir(&dir, &e.path("calibrate"));
-    fs::write(e.path("calibrate.jsonl"), claims_jsonl("calibrate", 20_000)).unwrap();
+    fs::write(
+        e.path("calibrate.jsonl"),
+        claims_jsonl("calibrate", CRASH_LINES),
+    )
+    .unwrap();
     let t0 = Instant::now();
     e.ok(&[
         "import",
@@ -444,7 +452,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
             torn += 1;
         }
         let file = e.path("crash.jsonl");
-        fs::write(&file, claims_jsonl(&format!("it{it}"), 20_000)).unwrap();
+        fs::write(&file, claims_jsonl(&format!("it{it}"), CRASH_LINES)).unwrap();
         let mut child = std::process::Command::new(bin())
             .current_dir(e.cwd())
             .args([
@@ -461,7 +469,7 @@ fn sigkill_during_import_never_loses_acknowledged_entries() {
             .spawn()
             .unwrap();
         // Mostly within the import (killed while opening, checking, or mid-batch), rarely
-        // after it finished (each finished import grows the log by 20,000 entries).
+        // after it finished (each finished import grows the log by CRASH_LINES entries).
         let ms = if rng.gen_bool(0.95) {
             rng.gen_range(0..whole)
         } else {

@@ -269,7 +269,11 @@ fn a_reviewer_endorses_a_figure_and_every_report_names_it() {
     );
     let (_, j) = common::run_json(w.cwd(), &["figure", "L", "6", "--json"]);
     assert_eq!(j["reviewed_by"], serde_json::json!([7]));
-    w.ok(&["verify", "L", "--strict"]);
+    let out = w.ok(&["verify", "L", "--strict"]);
+    assert!(
+        out.contains("      reviewed by reviewer at entry 7"),
+        "{out}"
+    );
 
     // The bundle carries the review; check names it; leaving it out fails completeness,
     // naming the figure.
@@ -290,6 +294,12 @@ fn a_reviewer_endorses_a_figure_and_every_report_names_it() {
     let out = w.ok(&["check", "f6.json", "--trust", &vk]);
     assert!(out.starts_with("VERIFIED: figure 6"), "{out}");
     assert!(out.contains("reviewed by reviewer at entry 7"), "{out}");
+    w.ok(&["exhibit", "f6.json", "-o", "f6.html", "--trust", &vk]);
+    let html = fs::read_to_string(w.path("f6.html")).unwrap();
+    assert!(
+        html.contains("Reviewed by <b>reviewer</b> (reviewer) at entry 7"),
+        "the exhibit names the reviewer"
+    );
     let mut b: custody_core::bundle::Bundle =
         serde_json::from_slice(&fs::read(w.path("f6.json")).unwrap()).unwrap();
     // (The reviewer's grant, entry 3, goes too: without the review nothing needs it.)

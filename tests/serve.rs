@@ -35,10 +35,17 @@ struct Server {
     child: Child,
     url: String,
     stderr: PathBuf,
+    /// Run under strace in its own process group: the whole group is killed.
+    group: bool,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.group {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -48,6 +55,18 @@ impl Server {
     /// Starts `custody serve ledger --listen 127.0.0.1:0 extra...` in `cwd` and waits (at most
     /// 60 s) for the address it prints. `Err` with its stderr if it exits first.
     fn try_start(cwd: &Path, ledger: &str, extra: &[&str]) -> Result<Server, String> {
+        Server::try_start_under(cwd, ledger, extra, &[])
+    }
+
+    /// [`Server::try_start`] under `strace strace_args...` (none: directly), in its own
+    /// process group so that the guard kills strace and the server together.
+    fn try_start_under(
+        cwd: &Path,
+        ledger: &str,
+        extra: &[&str],
+        strace_args: &[&str],
+    ) -> Result<Server, String> {
+        use std::os::unix::process::CommandExt;
         let stderr = cwd.join(format!(
             "serve-{}.err",
             std::time::SystemTime::now()
@@ -55,7 +74,14 @@ impl Server {
                 .unwrap()
                 .as_nanos()
         ));
-        let mut child = Command::new(common::bin())
+        let mut cmd = if strace_args.is_empty() {
+            Command::new(common::bin())
+        } else {
+            let mut c = Command::new("strace");
+            c.args(strace_args).arg(common::bin()).process_group(0);
+            c
+        };
+        let mut child = cmd
             .args(["serve", ledger, "--listen", "127.0.0.1:0"])
             .args(extra)
             .current_dir(cwd)
@@ -80,6 +106,7 @@ impl Server {
             child,
             url: String::new(),
             stderr,
+            group: !strace_args.is_empty(),
         };
         loop {
             match rx.recv_timeout(Duration::from_millis(100)) {
@@ -661,6 +688,17 @@ fn tiles_are_served_read_only_by_their_path_and_nothing_else() {
         &format!("POST /tile/0/000 HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     );
     assert_eq!(status, 405);
+    // A full tile never changes, so once read it is served from memory; a partial tile is
+    // replaced as the log grows, so it is read from the directory every time.
+    std::fs::remove_file(publish.join("tile/0/x001/234")).unwrap();
+    std::fs::remove_file(publish.join("tile/0/001.p/5")).unwrap();
+    let (status, h, body) = get(&addr, "/tile/0/x001/234");
+    assert_eq!((status, &body), (200, &full));
+    assert_eq!(
+        header(&h, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(get(&addr, "/tile/0/001.p/5").0, 404);
     drop(server);
     assert_eq!(std::fs::read(publish.join("tile/0/000")).unwrap(), full);
 }
@@ -930,4 +968,175 @@ fn sigkill_again_and_again_loses_no_acknowledged_submission() {
         seen.len(),
         report.entries
     );
+}
+
+/// What `strace -f -o trace` recorded: the tests assert the fault was injected, else they
+/// would pass without testing anything.
+fn injected(trace: &Path) -> String {
+    let t = std::fs::read_to_string(trace).unwrap_or_default();
+    assert!(
+        t.contains("(INJECTED)") || t.contains("(DELAYED)"),
+        "the fault was never injected:\n{t}"
+    );
+    t
+}
+
+#[test]
+fn a_failed_fsync_is_never_answered_2xx_and_what_it_covered_is_cut_back() {
+    let w = work();
+    let cwd = w.path();
+    let entries = cwd.join("L/entries");
+    let before = std::fs::read(&entries).unwrap();
+    let trace = cwd.join("strace.txt");
+    let (trace_arg, entries_arg) = (trace.display().to_string(), entries.display().to_string());
+    // The server's fsync at start is `fsync`; the syncer thread's first `fdatasync` (strace
+    // counts per thread) is the first batch's group commit, which fails with EIO after a
+    // delay that lets the next submissions be staged behind it.
+    let server = Server::try_start_under(
+        cwd,
+        "L",
+        &[],
+        &[
+            "-f",
+            "-qq",
+            "-e",
+            "signal=none",
+            "-o",
+            &trace_arg,
+            "-P",
+            &entries_arg,
+            "-e",
+            "trace=fdatasync,write,pwrite64",
+            "-e",
+            "inject=fdatasync:error=EIO:delay_enter=300000:when=1",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("custody serve under strace (apt-get install strace): {e}"));
+    let key = Arc::new(secret(cwd, "researcher"));
+    let first = claim(&key, ORIGIN, 1);
+    let url = server.url.clone();
+    let body = cust(&first);
+    let failed = std::thread::spawn(move || post(&agent(), &url, &body).unwrap());
+    // More submissions while that fsync is held: staged behind it, so they fail with it or
+    // are made durable by a later fsync, and either way never answered 2xx before one.
+    std::thread::sleep(Duration::from_millis(100));
+    let later: Vec<_> = (2..6)
+        .map(|n| {
+            let (url, sub) = (server.url.clone(), claim(&key, ORIGIN, n));
+            std::thread::spawn(move || (sub.clone(), post(&agent(), &url, &cust(&sub)).unwrap()))
+        })
+        .collect();
+    let (status, reason) = failed.join().unwrap();
+    assert_eq!(
+        status,
+        500,
+        "{reason}\n{}",
+        std::fs::read_to_string(&trace).unwrap_or_default()
+    );
+    assert!(reason.contains("could not be made durable"), "{reason}");
+    let mut acknowledged = Vec::new();
+    for h in later {
+        let (sub, (status, body)) = h.join().unwrap();
+        assert!(status == 201 || status == 500, "{status} {body}");
+        if status == 201 {
+            acknowledged.push((sub, added(&body)));
+        }
+    }
+    // The server goes on after reopening the ledger: the failed one and the others, again.
+    let agent = agent();
+    for n in 1..6 {
+        let sub = claim(&key, ORIGIN, n);
+        let (status, body) = post(&agent, &server.url, &cust(&sub)).unwrap();
+        assert!(status == 201 || status == 200, "{status} {body}");
+    }
+    drop(server);
+    let t = injected(&trace);
+    // Only the failed fsync's batches were cut back: the entries file starts as before, and
+    // holds each submission once.
+    assert!(std::fs::read(&entries).unwrap().starts_with(&before), "{t}");
+    let report = common::verify(&cwd.join("L")).unwrap();
+    assert_eq!(report.entries, 3 + 5, "{t}");
+    let l = open(cwd);
+    for (sub, a) in acknowledged {
+        assert_eq!(l.leaf(a.index).unwrap().to_hex(), leaf_of(&sub, &a));
+    }
+}
+
+#[test]
+fn batches_are_staged_while_an_fsync_runs_and_answered_after_theirs() {
+    let w = work();
+    let cwd = w.path();
+    let entries = cwd.join("L/entries");
+    let trace = cwd.join("strace.txt");
+    let (trace_arg, entries_arg) = (trace.display().to_string(), entries.display().to_string());
+    // Every group commit's fdatasync takes 500 ms more, so clients pile up behind it.
+    let server = Server::try_start_under(
+        cwd,
+        "L",
+        &[],
+        &[
+            "-f",
+            "-qq",
+            "-e",
+            "signal=none",
+            "-o",
+            &trace_arg,
+            "-P",
+            &entries_arg,
+            "-e",
+            "trace=fdatasync,write",
+            "-e",
+            "inject=fdatasync:delay_exit=500000",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("custody serve under strace (apt-get install strace): {e}"));
+    let key = Arc::new(secret(cwd, "researcher"));
+    let (threads, each) = (8u64, 4u64);
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (url, key) = (server.url.clone(), key.clone());
+            std::thread::spawn(move || {
+                let agent = agent();
+                (0..each)
+                    .map(|i| {
+                        let sub = claim(&key, ORIGIN, t * 1000 + i);
+                        let (status, body) = post(&agent, &url, &cust(&sub)).unwrap();
+                        assert_eq!(status, 201, "{body}");
+                        let a = added(&body);
+                        assert_eq!(a.leaf_hash, leaf_of(&sub, &a));
+                        a.index
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut got: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, (3..3 + threads * each).collect::<Vec<_>>());
+    // Killed (strace would not pass a SIGTERM on): every answered submission is in the file.
+    drop(server);
+    let t = injected(&trace);
+    // The pipeline: some batch was written to the entries file while the fdatasync before
+    // it was still running (strace shows the sync unfinished, then the write, then its end).
+    let mut syncing = false;
+    let mut overlapped = false;
+    for line in t.lines() {
+        if line.contains("fdatasync(") && line.contains("<unfinished") {
+            syncing = true;
+        } else if line.contains("fdatasync resumed>") || line.contains("fdatasync(") {
+            syncing = false;
+        } else if syncing && line.contains(" write(") {
+            overlapped = true;
+        }
+    }
+    // Whether a batch was staged while an fsync ran depends on when the clients' requests
+    // arrive, which no test controls: on a quiet 2-core machine they can all land between two
+    // fsyncs. So the overlap is reported, not asserted (benches/serve.rs measures what it buys);
+    // what is asserted is the durability half: every answer 201, every entry in the file.
+    eprintln!("pipelined: a batch was written during an fsync: {overlapped}");
+    let report = common::verify(&cwd.join("L")).unwrap();
+    assert_eq!(report.entries, 3 + threads * each);
 }

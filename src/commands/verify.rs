@@ -223,14 +223,38 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         }
         out!("{}", serde_json::to_string_pretty(&v)?);
     } else {
+        let reviewers = reviewer_names(ledger, &report)?;
         print_report(
             &report,
             anchor.as_ref(),
             &stamps,
             policy.as_ref().zip(witnessed.as_ref()),
+            &reviewers,
         )?;
     }
     Ok(())
+}
+
+/// The signer's name of every review of a figure in `r`, by the review's index: read from the
+/// ledger just verified (only when some figure has reviews).
+fn reviewer_names(
+    ledger: &Path,
+    r: &VerifyReport,
+) -> Result<std::collections::HashMap<u64, String>> {
+    let mut out = std::collections::HashMap::new();
+    if r.figures.iter().all(|f| f.standing.reviewed_by.is_empty()) {
+        return Ok(out);
+    }
+    let l = open_reader(ledger)?;
+    for &i in r.figures.iter().flat_map(|f| &f.standing.reviewed_by) {
+        let signer = l.entry(i)?.content.signer;
+        let name = l
+            .state()
+            .key(&signer)
+            .map_or_else(|| "?".to_owned(), |k| k.name.clone());
+        out.insert(i, name);
+    }
+    Ok(out)
 }
 
 /// The checkpoint `verify --policy` holds the log to: the largest recorded or `--since`
@@ -326,6 +350,7 @@ fn print_report(
     anchor: Option<&Anchor>,
     stamps: &[CheckedToken],
     witnessed: Option<(&Policy, &PolicyResult)>,
+    reviewers: &std::collections::HashMap<u64, String>,
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
@@ -406,6 +431,14 @@ fn print_report(
             );
         }
         if let Ok(Some(line)) = succession(s.entry, &of) {
+            say!(to out, "      {line}");
+        }
+        let reviews: Vec<(u64, String)> = s
+            .reviewed_by
+            .iter()
+            .map(|&i| (i, reviewers.get(&i).cloned().unwrap_or_else(|| "?".into())))
+            .collect();
+        if let Some(line) = crate::print::reviewed(&reviews) {
             say!(to out, "      {line}");
         }
         if s.retracted_at.is_some() {

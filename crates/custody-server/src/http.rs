@@ -35,12 +35,45 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of a partial tile and the checkpoint: replaced as the log grows.
 pub const NO_CACHE: &str = "no-cache";
 
+/// The most bytes of full tiles kept in memory. A full tile never changes once written
+/// (c2sp.org/tlog-tiles), so once read it is served from memory; past this bound tiles are
+/// read from the directory per request, as partial tiles and the checkpoint always are.
+pub const TILE_CACHE_BYTES: usize = 64 << 20;
+
+/// Full tiles already read, by path: immutable, so never re-read or invalidated.
+#[derive(Default)]
+struct TileCache {
+    tiles: std::sync::RwLock<(std::collections::HashMap<String, Bytes>, usize)>,
+}
+
+impl TileCache {
+    fn get(&self, path: &str) -> Option<Bytes> {
+        let t = self
+            .tiles
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.0.get(path).cloned()
+    }
+
+    fn put(&self, path: String, bytes: Bytes) {
+        let mut t = self
+            .tiles
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if t.1 + bytes.len() <= TILE_CACHE_BYTES && !t.0.contains_key(&path) {
+            t.1 += bytes.len();
+            t.0.insert(path, bytes);
+        }
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct App {
     queue: Sender<Job>,
     shared: Arc<Shared>,
     publish: Option<Arc<PathBuf>>,
+    tiles: Arc<TileCache>,
     max_body: usize,
     body_timeout: Duration,
 }
@@ -58,6 +91,7 @@ impl App {
             queue,
             shared,
             publish: publish.map(Arc::new),
+            tiles: Arc::new(TileCache::default()),
             max_body: limits.max_body,
             body_timeout: limits.body_timeout,
         }
@@ -341,12 +375,20 @@ async fn tile(State(app): State<App>, uri: Uri) -> Response {
     let Some(t) = uri.path().strip_prefix('/').and_then(TilePath::parse) else {
         return text(StatusCode::NOT_FOUND, "not a tlog-tiles path");
     };
-    let kind = if t.is_full() {
-        Served::FullTile
-    } else {
-        Served::PartialTile
-    };
-    published(dir.clone(), t.to_path(), t.max_bytes(), kind).await
+    if !t.is_full() {
+        return published(dir.clone(), t.to_path(), t.max_bytes(), Served::PartialTile).await;
+    }
+    let rel = t.to_path();
+    if let Some(bytes) = app.tiles.get(&rel) {
+        return respond(bytes, Served::FullTile);
+    }
+    match read_published(dir.clone(), rel.clone(), t.max_bytes()).await {
+        Ok(bytes) => {
+            app.tiles.put(rel, bytes.clone());
+            respond(bytes, Served::FullTile)
+        }
+        Err(r) => r,
+    }
 }
 
 /// What a published file is, for its headers.
@@ -359,29 +401,42 @@ enum Served {
 
 /// Reads `rel` under `dir` off the runtime's threads and answers with it.
 async fn published(dir: Arc<PathBuf>, rel: String, max: u64, served: Served) -> Response {
+    match read_published(dir, rel, max).await {
+        Ok(bytes) => respond(bytes, served),
+        Err(r) => r,
+    }
+}
+
+/// Reads `rel` under `dir` off the runtime's threads, through custody-store's link-refusing
+/// read; a refusal is the response to send.
+async fn read_published(dir: Arc<PathBuf>, rel: String, max: u64) -> Result<Bytes, Response> {
     let read = tokio::task::spawn_blocking(move || {
         custody_store::files::read_beneath(&dir, &rel, max, "a published file")
     })
     .await;
-    let bytes = match read {
+    Ok(Bytes::from(match read {
         Ok(Ok(Some(b))) => b,
-        Ok(Ok(None)) => return text(StatusCode::NOT_FOUND, "not published (yet)"),
+        Ok(Ok(None)) => return Err(text(StatusCode::NOT_FOUND, "not published (yet)")),
         Ok(Err(custody_store::StoreError::Io { source, .. }))
             if source.kind() == std::io::ErrorKind::InvalidInput =>
         {
-            return text(
+            return Err(text(
                 StatusCode::FORBIDDEN,
                 "refused: not a regular file of the published directory (a link or a special file)",
-            )
+            ))
         }
-        Ok(Err(e)) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Err(e)) => return Err(text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
         Err(_) => {
-            return text(
+            return Err(text(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal: the read failed",
-            )
+            ))
         }
-    };
+    }))
+}
+
+/// A published file's response: its bytes and the headers of its kind (static values).
+fn respond(bytes: Bytes, served: Served) -> Response {
     let (kind, cache) = match served {
         Served::FullTile => ("application/octet-stream", IMMUTABLE),
         Served::PartialTile => ("application/octet-stream", NO_CACHE),

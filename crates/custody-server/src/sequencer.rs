@@ -1,24 +1,31 @@
 //! The sequencer: the one thread that owns the ledger, its file lock and its caches.
 //!
 //! Handlers queue [`Job`]s and wait. The sequencer takes the first job, then every job already
-//! queued (up to the batch bound), hands them to [`Ledger::append_each`] — the rules of
+//! queued (up to the batch bound), and hands them to [`Ledger::stage_each`] — the rules of
 //! `custody append`, each submission admitted against the log including the ones before it in
-//! the batch, one write and one fsync for all — and only then answers each: group commit. A
-//! slow client never reaches it (handlers queue only whole, parsed bodies), so nothing a client
-//! does can hold the ledger.
+//! the batch and in batches still awaiting their fsync, one write for all. The answers go to
+//! the syncer thread, which fsyncs the entries file once for every batch waiting for it and
+//! only then answers each (group commit). So the admission and encoding of batch N+1 overlap
+//! the fsync of batch N, and still no client hears of its submission before the fsync that
+//! covers it returned. A slow client never reaches either thread (handlers queue only whole,
+//! parsed bodies), so nothing a client does can hold the ledger.
 //!
-//! Between batches it signs a checkpoint when the schedule says so and the log grew; the key
-//! was loaded once at start. It stops when the queue closes (the server stopped and the last
-//! request is gone), after the batch in hand is durable; dropping the ledger releases its lock.
+//! If an fsync fails, every batch not yet durable is answered as failed, the entries file is
+//! cut back to the last durable entry, and the ledger is reopened (verifying what it finds).
+//!
+//! Between batches it signs a checkpoint when the schedule says so and the log grew, once all
+//! it staged is durable; the key was loaded once at start. It stops when the queue closes (the
+//! server stopped and the last request is gone), after every batch in hand is durable and
+//! answered; dropping the ledger releases its lock.
 
 use crate::{Event, Events, ServerError, Summary};
 use custody_core::checkpoint::{format_tlog_proof, SignedCheckpoint};
 use custody_core::entry::KeyId;
 use custody_core::keys::SecretKey;
 use custody_store::submissions::{Candidate, Signers};
-use custody_store::{Access, Admission, Appended, Ledger, StoreError};
+use custody_store::{Access, Admission, Appended, EntriesSync, Ledger, StoreError};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -101,6 +108,138 @@ impl Shared {
     }
 }
 
+/// A staged batch on its way to the syncer: its answers are sent once `sync` covered `end`.
+struct Flight {
+    sync: Arc<EntriesSync>,
+    end: u64,
+    new: bool,
+    answers: Vec<(oneshot::Sender<Answer>, Answer)>,
+}
+
+/// What the syncer tells the sequencer.
+#[derive(Default)]
+struct SyncState {
+    /// Flights handled (answered), to wait for all of them.
+    done: u64,
+    /// The largest entries-file end an fsync covered.
+    durable: u64,
+    /// An fsync failed: every flight since was answered as failed, until the sequencer resets it.
+    failed: bool,
+    /// Fsyncs that covered new entries.
+    commits: u64,
+}
+
+/// The syncer's side: fsyncs, then answers, in the order batches were staged.
+struct Syncer {
+    state: Mutex<SyncState>,
+    changed: Condvar,
+}
+
+impl Syncer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes every flight waiting, fsyncs once, answers them; until the queue closes.
+    fn run(&self, queue: &Receiver<Flight>) {
+        while let Ok(first) = queue.recv() {
+            let mut flights = vec![first];
+            while let Ok(f) = queue.try_recv() {
+                flights.push(f);
+            }
+            let failed = self.lock().failed;
+            // One fsync of a handle covers every byte written to the file before it began;
+            // a reopened ledger's flights carry their own handle, so each handle is synced.
+            let mut synced = if failed {
+                Err("an earlier fsync of the entries file failed".to_string())
+            } else {
+                Ok(())
+            };
+            if synced.is_ok() {
+                let mut last: Option<&Arc<EntriesSync>> = None;
+                for f in flights.iter().rev() {
+                    if last.is_some_and(|l| Arc::ptr_eq(l, &f.sync)) {
+                        continue;
+                    }
+                    if let Err(e) = f.sync.sync() {
+                        synced = Err(e.to_string());
+                        break;
+                    }
+                    last = Some(&f.sync);
+                }
+            }
+            let n = flights.len() as u64;
+            let new = flights.iter().any(|f| f.new);
+            let end = flights.iter().map(|f| f.end).max().unwrap_or(0);
+            {
+                let mut st = self.lock();
+                match &synced {
+                    Ok(()) => {
+                        st.durable = st.durable.max(end);
+                        st.commits += u64::from(new);
+                    }
+                    Err(_) => st.failed = true,
+                }
+            }
+            // Answered only now: every `Added` below is durable (or is told it failed).
+            for f in flights {
+                for (reply, answer) in f.answers {
+                    let answer = match (&synced, answer) {
+                        (Err(e), Answer::Added { .. }) => Answer::Failed(format!(
+                            "the ledger could not be made durable ({e}); nothing of this batch was appended"
+                        )),
+                        (_, a) => a,
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+            self.lock().done += n;
+            self.changed.notify_all();
+        }
+    }
+}
+
+/// The sequencer's end of the syncer.
+struct Pipe {
+    syncer: Arc<Syncer>,
+    flights: Option<Sender<Flight>>,
+    sent: u64,
+    /// The fsync handle of the ledger open now.
+    sync: Option<Arc<EntriesSync>>,
+}
+
+impl Pipe {
+    fn send(&mut self, flight: Flight) {
+        match &self.flights {
+            Some(tx) => match tx.send(flight) {
+                Ok(()) => self.sent += 1,
+                Err(std::sync::mpsc::SendError(f)) => {
+                    for (reply, _) in f.answers {
+                        let _ = reply.send(Answer::Failed("internal: the syncer stopped".into()));
+                    }
+                }
+            },
+            None => {
+                for (reply, _) in flight.answers {
+                    let _ = reply.send(Answer::Failed("internal: the syncer stopped".into()));
+                }
+            }
+        }
+    }
+
+    /// Waits until every flight sent was fsynced (or failed) and answered.
+    fn drain(&self) {
+        let mut st = self.syncer.lock();
+        while st.done < self.sent {
+            st = self
+                .syncer
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
 /// The sequencer, before its thread starts.
 pub struct Sequencer {
     ledger: Option<Ledger>,
@@ -165,12 +304,41 @@ impl Sequencer {
     /// Sequences until the queue closes, then signs a last checkpoint if the log grew.
     ///
     /// # Errors
-    /// None today once started: failures are answered to the jobs and told as events. The
-    /// result type leaves room for a ledger that cannot be reopened.
+    /// If the syncer thread cannot be started. Failures after that are answered to the jobs
+    /// and told as events.
     pub fn run(mut self) -> Result<Summary, ServerError> {
+        let syncer = Arc::new(Syncer {
+            state: Mutex::new(SyncState::default()),
+            changed: Condvar::new(),
+        });
+        let (flights, queue) = std::sync::mpsc::channel::<Flight>();
+        let s = syncer.clone();
+        let thread = std::thread::Builder::new()
+            .name("custody-syncer".into())
+            .spawn(move || s.run(&queue))
+            .map_err(|source| ServerError::Io {
+                what: "cannot start the syncer".into(),
+                source,
+            })?;
+        let mut pipe = Pipe {
+            syncer,
+            flights: Some(flights),
+            sent: 0,
+            sync: None,
+        };
         let mut next = self.every.map(|d| Instant::now() + d);
         loop {
-            let first = match next {
+            // While batches await their fsync, come back soon to take them into the caches.
+            let poll = self
+                .ledger
+                .as_ref()
+                .is_some_and(Ledger::undurable)
+                .then(|| Instant::now() + Duration::from_millis(2));
+            let wake = match (next, poll) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let first = match wake {
                 Some(at) => match self
                     .queue
                     .recv_timeout(at.saturating_duration_since(Instant::now()))
@@ -184,6 +352,7 @@ impl Sequencer {
                     Err(_) => break,
                 },
             };
+            self.absorb(&mut pipe);
             if let Some(first) = first {
                 let mut jobs = vec![first];
                 while jobs.len() < self.max_batch {
@@ -192,26 +361,65 @@ impl Sequencer {
                         Err(_) => break,
                     }
                 }
-                self.commit(jobs);
+                self.stage(jobs, &mut pipe);
             }
             if let (Some(at), Some(every)) = (next, self.every) {
                 if Instant::now() >= at {
+                    pipe.drain();
+                    self.absorb(&mut pipe);
                     self.checkpoint();
                     next = Some(Instant::now() + every);
                 }
             }
         }
+        pipe.drain();
+        self.absorb(&mut pipe);
+        self.summary.batches = pipe.syncer.lock().commits;
+        pipe.flights = None;
+        let _ = thread.join();
         if self.every.is_some() {
             self.checkpoint();
         }
-        if let Some(l) = &self.ledger {
+        if let Some(l) = &mut self.ledger {
+            if let Err(e) = l.sync_cache() {
+                (self.events)(Event::Warning(format!(
+                    "this machine's cache of the ledger could not be recorded ({e}); the next command verifies the ledger again"
+                )));
+            }
             self.summary.size = l.size();
         }
         Ok(self.summary)
     }
 
-    /// One group commit: admit, write and fsync every job's submission, then answer each.
-    fn commit(&mut self, jobs: Vec<Job>) {
+    /// Takes what the syncer made durable into the ledger's caches; after a failed fsync,
+    /// waits for every batch in flight to be answered, cuts the entries file back and reopens
+    /// the ledger.
+    fn absorb(&mut self, pipe: &mut Pipe) {
+        let (durable, failed) = {
+            let st = pipe.syncer.lock();
+            (st.durable, st.failed)
+        };
+        let Some(ledger) = self.ledger.as_mut() else {
+            return;
+        };
+        ledger.mark_durable(durable);
+        if failed {
+            pipe.drain();
+            ledger.abandon_undurable();
+            pipe.syncer.lock().failed = false;
+            (self.events)(Event::Warning(
+                "an fsync of the entries file failed: the batches not yet durable were answered as failed and cut back; reopening the ledger".into(),
+            ));
+            pipe.sync = None;
+            self.reopen();
+            return;
+        }
+        self.report_warnings(pipe);
+    }
+
+    /// One batch: admit and write every job's submission, then hand the answers to the
+    /// syncer, which sends them once an fsync covers the batch.
+    fn stage(&mut self, jobs: Vec<Job>, pipe: &mut Pipe) {
         let Some(ledger) = self.ledger.as_mut() else {
             for job in jobs {
                 let _ = job.reply.send(Answer::Failed(
@@ -228,44 +436,68 @@ impl Sequencer {
                 (j.candidate, (j.reply, signer))
             })
             .unzip();
-        let answers: Vec<Answer> = match ledger.append_each(candidates) {
-            Ok(admitted) => admitted
-                .into_iter()
-                .zip(&waiting)
-                .map(|(a, (_, signer))| self.answer(a, signer))
-                .collect(),
-            Err(e) => {
+        let staged = ledger.stage_each(candidates);
+        let sync = match &pipe.sync {
+            Some(s) => Ok(s.clone()),
+            None => ledger.entries_sync().map(Arc::new),
+        };
+        let (answers, end, sync): (Vec<Answer>, u64, Arc<EntriesSync>) = match (staged, sync) {
+            (Ok(staged), Ok(sync)) => {
+                pipe.sync = Some(sync.clone());
+                let end = staged.end;
+                let answers = staged
+                    .admissions
+                    .into_iter()
+                    .zip(&waiting)
+                    .map(|(a, (_, signer))| self.answer(a, signer))
+                    .collect();
+                (answers, end, sync)
+            }
+            (Err(e), _) | (_, Err(e)) => {
                 let reason = format!("the ledger could not be written ({e}); nothing was appended");
-                waiting
-                    .iter()
-                    .map(|_| Answer::Failed(reason.clone()))
-                    .collect()
+                for (reply, _) in waiting {
+                    let _ = reply.send(Answer::Failed(reason.clone()));
+                }
+                self.after_batch(keys_before, pipe);
+                return;
             }
         };
         let new = answers
             .iter()
             .filter(|a| matches!(a, Answer::Added { new: true, .. }))
             .count() as u64;
-        if new > 0 {
-            self.summary.appended += new;
-            self.summary.batches += 1;
-        }
-        // Answered only now: every `Added` above is durable.
-        for ((reply, _), answer) in waiting.into_iter().zip(answers) {
-            let _ = reply.send(answer);
-        }
-        self.after_batch(keys_before);
+        self.summary.appended += new;
+        let flight = Flight {
+            sync,
+            end,
+            new: new > 0,
+            answers: waiting
+                .into_iter()
+                .map(|(reply, _)| reply)
+                .zip(answers)
+                .collect(),
+        };
+        pipe.send(flight);
+        self.after_batch(keys_before, pipe);
     }
 
-    /// Keeps the handlers' view of the keys current, and reopens a ledger whose caches could
-    /// not be written (it appends nothing more until reopened, which verifies again).
-    fn after_batch(&mut self, keys_before: usize) {
+    /// Keeps the handlers' view of the keys current.
+    fn after_batch(&mut self, keys_before: usize, pipe: &mut Pipe) {
         let Some(ledger) = self.ledger.as_mut() else {
             return;
         };
         if ledger.state().keys.len() != keys_before {
             self.shared.set_signers(ledger.signers());
         }
+        self.report_warnings(pipe);
+    }
+
+    /// Tells the ledger's warnings, and reopens a ledger whose caches could not be written (it
+    /// appends nothing more until reopened, which verifies again).
+    fn report_warnings(&mut self, pipe: &mut Pipe) {
+        let Some(ledger) = self.ledger.as_mut() else {
+            return;
+        };
         let warnings = ledger.take_warnings();
         if warnings.is_empty() {
             return;
@@ -273,6 +505,18 @@ impl Sequencer {
         for w in warnings {
             (self.events)(Event::Warning(w));
         }
+        // Everything staged is made durable and answered first.
+        pipe.drain();
+        if let Some(l) = self.ledger.as_mut() {
+            let durable = pipe.syncer.lock().durable;
+            l.mark_durable(durable);
+        }
+        pipe.sync = None;
+        self.reopen();
+    }
+
+    /// Drops the ledger and opens it again (verifying whatever it has not verified).
+    fn reopen(&mut self) {
         // The lock is released between the two; another writer may append in between, which
         // the reopened ledger verifies like any other entries.
         self.ledger = None;

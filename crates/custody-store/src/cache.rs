@@ -173,8 +173,17 @@ impl Cache {
         (c.format == FORMAT).then_some(c)
     }
 
-    /// Records the verified prefix (atomically: write, fsync, rename).
-    pub(crate) fn save(&self, state: &LogState, entries_end: u64) -> Result<(), StoreError> {
+    /// Records the verified prefix (atomically: write, fsync if `fsync`, rename). Only ever
+    /// called for a prefix of the entries file that is durable, so a `state.json` that
+    /// survives a power cut never claims entries the file lost; one that is lost, torn or
+    /// older than the other cache files (unsynced) fails the length checks at open, and the
+    /// ledger is verified again.
+    pub(crate) fn save(
+        &self,
+        state: &LogState,
+        entries_end: u64,
+        fsync: bool,
+    ) -> Result<(), StoreError> {
         let Some(dir) = &self.dir else {
             return Ok(());
         };
@@ -187,7 +196,20 @@ impl Cache {
             state: state.clone(),
         };
         let bytes = serde_json::to_vec(&c).map_err(|e| io_at(&path)(std::io::Error::other(e)))?;
-        crate::files::write_new(&tmp, &bytes, true, true)?;
+        if fsync {
+            crate::files::write_new(&tmp, &bytes, true, true)?;
+        } else {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .and_then(|mut f| f.write_all(&bytes))
+                .map_err(io_at(&tmp))?;
+        }
         fs::rename(&tmp, &path).map_err(io_at(&path))
     }
 

@@ -253,6 +253,14 @@ impl Ledger {
                 "that key is not the operator key of this ledger (operator key id {op}); only the operator signs checkpoints"
             )));
         }
+        if self.undurable() {
+            // A checkpoint over entries a power cut could still take would be contradicted by
+            // the ledger it signs.
+            return Err(StoreError::Usage(
+                "internal: entries staged by `stage_each` are not yet durable; sync them first"
+                    .into(),
+            ));
+        }
         let size = self.size();
         let root = self.root(size)?;
         let note = checkpoint::sign(&self.state().origin, size, root, key)

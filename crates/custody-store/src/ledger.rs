@@ -104,7 +104,72 @@ pub struct Ledger {
     /// A cache write failed after a durable append: this handle's caches no longer match the
     /// entries, so it appends nothing more (the next open re-verifies).
     stale: bool,
+    /// The end of the entries file known durable; less than `end` while batches of
+    /// [`Ledger::stage_each`] await their fsync.
+    durable: u64,
+    /// Batches of [`Ledger::stage_each`] written and awaiting their fsync, oldest first; their
+    /// entries are in `pending_frames` and their signed messages in `inflight_msgs`, and they
+    /// reach the caches only once durable ([`Ledger::mark_durable`]).
+    inflight: std::collections::VecDeque<Inflight>,
+    /// The duplicate key of each staged entry, with its index and the digest of its signed
+    /// message (as a batch's `in_batch`).
+    inflight_msgs: std::collections::HashMap<Digest, (u64, Digest)>,
     _lock: Option<File>,
+}
+
+/// A staged batch's share of the caches, kept until it is durable.
+struct Inflight {
+    end: u64,
+    index_buf: Vec<u8>,
+    hash_buf: Vec<u8>,
+    pending: Vec<(u64, u64)>,
+    /// Each entry's duplicate key and signed-message digest.
+    digests: Vec<(Digest, Digest)>,
+    frames: usize,
+    state_after: LogState,
+}
+
+/// An admitted batch, encoded, before it is written.
+struct Batch {
+    out: Vec<Admission>,
+    buf: Vec<u8>,
+    index_buf: Vec<u8>,
+    hash_buf: Vec<u8>,
+    pending: Vec<(u64, u64)>,
+    digests: Vec<(Digest, Digest)>,
+    end: u64,
+    saved: (LogState, Frontier),
+    /// `pending_frames.len()` before the batch.
+    frames_before: usize,
+}
+
+/// What [`Ledger::stage_each`] did: each member's admission, and the end of the entries file
+/// that must be durable before any of them is acknowledged.
+#[derive(Debug)]
+pub struct Staged {
+    /// What became of each member, in order.
+    pub admissions: Vec<Admission>,
+    /// The entries file's end after this batch.
+    pub end: u64,
+}
+
+/// Fsyncs a ledger's entries file from another thread ([`Ledger::entries_sync`]).
+#[derive(Debug)]
+pub struct EntriesSync {
+    file: File,
+    path: PathBuf,
+}
+
+impl EntriesSync {
+    /// `fdatasync`: every byte written to the entries file before this call is durable when
+    /// it returns `Ok`.
+    ///
+    /// # Errors
+    /// On I/O failure: then nothing written since the last successful sync may be
+    /// acknowledged.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(io_at(&self.path))
+    }
 }
 
 /// Reads stored hashes from the `hashes` file by stored-hash index.
@@ -418,9 +483,14 @@ impl Ledger {
             pending_frames: Vec::new(),
             warnings: Vec::new(),
             stale: false,
+            durable: 0,
+            inflight: std::collections::VecDeque::new(),
+            inflight_msgs: std::collections::HashMap::new(),
             _lock: lock,
         };
         ledger.load_derived()?;
+        // What was found at open is treated as there (a server fsyncs it before answering).
+        ledger.durable = ledger.end;
         if access == Access::Read {
             // Readers hold no lock after opening: they read a prefix that never changes.
             ledger._lock = None;
@@ -576,11 +646,12 @@ impl Ledger {
         };
         flushed?;
         self.end = streamed.offset;
+        self.durable = self.durable.max(self.end);
         if let End::Torn { offset, bytes } = streamed.end {
             self.torn = Some((offset, bytes));
         }
         if self.state.size > first_new {
-            self.cache.save(&self.state, self.end)?;
+            self.cache.save(&self.state, self.end, true)?;
         }
         Ok(())
     }
@@ -642,9 +713,9 @@ impl Ledger {
     /// # Errors
     /// On I/O failure.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.entries
-            .sync_data()
-            .map_err(io_at(&self.entries_path()))
+        // Once at start: a full fsync (metadata too), which also keeps it apart from the group
+        // commits' fdatasync for tests that inject faults into those.
+        self.entries.sync_all().map_err(io_at(&self.entries_path()))
     }
 
     /// What the caller should tell the user that did not stop the operation.
@@ -817,7 +888,9 @@ impl Ledger {
         // signed bytes twice in one batch are a client's retry racing its first try into the
         // group commit: answered as that member once the batch is durable. In one signer's
         // all-or-nothing batch (`import`) they are a duplicate in the input.
-        if let Some(&(i, d)) = in_batch.get(&key) {
+        // Staged batches not yet durable (`stage_each`) are not in the table either; they come
+        // after it and before this batch.
+        if let Some(&(i, d)) = in_batch.get(&key).or_else(|| self.inflight_msgs.get(&key)) {
             latest = Some((i, retries && d == Digest::of(&msg)));
         }
         if let Some((c, true)) = latest {
@@ -904,6 +977,37 @@ impl Ledger {
         verify_signatures: bool,
         mode: Refusal,
     ) -> Result<Vec<Admission>, StoreError> {
+        if !self.inflight.is_empty() {
+            return Err(StoreError::Usage(
+                "internal: staged batches await their fsync; append after they are durable".into(),
+            ));
+        }
+        let batch = self.admit_batch(candidates, verify_signatures, mode)?;
+        if batch.buf.is_empty() && mode == Refusal::Each {
+            // Nothing new: every retry answered names an entry that was durable before.
+            return Ok(batch.out);
+        }
+        let written = self.write_batch(&batch, true);
+        self.pending_frames.clear();
+        written?;
+        // Durable: from here on the entries are acknowledged, whatever happens to the caches.
+        // A cache that cannot be written is forgotten (the next open verifies again) and the
+        // failure is a warning, so no caller reports a durable entry as failed and retries it.
+        self.end = batch.end;
+        self.durable = batch.end;
+        self.cache_batch(&batch, true);
+        Ok(batch.out)
+    }
+
+    /// Admits `candidates` against the log and the members before them, encoding what it
+    /// admits; the in-memory state moves on (restored by [`Ledger::write_batch`] if the write
+    /// fails), nothing is written yet.
+    fn admit_batch(
+        &mut self,
+        candidates: Vec<Candidate>,
+        verify_signatures: bool,
+        mode: Refusal,
+    ) -> Result<Batch, StoreError> {
         if self._lock.is_none() {
             return Err(StoreError::Rejected("ledger opened read-only".into()));
         }
@@ -916,6 +1020,8 @@ impl Ledger {
             ));
         }
         let saved = (self.state.clone(), self.frontier.clone());
+        let frames_before = self.pending_frames.len();
+        let mut digests = Vec::new();
         let mut buf = Vec::new();
         let mut index_buf = Vec::new();
         let mut hash_buf = Vec::new();
@@ -939,7 +1045,7 @@ impl Ledger {
                 }
                 Err(e) => {
                     (self.state, self.frontier) = saved;
-                    self.pending_frames.clear();
+                    self.pending_frames.truncate(frames_before);
                     return Err(if k == 0 {
                         e
                     } else {
@@ -964,24 +1070,42 @@ impl Ledger {
             }
             pending.push((probe_key(&key), index));
             in_batch.insert(key, (index, msg_digest));
+            digests.push((key, msg_digest));
             self.state.apply(&entry.content, leaf);
             out.push(Admission::Appended(Appended { index, leaf, prev }));
             // Later members of the batch may cite earlier ones; they are read from the pending
             // buffer through `self.entry`, so keep the in-memory index in step.
             self.pending_frames.push((index, bytes));
         }
-        if buf.is_empty() && mode == Refusal::Each {
-            // Nothing new: every retry answered names an entry that was durable before.
-            self.pending_frames.clear();
-            return Ok(out);
-        }
+        Ok(Batch {
+            out,
+            buf,
+            index_buf,
+            hash_buf,
+            pending,
+            digests,
+            end,
+            saved,
+            frames_before,
+        })
+    }
+
+    /// Writes an admitted batch after the last entry, and fsyncs it if `fsync`. If that
+    /// fails, the in-memory state is what it was before the batch and the file is cut back to
+    /// the last entry before it (or, if even that fails, this handle refuses to append after
+    /// the torn tail).
+    fn write_batch(&mut self, batch: &Batch, fsync: bool) -> Result<(), StoreError> {
         let path = self.entries_path();
-        let write = (&self.entries)
-            .write_all(&buf)
-            .and_then(|()| self.entries.sync_data());
-        self.pending_frames.clear();
+        let write = (&self.entries).write_all(&batch.buf).and_then(|()| {
+            if fsync {
+                self.entries.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = write {
-            (self.state, self.frontier) = saved;
+            (self.state, self.frontier) = batch.saved.clone();
+            self.pending_frames.truncate(batch.frames_before);
             // Nothing of this batch was acknowledged, so cutting back to the last acknowledged
             // entry loses nothing. If even that fails, the bytes stay as a torn tail that this
             // handle refuses to append after (and the next open names).
@@ -991,22 +1115,173 @@ impl Ledger {
                 .set_len(self.end)
                 .and_then(|()| self.entries.sync_all());
             if cut.is_err() {
-                self.torn = Some((self.end, buf.len() as u64));
+                self.torn = Some((self.end, batch.buf.len() as u64));
             }
             return Err(io_at(&path)(e));
         }
-        // Durable: from here on the entries are acknowledged, whatever happens to the caches.
-        // A cache that cannot be written is forgotten (the next open verifies again) and the
-        // failure is a warning, so no caller reports a durable entry as failed and retries it.
-        self.end = end;
-        if let Err(e) = self.update_caches(&index_buf, &hash_buf, &pending) {
+        Ok(())
+    }
+
+    /// Adds a written batch to the caches (offsets, stored hashes, duplicate keys), and
+    /// records the verified prefix in `state.json` if `record` (only ever for a prefix that is
+    /// durable). A cache that cannot be written is forgotten and told as a warning.
+    fn cache_batch(&mut self, batch: &Batch, record: bool) {
+        if let Err(e) =
+            self.update_caches(&batch.index_buf, &batch.hash_buf, &batch.pending, record)
+        {
             self.cache.forget();
             self.stale = true;
             self.warnings.push(format!(
                 "the entries are durable, but this machine's cache could not be updated ({e}); the next command verifies the ledger again"
             ));
         }
-        Ok(out)
+    }
+
+    /// [`Ledger::append_each`] without its fsync, for a server that overlaps the admission
+    /// of one batch with the fsync of the one before (docs/PUBLISHING.md, "Server API"):
+    /// admits `candidates` under exactly the rules of `append`, writes what it admits after
+    /// the last entry and adds it to this machine's caches (so that later batches are admitted
+    /// against it), but the entries are **not durable** when this returns. The caller must
+    /// not acknowledge any member until a [`EntriesSync::sync`] taken after this call
+    /// returned `Ok` and it called [`Ledger::mark_durable`] with [`Staged::end`]; if that sync
+    /// fails, it must call [`Ledger::abandon_undurable`]. An [`Admission::AlreadyIn`] may name
+    /// an entry of an earlier staged batch that is not durable yet: the same rule holds.
+    /// Until then nothing records the new entries as verified (`state.json` only ever
+    /// describes a durable prefix), and [`Ledger::sign_checkpoint`] refuses.
+    ///
+    /// # Errors
+    /// As [`Ledger::append_each`]; an I/O failure writing the batch leaves the log as it was.
+    pub fn stage_each(&mut self, candidates: Vec<Candidate>) -> Result<Staged, StoreError> {
+        let batch = self.admit_batch(candidates, true, Refusal::Each)?;
+        if !batch.buf.is_empty() {
+            self.write_batch(&batch, false)?;
+            self.end = batch.end;
+            let Batch {
+                index_buf,
+                hash_buf,
+                pending,
+                digests,
+                end,
+                frames_before,
+                ..
+            } = batch;
+            for (&(key, msg), &(_, index)) in digests.iter().zip(&pending) {
+                self.inflight_msgs.insert(key, (index, msg));
+            }
+            self.inflight.push_back(Inflight {
+                end,
+                index_buf,
+                hash_buf,
+                pending,
+                digests,
+                frames: self.pending_frames.len() - frames_before,
+                state_after: self.state.clone(),
+            });
+            return Ok(Staged {
+                admissions: batch.out,
+                end,
+            });
+        }
+        Ok(Staged {
+            admissions: batch.out,
+            end: self.end,
+        })
+    }
+
+    /// A handle that fsyncs the entries file from another thread (the same open file, never
+    /// reopened by path), for [`Ledger::stage_each`].
+    ///
+    /// # Errors
+    /// If the handle cannot be duplicated.
+    pub fn entries_sync(&self) -> Result<EntriesSync, StoreError> {
+        let path = self.entries_path();
+        let file = self.entries.try_clone().map_err(io_at(&path))?;
+        Ok(EntriesSync { file, path })
+    }
+
+    /// Records that the entries file is durable up to `end` (the [`Staged::end`] of a batch
+    /// whose [`EntriesSync::sync`], taken after it was staged, returned `Ok`): the batches up
+    /// to it reach this machine's caches, and `state.json` records the durable prefix
+    /// without an fsync of its own (the cache is never evidence: a `state.json` lost or older
+    /// than the other cache files after a power cut fails the length checks at open, and the
+    /// ledger is verified again). A cache that cannot be written is forgotten and told as a
+    /// warning ([`Ledger::take_warnings`]); the entries are durable regardless.
+    pub fn mark_durable(&mut self, end: u64) {
+        let mut last = None;
+        while self.inflight.front().is_some_and(|f| f.end <= end) {
+            let Some(f) = self.inflight.pop_front() else {
+                break;
+            };
+            for (key, _) in &f.digests {
+                self.inflight_msgs.remove(key);
+            }
+            self.pending_frames
+                .drain(..f.frames.min(self.pending_frames.len()));
+            self.durable = f.end;
+            if !self.stale {
+                if let Err(e) = self.update_caches(&f.index_buf, &f.hash_buf, &f.pending, false) {
+                    self.cache.forget();
+                    self.stale = true;
+                    self.warnings.push(format!(
+                        "the entries are durable, but this machine's cache could not be updated ({e}); the next command verifies the ledger again"
+                    ));
+                }
+            }
+            last = Some((f.state_after, f.end));
+        }
+        if let (Some((state, end)), false) = (last, self.stale) {
+            if let Err(e) = self.cache.save(&state, end, false) {
+                self.cache.forget();
+                self.stale = true;
+                self.warnings.push(format!(
+                    "the entries are durable, but this machine's cache could not be updated ({e}); the next command verifies the ledger again"
+                ));
+            }
+        }
+    }
+
+    /// Whether entries were staged that are not yet known durable.
+    #[must_use]
+    pub fn undurable(&self) -> bool {
+        !self.inflight.is_empty()
+    }
+
+    /// Records the verified prefix in this machine's cache with an fsync (a server stopping
+    /// cleanly), if everything staged is durable.
+    ///
+    /// # Errors
+    /// If it cannot be written (then it is forgotten, as after any cache failure).
+    pub fn sync_cache(&mut self) -> Result<(), StoreError> {
+        if self.undurable() || self.stale {
+            return Ok(());
+        }
+        let saved = self.cache.save(&self.state, self.end, true);
+        if saved.is_err() {
+            self.cache.forget();
+            self.stale = true;
+        }
+        saved
+    }
+
+    /// After a failed [`EntriesSync::sync`]: cuts the entries file back to the last durable
+    /// entry (no member of a staged batch was acknowledged), and appends nothing more through
+    /// this handle (reopen the ledger). The caches never held the staged batches, so they
+    /// still describe the durable prefix.
+    pub fn abandon_undurable(&mut self) {
+        self.stale = true;
+        if self.inflight.is_empty() {
+            return;
+        }
+        self.inflight.clear();
+        self.inflight_msgs.clear();
+        self.pending_frames.clear();
+        let cut = self
+            .entries
+            .set_len(self.durable)
+            .and_then(|()| self.entries.sync_all());
+        if cut.is_err() {
+            self.torn = Some((self.durable, self.end - self.durable));
+        }
     }
 
     /// Whether `sub`'s signature was checked (by [`crate::submissions::Signers::precheck`])
@@ -1077,6 +1352,7 @@ impl Ledger {
         index_buf: &[u8],
         hash_buf: &[u8],
         pending: &[(u64, u64)],
+        record: bool,
     ) -> Result<(), StoreError> {
         let (ip, hp) = (self.cache.path("index"), self.cache.path("hashes"));
         let ilen = self.cache.index.metadata().map_err(io_at(&ip))?.len();
@@ -1094,7 +1370,10 @@ impl Ledger {
         };
         d.insert_many(pending)
             .map_err(io_at(&self.cache.path("dedup")))?;
-        self.cache.save(&self.state, self.end)
+        if record {
+            self.cache.save(&self.state, self.end, true)?;
+        }
+        Ok(())
     }
 
     fn torn_error(&self, offset: u64, bytes: u64) -> StoreError {

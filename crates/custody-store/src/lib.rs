@@ -49,4 +49,6 @@ pub mod submissions;
 pub mod timestamps;
 
 pub use error::StoreError;
-pub use ledger::{Access, Admission, Appended, Ledger, CHECKPOINTS, DOCUMENTS, ENTRIES};
+pub use ledger::{
+    Access, Admission, Appended, EntriesSync, Ledger, Staged, CHECKPOINTS, DOCUMENTS, ENTRIES,
+};

@@ -314,4 +314,77 @@ mod tests {
         assert!(k[1].contains("signature does not verify"), "{k:?}");
         assert!(k[2].contains("never granted"), "{k:?}");
     }
+
+    #[test]
+    fn staged_batches_are_admitted_against_each_other_and_cached_only_once_durable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut l = ledger(tmp.path());
+        let re = re();
+        let a = signed(&re, 10, claim(7, 2));
+        let first = l.stage_each(vec![Candidate::unchecked(a.clone())]).unwrap();
+        assert_eq!(kinds(&first.admissions), ["appended 3"]);
+        assert!(l.undurable());
+        // A checkpoint never covers entries a power cut could still take.
+        let e = l.sign_checkpoint(&op()).unwrap_err();
+        assert!(e.to_string().contains("not yet durable"), "{e}");
+        // The next batch sees the first: a retry of it, and a figure citing it.
+        let figure = signed(
+            &re,
+            12,
+            Body::Figure {
+                label: "returned".into(),
+                value: 7,
+                qualifier: Qualifier::Exactly,
+                unit: "people".into(),
+                terms: vec![3],
+            },
+        );
+        let second = l
+            .stage_each(vec![
+                Candidate::unchecked(a.clone()),
+                Candidate::unchecked(figure.clone()),
+            ])
+            .unwrap();
+        assert_eq!(kinds(&second.admissions), ["already 3", "appended 4"]);
+        assert!(second.end > first.end);
+        l.entries_sync().unwrap().sync().unwrap();
+        l.mark_durable(first.end);
+        assert!(l.undurable(), "the second batch is not marked durable yet");
+        l.mark_durable(second.end);
+        assert!(!l.undurable());
+        assert!(l.take_warnings().is_empty());
+        assert_eq!(l.leaf(4).unwrap(), Digest::leaf(&l.entry_bytes(4).unwrap()));
+        l.sign_checkpoint(&op()).unwrap();
+        drop(l);
+        // The caches describe exactly the durable prefix: a fresh open agrees.
+        let mut l = Ledger::open(&tmp.path().join("L"), Access::Write).unwrap();
+        assert_eq!(l.size(), 5);
+        let out = l
+            .append_each(vec![Candidate::unchecked(a), Candidate::unchecked(figure)])
+            .unwrap();
+        assert_eq!(kinds(&out), ["already 3", "already 4"]);
+    }
+
+    #[test]
+    fn an_abandoned_batch_is_cut_back_and_the_caches_still_hold() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut l = ledger(tmp.path());
+        let entries = l.entries_path();
+        let before = std::fs::read(&entries).unwrap();
+        let staged = l
+            .stage_each(vec![Candidate::unchecked(signed(&re(), 10, claim(7, 2)))])
+            .unwrap();
+        assert_eq!(kinds(&staged.admissions), ["appended 3"]);
+        assert!(std::fs::metadata(&entries).unwrap().len() > before.len() as u64);
+        // As after a failed fsync: nothing of it was acknowledged.
+        l.abandon_undurable();
+        assert_eq!(std::fs::read(&entries).unwrap(), before);
+        let e = l
+            .stage_each(vec![Candidate::unchecked(signed(&re(), 11, claim(8, 2)))])
+            .unwrap_err();
+        assert!(e.to_string().contains("nothing more is appended"), "{e}");
+        drop(l);
+        let l = Ledger::open(&tmp.path().join("L"), Access::Write).unwrap();
+        assert_eq!(l.size(), 3);
+    }
 }

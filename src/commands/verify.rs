@@ -228,6 +228,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
             anchor.as_ref(),
             &stamps,
             policy.as_ref().zip(witnessed.as_ref()),
+            &log,
         )?;
     }
     Ok(())
@@ -326,6 +327,7 @@ fn print_report(
     anchor: Option<&Anchor>,
     stamps: &[CheckedToken],
     witnessed: Option<(&Policy, &PolicyResult)>,
+    log: &checkpoint::StrictVerifier,
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
@@ -428,6 +430,12 @@ fn print_report(
             c.root.get(..16).unwrap_or(&c.root),
             c.file
         );
+        // Without a policy, cosignatures are reported present, never counted as witnessing.
+        if witnessed.is_none() {
+            if let Some(line) = super::unchecked_cosignatures(&c.note, log) {
+                say!(to out, "    it carries {line}");
+            }
+        }
     }
     for t in stamps {
         if let Some(v) = &t.verified {

@@ -12,14 +12,47 @@ mod common;
 mod tsa;
 
 use common::{run, run_ok, sample_copy};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use tempfile::TempDir;
 use tsa::{sh, Answer, Pki, TsaServer, STAMP_RFC3339};
 
 /// The sample ledger's log key (docs/JSON.md).
 const SAMPLE_VKEY: &str =
     "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
 const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000030-7e549040606888b0.txt";
+
+/// A copy of the sample with its checkpoint as the log signed it (the sample's witness lines,
+/// docs/SAMPLE.md, dropped): these tests stamp and tamper with the bare note.
+fn unwitnessed_sample() -> TempDir {
+    let work = sample_copy();
+    let path = work.path().join(SAMPLE_CHECKPOINT);
+    let note = std::fs::read_to_string(&path).unwrap();
+    let bare: String = note
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("— ") || l.starts_with("— example.org/nk-repatriation "))
+        .collect();
+    assert!(
+        bare.len() < note.len(),
+        "the sample's checkpoint is witnessed"
+    );
+    std::fs::write(&path, bare).unwrap();
+    work
+}
+
+/// The sample's figure-406 bundle as exported before tokens and policies existed: its
+/// `timestamps` and `policy` members removed (they are outside what the proofs cover).
+fn tokenless_sample_bundle() -> Vec<u8> {
+    use custody_core::bundle;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let bytes = std::fs::read(format!("{dir}/ledger/bundles/figure-406.json")).unwrap();
+    let mut b: bundle::Bundle = serde_json::from_slice(&bytes).unwrap();
+    assert!(b.timestamps.is_some() && b.policy.is_some());
+    b.timestamps = None;
+    b.policy = None;
+    bundle::to_canonical_bytes(&b).unwrap()
+}
 
 /// The token files in a ledger's checkpoints/.
 fn tokens(ledger: &Path) -> Vec<PathBuf> {
@@ -68,7 +101,7 @@ fn sample_root() -> String {
 fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
     let pki = Pki::new("custody timestamp test root");
     let root = pki.root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let ledger = cwd.join("ledger");
     let before = tokens(&ledger);
@@ -207,7 +240,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
 fn a_cosigned_checkpoint_is_stamped_as_the_log_signed_it() {
     let pki = Pki::new("custody cosigned test root");
     let root = pki.root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let recorded = std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap();
     let cosigned = format!(
@@ -279,7 +312,7 @@ fn tampered_tokens_and_checkpoints_are_refused_by_custody_and_openssl() {
         "--tsa-cert",
         &sample_root,
     ];
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let server = TsaServer::start(
         pki.tsa("ec256", "prime256v1", "sha256", "sha256"),
@@ -371,7 +404,7 @@ fn answers_that_do_not_verify_are_never_stored() {
     let root = pki.root();
     let root_s = root.to_str().unwrap().to_owned();
     let other = Pki::new("custody other root");
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let ledger = cwd.join("ledger");
     let dir = pki.tsa("ec256", "prime256v1", "sha256", "sha256");
@@ -489,7 +522,7 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     let root = pki.root();
     let root_s = root.to_str().unwrap().to_owned();
     let sample_root = sample_root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let server = TsaServer::start(
         pki.tsa("ec384", "secp384r1", "sha384", "sha256"),
@@ -591,10 +624,8 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     assert_eq!(out.status.code(), Some(0));
 
     // A bundle exported before tokens existed still checks, with or without roots.
-    let old = format!(
-        "{}/ledger/bundles/figure-406.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    std::fs::write(cwd.join("old.json"), tokenless_sample_bundle()).unwrap();
+    let old = "old.json".to_owned();
     let out = run(
         cwd,
         &["check", &old, "--trust", SAMPLE_VKEY, "--tsa-cert", &root_s],
@@ -613,7 +644,7 @@ fn the_bundle_member_is_optional_bounded_and_canonical() {
     use custody_core::bundle::{self, BundleError};
     use custody_core::checkpoint::parse_vkey;
     let dir = env!("CARGO_MANIFEST_DIR");
-    let old = std::fs::read(format!("{dir}/ledger/bundles/figure-406.json")).unwrap();
+    let old = tokenless_sample_bundle();
     let token = std::fs::read(format!("{dir}/tests/testdata/tsa/ec256.tsr")).unwrap();
     let vkey = parse_vkey(SAMPLE_VKEY).unwrap();
     // An old bundle has no member and checks as before; attaching nothing keeps its bytes.

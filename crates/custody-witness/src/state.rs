@@ -719,7 +719,7 @@ mod tests {
         // Made in-process: a child forked by this test binary inherits every open descriptor
         // until it execs, so a state lock another test held at that instant would outlive its
         // StateDir and that test's next open would be refused as Locked.
-        rustix::fs::mkfifoat(rustix::fs::CWD, &dir.join(STATE), rustix::fs::Mode::RUSR).unwrap();
+        rustix::fs::mkfifoat(rustix::fs::CWD, dir.join(STATE), rustix::fs::Mode::RUSR).unwrap();
         let e = StateDir::open(&dir).unwrap_err();
         assert!(matches!(e, StateError::Unexpected { .. }), "{e}");
         fs::remove_file(dir.join(STATE)).unwrap();

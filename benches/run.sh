@@ -45,6 +45,15 @@ done
   CUSTODY_WITNESS_BENCH_LOGS=1 CUSTODY_WITNESS_BENCH_ROUNDS=300 cargo bench --quiet --bench witness 2>/dev/null | grep -E '^\| (.custody|group)'
   echo
 } >> "$tmp"
+{
+  echo "## Checking the 406 bundle against the operator"
+  echo
+  echo "\`custody check ledger/bundles/figure-406.json\` with the sample's witness policy and TSA root"
+  echo "(\`benches/check.rs\`): one process per run, spawn to exit, beside the spawn alone:"
+  echo
+  cargo bench --quiet --bench check 2>/dev/null
+  echo
+} >> "$tmp"
 eval "$(benches/git_ssh.sh "$git_n")"
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.0f}x')"; }
 {

@@ -890,10 +890,10 @@ impl Page<'_> {
                 })
                 .collect();
             if !by.is_empty() {
-                let _ = write!(
+                let _ = writeln!(
                     self.h,
                     "<p>Reviewed by {}: a reviewer's signed endorsement of this figure, by a key \
-                     other than its author's.</p>\n",
+                     other than its author's.</p>",
                     by.join(", ")
                 );
             }

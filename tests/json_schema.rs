@@ -508,6 +508,27 @@ fn the_sample_ledger_outputs_match_their_schemas() {
             &format!("check stamped.json {extra:?}"),
         );
     }
+    // A shipped bundle under the shipped witness policy and TSA root (docs/SAMPLE.md): both
+    // test witnesses cosigned, the token checked.
+    let policy = repo().join("keys/sample-policy.txt");
+    let c = json(
+        cwd,
+        &[
+            "check",
+            "ledger/bundles/figure-406.json",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--tsa-cert",
+            root,
+            "--json",
+        ],
+    );
+    assert_eq!(c["witnessed"]["quorum_met"], true, "{c:#}");
+    let ws = c["witnessed"]["witnesses"].as_array().unwrap();
+    assert_eq!(ws.len(), 2, "{c:#}");
+    assert!(ws.iter().all(|w| w["status"] == "cosigned"), "{c:#}");
+    assert_eq!(c["timestamps"][0]["checked"], true, "{c:#}");
+    assert_output("check.schema.json", &c, "check figure-406.json --policy");
 }
 
 /// A work dir with a `reviewer` key too, and ledger `L`: 0 genesis, 1 grant (researcher),

@@ -102,7 +102,80 @@ fn sample_verifies_with_both_figures() {
         stdout.contains("checkpoint ok"),
         "no signed checkpoint:\n{stdout}"
     );
+    // The witnesses' lines and the token are reported, never counted, without the reader's
+    // policy and TSA root (a ledger directory is untrusted input).
+    assert!(
+        stdout.contains(
+            "    it carries 2 signature lines besides the log's (witness.example.org/sample-alpha, \
+             witness.example.org/sample-beta), not checked: give --policy POLICY.txt"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("timestamps: 1 time-stamp token present, not checked"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("witnessed by"), "{stdout}");
     assert!(ledger.join("entries").is_file());
+}
+
+#[test]
+fn sample_is_witnessed_and_timestamped_under_the_shipped_policy() {
+    // The README's second command: the sample policy (2 of 2 test witnesses) and the sample
+    // TSA root, both from keys/, never from the ledger.
+    let (tmp, _ledger) = copy_sample();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let policy = repo.join("keys/sample-policy.txt");
+    let root = repo.join("keys/sample-tsa-root.pem");
+    let (policy, root) = (policy.to_str().unwrap(), root.to_str().unwrap());
+    let out = run(
+        tmp.path(),
+        &["verify", "ledger", "--policy", policy, "--tsa-cert", root],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "witnessed: checkpoint tree size 30 ",
+        "    witnessed by alpha at 2026-01-15T12:30:00Z",
+        "    witnessed by beta at 2026-01-15T12:30:00Z",
+        "timestamp ok: checkpoint 30 existed no later than 2026-01-15T12:00:00Z",
+    ] {
+        assert!(stdout.contains(needle), "no {needle:?} in {stdout}");
+    }
+    assert!(!stdout.contains("not checked"), "{stdout}");
+    // Both shipped bundles carry the cosigned checkpoint, the policy and the token.
+    for b in ["figure-406.json", "figure-1076.json"] {
+        let bundle = format!("ledger/bundles/{b}");
+        let out = run(
+            tmp.path(),
+            &["check", &bundle, "--policy", policy, "--tsa-cert", root],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{b}: {stdout}");
+        for needle in [
+            "    witnessed by alpha at 2026-01-15T12:30:00Z",
+            "    witnessed by beta at 2026-01-15T12:30:00Z",
+            "the bundle carries the same policy it was checked under",
+            "checkpoint 30 existed no later than 2026-01-15T12:00:00Z",
+        ] {
+            assert!(stdout.contains(needle), "{b}: no {needle:?} in {stdout}");
+        }
+    }
+    // A policy that needs a third witness the sample does not have fails (exit 1).
+    let text = fs::read_to_string(policy).unwrap();
+    let gamma = common::TestWitness::new("witness.example.org/sample-gamma", 33).vkey();
+    let third = text.replace(
+        "group both all alpha beta",
+        &format!("witness gamma {gamma}\ngroup both all alpha beta gamma"),
+    );
+    fs::write(tmp.path().join("three.txt"), third).unwrap();
+    let out = run(tmp.path(), &["verify", "ledger", "--policy", "three.txt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

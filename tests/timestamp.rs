@@ -8,366 +8,50 @@
 //! Needs the Debian packages `openssl` and `faketime` (installed by `.ci/run`).
 
 mod common;
+#[path = "common/tsa.rs"]
+mod tsa;
 
 use common::{run, run_ok, sample_copy};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use tempfile::TempDir;
+use tsa::{sh, Answer, Pki, TsaServer, STAMP_RFC3339};
 
-/// genTime of every token the test TSA issues.
-const STAMP: &str = "2026-02-03 04:05:06";
-const STAMP_RFC3339: &str = "2026-02-03T04:05:06Z";
-/// When the test CA and TSA certificates are made (their notBefore).
-const MINT: &str = "2025-06-01 00:00:00";
 /// The sample ledger's log key (docs/JSON.md).
 const SAMPLE_VKEY: &str =
     "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
 const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000030-7e549040606888b0.txt";
 
-fn sh(cwd: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .current_dir(cwd)
-        .env("TZ", "UTC")
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e} (are openssl and faketime installed?)"));
-    out
-}
-
-fn sh_ok(cwd: &Path, args: &[&str]) {
-    let out = sh(cwd, args);
+/// A copy of the sample with its checkpoint as the log signed it (the sample's witness lines,
+/// docs/SAMPLE.md, dropped): these tests stamp and tamper with the bare note.
+fn unwitnessed_sample() -> TempDir {
+    let work = sample_copy();
+    let path = work.path().join(SAMPLE_CHECKPOINT);
+    let note = std::fs::read_to_string(&path).unwrap();
+    let bare: String = note
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("— ") || l.starts_with("— example.org/nk-repatriation "))
+        .collect();
     assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        bare.len() < note.len(),
+        "the sample's checkpoint is witnessed"
     );
+    std::fs::write(&path, bare).unwrap();
+    work
 }
 
-/// `faketime -f TIME` frozen at `at`, then `args`.
-fn at<'a>(when: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["faketime", "-f", when];
-    v.extend_from_slice(args);
-    v
-}
-
-const EXT: &str = "\
-[ root ]
-basicConstraints = critical,CA:true
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[ tsa ]
-basicConstraints = critical,CA:false
-keyUsage = critical,digitalSignature
-extendedKeyUsage = critical,timeStamping
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-";
-
-/// A test PKI in a temporary directory: `root.pem`/`root.key`, plus one directory per TSA.
-struct Pki {
-    dir: tempfile::TempDir,
-    serial: AtomicUsize,
-}
-
-impl Pki {
-    fn new(cn: &str) -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::write(d.join("ext.cnf"), EXT).unwrap();
-        std::fs::write(
-            d.join("req.cnf"),
-            format!(
-                "{}\n{EXT}",
-                std::fs::read_to_string("/etc/ssl/openssl.cnf").unwrap()
-            ),
-        )
-        .unwrap();
-        sh_ok(
-            d,
-            &[
-                "openssl",
-                "ecparam",
-                "-name",
-                "prime256v1",
-                "-genkey",
-                "-noout",
-                "-out",
-                "root.key",
-            ],
-        );
-        let subj = format!("/O=custody timestamp test/CN={cn}");
-        sh_ok(
-            d,
-            &at(
-                MINT,
-                &[
-                    "openssl",
-                    "req",
-                    "-new",
-                    "-x509",
-                    "-key",
-                    "root.key",
-                    "-sha256",
-                    "-days",
-                    "3650",
-                    "-subj",
-                    &subj,
-                    "-set_serial",
-                    "1",
-                    "-extensions",
-                    "root",
-                    "-config",
-                    "req.cnf",
-                    "-out",
-                    "root.pem",
-                ],
-            ),
-        );
-        Pki {
-            dir,
-            serial: AtomicUsize::new(100),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root.pem")
-    }
-
-    /// A TSA directory `name` holding tsa.key, tsa.crt (EKU critical timeStamping), tsaserial
-    /// and tsa.cnf (the configuration of the task, with the given digests).
-    fn tsa(&self, name: &str, key: &str, signer_digest: &str, ess_alg: &str) -> PathBuf {
-        let d = self.dir.path().join(name);
-        std::fs::create_dir(&d).unwrap();
-        let genkey: Vec<&str> = match key {
-            "rsa" => vec!["openssl", "genrsa", "-out", "tsa.key", "2048"],
-            curve => vec![
-                "openssl", "ecparam", "-name", curve, "-genkey", "-noout", "-out", "tsa.key",
-            ],
-        };
-        sh_ok(&d, &genkey);
-        let subj = format!("/O=custody timestamp test/CN=TSA {name}");
-        sh_ok(
-            &d,
-            &at(
-                MINT,
-                &[
-                    "openssl", "req", "-new", "-key", "tsa.key", "-subj", &subj, "-out", "tsa.csr",
-                ],
-            ),
-        );
-        let serial = self.serial.fetch_add(1, Ordering::SeqCst).to_string();
-        sh_ok(
-            &d,
-            &at(
-                MINT,
-                &[
-                    "openssl",
-                    "x509",
-                    "-req",
-                    "-in",
-                    "tsa.csr",
-                    "-CA",
-                    "../root.pem",
-                    "-CAkey",
-                    "../root.key",
-                    "-set_serial",
-                    &serial,
-                    "-days",
-                    "1825",
-                    "-sha256",
-                    "-extfile",
-                    "../ext.cnf",
-                    "-extensions",
-                    "tsa",
-                    "-out",
-                    "tsa.crt",
-                ],
-            ),
-        );
-        std::fs::write(d.join("tsaserial"), "01\n").unwrap();
-        std::fs::write(
-            d.join("tsa.cnf"),
-            format!(
-                "[ tsa ]
-default_tsa = tsa_config1
-[ tsa_config1 ]
-dir = .
-serial = $dir/tsaserial
-crypto_device = builtin
-signer_cert = $dir/tsa.crt
-signer_key = $dir/tsa.key
-signer_digest = {signer_digest}
-default_policy = 1.3.6.1.4.1.99999.1.1
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = yes
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = {ess_alg}
-"
-            ),
-        )
-        .unwrap();
-        d
-    }
-}
-
-/// What the shim answers.
-#[derive(Clone)]
-enum Answer {
-    /// `openssl ts -reply` on the request, genTime frozen at [`STAMP`].
-    OpenSsl,
-    /// These bytes, whatever the request (a replayed old answer).
-    Fixed(Vec<u8>),
-    /// An HTTP error status.
-    Status(u16),
-}
-
-/// OpenSSL's TSA behind HTTP on 127.0.0.1: at most 16 requests in at most 120 s, stopped and
-/// joined on drop (also when a test fails).
-struct TsaServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    served: Arc<AtomicUsize>,
-    last_answer: Arc<Mutex<Vec<u8>>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl TsaServer {
-    fn start(dir: PathBuf, answer: Answer) -> TsaServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(AtomicUsize::new(0));
-        let last_answer = Arc::new(Mutex::new(Vec::new()));
-        let (s, n, last) = (stop.clone(), served.clone(), last_answer.clone());
-        let handle = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while !s.load(Ordering::SeqCst)
-                && Instant::now() < deadline
-                && n.load(Ordering::SeqCst) < 16
-            {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        n.fetch_add(1, Ordering::SeqCst);
-                        if let Some(body) = serve_one(stream, &dir, &answer) {
-                            *last.lock().unwrap() = body;
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
-                    Err(_) => break,
-                }
-            }
-        });
-        TsaServer {
-            addr,
-            stop,
-            served,
-            last_answer,
-            handle: Some(handle),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/tsa", self.addr)
-    }
-}
-
-impl Drop for TsaServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-/// Reads one HTTP/1.1 POST (headers at most 16 KiB, body at most 64 KiB, 5 s), answers it, and
-/// returns the body it sent with status 200.
-fn serve_one(mut s: TcpStream, dir: &Path, answer: &Answer) -> Option<Vec<u8>> {
-    s.set_nonblocking(false).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        if buf.len() > 16 * 1024 {
-            return None;
-        }
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    assert!(head.starts_with("post "), "{head}");
-    assert!(
-        head.contains("content-type: application/timestamp-query"),
-        "{head}"
-    );
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&n| n <= 64 * 1024)?;
-    while buf.len() < head_end + len {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let query = &buf[head_end..head_end + len];
-    let (status, body) = match answer {
-        Answer::Status(code) => (*code, Vec::new()),
-        Answer::Fixed(b) => (200, b.clone()),
-        Answer::OpenSsl => {
-            std::fs::write(dir.join("query.tsq"), query).unwrap();
-            let out = sh(
-                dir,
-                &at(
-                    STAMP,
-                    &[
-                        "openssl",
-                        "ts",
-                        "-reply",
-                        "-config",
-                        "tsa.cnf",
-                        "-queryfile",
-                        "query.tsq",
-                        "-out",
-                        "reply.tsr",
-                    ],
-                ),
-            );
-            assert!(
-                out.status.success(),
-                "openssl ts -reply: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            (200, std::fs::read(dir.join("reply.tsr")).unwrap())
-        }
-    };
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).ok()?;
-    s.write_all(&body).ok()?;
-    s.flush().ok()?;
-    (status == 200).then_some(body)
+/// The sample's figure-406 bundle as exported before tokens and policies existed: its
+/// `timestamps` and `policy` members removed (they are outside what the proofs cover).
+fn tokenless_sample_bundle() -> Vec<u8> {
+    use custody_core::bundle;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let bytes = std::fs::read(format!("{dir}/ledger/bundles/figure-406.json")).unwrap();
+    let mut b: bundle::Bundle = serde_json::from_slice(&bytes).unwrap();
+    assert!(b.timestamps.is_some() && b.policy.is_some());
+    b.timestamps = None;
+    b.policy = None;
+    bundle::to_canonical_bytes(&b).unwrap()
 }
 
 /// The token files in a ledger's checkpoints/.
@@ -417,7 +101,7 @@ fn sample_root() -> String {
 fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
     let pki = Pki::new("custody timestamp test root");
     let root = pki.root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let ledger = cwd.join("ledger");
     let before = tokens(&ledger);
@@ -556,7 +240,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
 fn a_cosigned_checkpoint_is_stamped_as_the_log_signed_it() {
     let pki = Pki::new("custody cosigned test root");
     let root = pki.root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let recorded = std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap();
     let cosigned = format!(
@@ -628,7 +312,7 @@ fn tampered_tokens_and_checkpoints_are_refused_by_custody_and_openssl() {
         "--tsa-cert",
         &sample_root,
     ];
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let server = TsaServer::start(
         pki.tsa("ec256", "prime256v1", "sha256", "sha256"),
@@ -720,7 +404,7 @@ fn answers_that_do_not_verify_are_never_stored() {
     let root = pki.root();
     let root_s = root.to_str().unwrap().to_owned();
     let other = Pki::new("custody other root");
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let ledger = cwd.join("ledger");
     let dir = pki.tsa("ec256", "prime256v1", "sha256", "sha256");
@@ -838,7 +522,7 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     let root = pki.root();
     let root_s = root.to_str().unwrap().to_owned();
     let sample_root = sample_root();
-    let work = sample_copy();
+    let work = unwitnessed_sample();
     let cwd = work.path();
     let server = TsaServer::start(
         pki.tsa("ec384", "secp384r1", "sha384", "sha256"),
@@ -940,10 +624,8 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     assert_eq!(out.status.code(), Some(0));
 
     // A bundle exported before tokens existed still checks, with or without roots.
-    let old = format!(
-        "{}/ledger/bundles/figure-406.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    std::fs::write(cwd.join("old.json"), tokenless_sample_bundle()).unwrap();
+    let old = "old.json".to_owned();
     let out = run(
         cwd,
         &["check", &old, "--trust", SAMPLE_VKEY, "--tsa-cert", &root_s],
@@ -962,7 +644,7 @@ fn the_bundle_member_is_optional_bounded_and_canonical() {
     use custody_core::bundle::{self, BundleError};
     use custody_core::checkpoint::parse_vkey;
     let dir = env!("CARGO_MANIFEST_DIR");
-    let old = std::fs::read(format!("{dir}/ledger/bundles/figure-406.json")).unwrap();
+    let old = tokenless_sample_bundle();
     let token = std::fs::read(format!("{dir}/tests/testdata/tsa/ec256.tsr")).unwrap();
     let vkey = parse_vkey(SAMPLE_VKEY).unwrap();
     // An old bundle has no member and checks as before; attaching nothing keeps its bytes.

@@ -298,6 +298,11 @@ pub fn run(a: CheckArgs) -> Result<()> {
             }
         }
     }
+    if policy.is_none() {
+        if let Some(line) = super::unchecked_cosignatures(v.checkpoint.note(), &trusted) {
+            say!("  the checkpoint carries {line}");
+        }
+    }
     match (&v.policy, &policy) {
         (Some(carried), Some(p)) if carried.as_bytes() == p.text().as_bytes() => {
             say!("  the bundle carries the same policy it was checked under");

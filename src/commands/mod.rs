@@ -323,6 +323,34 @@ pub fn load_policy(path: &Path) -> Result<custody_core::policy::Policy> {
         .with_context(|| format!("policy {} is not usable", path.display()))
 }
 
+/// What `verify` and `check` say without `--policy` about a checkpoint's signature lines other
+/// than the log's (witness cosignatures, most likely): how many, the names they state, and how
+/// to check them. None when there are none. The names are the lines' own, unauthenticated:
+/// only a policy the reader trusts says which keys count (a ledger or bundle is untrusted).
+#[must_use]
+pub fn unchecked_cosignatures(
+    note: &str,
+    log: &custody_core::checkpoint::StrictVerifier,
+) -> Option<String> {
+    let split = custody_core::cosignature::split_note(note.as_bytes()).ok()?;
+    let mut names: Vec<&str> = split
+        .lines
+        .iter()
+        .filter(|l| !(l.name == log.name() && l.key_id == log.key_id()))
+        .map(|l| l.name.as_str())
+        .collect();
+    let n = names.len();
+    names.dedup();
+    (n > 0).then(|| {
+        format!(
+            "{} besides the log's ({}), not checked: give --policy POLICY.txt (docs/POLICY.md) to \
+             hold the checkpoint to the witnesses you trust",
+            crate::print::count(n as u64, "signature line", "signature lines"),
+            names.join(", ")
+        )
+    })
+}
+
 /// A witness's timestamp as RFC 3339 (the raw number past the calendar's range).
 #[must_use]
 pub fn witness_time(t: u64) -> String {

@@ -230,6 +230,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
             &stamps,
             policy.as_ref().zip(witnessed.as_ref()),
             &reviewers,
+            &log,
         )?;
     }
     Ok(())
@@ -351,6 +352,7 @@ fn print_report(
     stamps: &[CheckedToken],
     witnessed: Option<(&Policy, &PolicyResult)>,
     reviewers: &std::collections::HashMap<u64, String>,
+    log: &checkpoint::StrictVerifier,
 ) -> Result<()> {
     let mut out = std::io::stdout().lock();
     say!(
@@ -461,6 +463,12 @@ fn print_report(
             c.root.get(..16).unwrap_or(&c.root),
             c.file
         );
+        // Without a policy, cosignatures are reported present, never counted as witnessing.
+        if witnessed.is_none() {
+            if let Some(line) = super::unchecked_cosignatures(&c.note, log) {
+                say!(to out, "    it carries {line}");
+            }
+        }
     }
     for t in stamps {
         if let Some(v) = &t.verified {

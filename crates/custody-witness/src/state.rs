@@ -716,11 +716,10 @@ mod tests {
         assert!(matches!(e, StateError::Unexpected { .. }), "{e}");
         fs::remove_file(dir.join(STATE)).unwrap();
         // A FIFO as the state file: refused at once, never waited on.
-        let status = std::process::Command::new("mkfifo")
-            .arg(dir.join(STATE))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        // Made in-process: a child forked by this test binary inherits every open descriptor
+        // until it execs, so a state lock another test held at that instant would outlive its
+        // StateDir and that test's next open would be refused as Locked.
+        rustix::fs::mkfifoat(rustix::fs::CWD, dir.join(STATE), rustix::fs::Mode::RUSR).unwrap();
         let e = StateDir::open(&dir).unwrap_err();
         assert!(matches!(e, StateError::Unexpected { .. }), "{e}");
         fs::remove_file(dir.join(STATE)).unwrap();
@@ -758,9 +757,10 @@ mod tests {
             let mut b = good.clone();
             b[i] ^= 0x01;
             put(&b);
+            let r = StateDir::open(&dir);
             assert!(
-                matches!(StateDir::open(&dir), Err(StateError::Corrupt { .. })),
-                "byte {i}"
+                matches!(r, Err(StateError::Corrupt { .. })),
+                "byte {i}: {r:?}"
             );
         }
         // Truncated anywhere.

@@ -11,7 +11,7 @@
 #   tsa-expired.pem                   tsa-ec256.key, valid 2025-01-01 to 2025-06-01 only
 #   tsa-noeku.pem tsa-eku-noncrit.pem tsa-ec256.key without EKU / with a non-critical EKU
 #                                     (OpenSSL refuses to sign with these; tests re-sign with them)
-#   note.txt                          the sample ledger's checkpoint (ledger/checkpoints/)
+#   note.txt                          the sample ledger's checkpoint as the log signed it
 #   note.tsq                          TimeStampReq over note.txt with the fixed nonce below
 #   <tsa>.tsr                         bare TimeStampTokens (ContentInfo) answering note.tsq,
 #                                     genTime frozen at 2026-01-15T12:00:00Z by faketime
@@ -27,7 +27,8 @@ MINT='2025-01-01 00:00:00'
 STAMP='2026-01-15 12:00:00'
 
 checkpoint=$(ls ../../../ledger/checkpoints/*.txt | tail -1)
-cp "$checkpoint" note.txt
+# The note as the log signed it: witness cosignature lines (scripts/witness-sample.sh) dropped.
+sed '/^— /{/^— example.org\/nk-repatriation /!d}' "$checkpoint" > note.txt
 
 cat > ext.cnf <<'X'
 [ root ]
@@ -78,8 +79,8 @@ leaf tsa-expired tsa-ec256.key "/O=custody test TSA/CN=custody test TSA expired"
 leaf tsa-noeku tsa-ec256.key "/O=custody test TSA/CN=custody test TSA no EKU" 21 3650 noeku
 leaf tsa-eku-noncrit tsa-ec256.key "/O=custody test TSA/CN=custody test TSA EKU not critical" 22 3650 noncrit
 
-# The request: SHA-256 of the log-signed note (the sample note has no cosignatures, so it is
-# the note itself), nonce = the first 16 bytes of SHA-256("custody TIMESTAMPS.md example nonce"),
+# The request: SHA-256 of the log-signed note (note.txt, without the witnesses' lines),
+# nonce = the first 16 bytes of SHA-256("custody TIMESTAMPS.md example nonce"),
 # certReq true. Encoded by OpenSSL's own DER generator, so custody's encoder is checked against it.
 imprint=$(openssl dgst -sha256 -r note.txt | cut -d' ' -f1)
 nonce=$(printf '%s' 'custody TIMESTAMPS.md example nonce' | openssl dgst -sha256 -r | cut -c1-32)

@@ -181,7 +181,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The claim's entry index.
         target: u64,
@@ -202,7 +204,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The claim's entry index.
         target: u64,
@@ -218,7 +222,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The entry to retract.
         target: u64,
@@ -231,7 +237,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The source entry.
         target: u64,
@@ -248,7 +256,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// The reviewer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The figure reviewed.
         target: u64,
@@ -384,7 +394,9 @@ pub enum Command {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// The JSON Lines file.
         file: PathBuf,
@@ -967,7 +979,9 @@ pub enum AddCommand {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// Keep a copy in the ledger's documents/ folder.
         #[arg(long)]
@@ -980,7 +994,9 @@ pub enum AddCommand {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         #[command(flatten)]
         args: InformantArgs,
@@ -991,7 +1007,9 @@ pub enum AddCommand {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         /// Record it although this key already recorded the same claim (a separate incident
         /// the sources describe in the same words): the entry is a deliberate repeat naming
@@ -1008,7 +1026,9 @@ pub enum AddCommand {
         /// The ledger directory.
         ledger: PathBuf,
         /// Signer's secret key file.
-        #[arg(long)]
+        // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+        // default can never make the wrong party sign as the operator or a witness.
+        #[arg(long, env = "CUSTODY_KEY")]
         key: PathBuf,
         #[command(flatten)]
         args: FigureArgs,
@@ -1018,7 +1038,9 @@ pub enum AddCommand {
 #[derive(Args, Debug)]
 pub struct OfflineArgs {
     /// Signer's secret key file.
-    #[arg(long)]
+    // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
+    // default can never make the wrong party sign as the operator or a witness.
+    #[arg(long, env = "CUSTODY_KEY")]
     pub key: PathBuf,
     /// The origin of the ledger it is meant for.
     #[arg(long)]

@@ -580,3 +580,54 @@ fn sign_claim_args_here(output: &str) -> Vec<&str> {
         "2",
     ]
 }
+
+/// `CUSTODY_KEY` is the default signer key of the evidence commands, never of the operator's
+/// or a witness's: a default must not make the wrong party the operator.
+#[test]
+fn custody_key_defaults_the_signer_key_and_never_the_operators() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    let with_env = |args: &[&str]| {
+        custody(cwd)
+            .env("CUSTODY_KEY", RESEARCHER_KEY)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // init and grants take the operator's key only from --key.
+    let out = with_env(&["init", "L", "--origin", "example.org/env"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!w.path("L").exists());
+    init_ledger(cwd, "L", "example.org/env");
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    let out = with_env(&[
+        "add",
+        "source",
+        "L",
+        "report.txt",
+        "--title",
+        "T",
+        "--publisher",
+        "P",
+        "--date",
+        "2025",
+        "--kind",
+        "media",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = w.ok(&["log", "L", "--json"]);
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["signer"]["name"], "researcher");
+    // The help says where the default comes from.
+    let help = w.ok(&["add", "source", "--help"]);
+    assert!(help.contains("[env: CUSTODY_KEY"), "{help}");
+}

@@ -29,10 +29,14 @@ pub fn custody(cwd: &Path) -> Command {
     let mut c = Command::cargo_bin("custody").unwrap();
     // Verified caches live outside ledger directories (so snapshots of a work dir never see
     // them); one folder for the whole test run keeps them out of the user's own cache too.
-    c.current_dir(cwd).env_remove("CUSTODY_PASSPHRASE").env(
-        "CUSTODY_CACHE_DIR",
-        std::env::temp_dir().join("custody-test-cache"),
-    );
+    // The user's own defaults never reach a test.
+    c.current_dir(cwd)
+        .env_remove("CUSTODY_PASSPHRASE")
+        .env_remove("CUSTODY_KEY")
+        .env(
+            "CUSTODY_CACHE_DIR",
+            std::env::temp_dir().join("custody-test-cache"),
+        );
     c
 }
 

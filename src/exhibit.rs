@@ -1223,6 +1223,7 @@ impl Page<'_> {
 fn html_text(s: &str) -> String {
     s.replace("&ldquo;", "\u{201c}")
         .replace("&rdquo;", "\u{201d}")
+        .replace("&mdash;", "\u{2014}")
         .replace("&amp;", "&")
         .replace("&lt;", "<")
         .replace("&gt;", ">")

@@ -1105,6 +1105,10 @@ fn a_retracted_figure_fails_check_unless_historical_and_the_exhibit_says_so() {
     let html = fs::read_to_string(env.path("f5.html")).unwrap();
     let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
     assert!(title.contains("RETRACTED at entry 7"), "{title}");
+    assert!(
+        title.contains("\u{2014} RETRACTED") && !title.contains("&amp;"),
+        "the title's dash is a character, not double-escaped markup: {title}"
+    );
     assert!(html.contains("<b>Standing as of the checkpoint: RETRACTED at entry 7.</b>"));
 }
 

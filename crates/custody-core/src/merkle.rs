@@ -368,6 +368,63 @@ pub fn verify_consistency(
     .map_err(|_| mismatch)
 }
 
+/// The old root that a consistency proof from `old_size` to (`new_size`, `new_root`) itself
+/// determines, if it determines one: the root `P` with
+/// `verify_consistency(old_size, P, new_size, new_root, proof)` passing.
+///
+/// A witness that refuses a proof against the root *it* stored uses this to tell a bad
+/// proof (no such `P`) from a proof that is valid in the log's signed tree and shows its
+/// prefix of `old_size` is `P` (fork evidence, `docs/FORKS.md`). The proof only carries
+/// `P` when `old_size` is not a power of two: otherwise the old tree is a complete subtree
+/// of the new one, RFC 9162 §2.1.4.2 takes its root from the verifier, and `None` is all
+/// that can be said. `None` also for `old_size` 0, equal sizes, or a proof that does not
+/// lead to `new_root`. The result is checked with [`verify_consistency`] before it is
+/// returned, so this computes `P` but never decides alone that it is right.
+#[must_use]
+pub fn implied_old_root(
+    old_size: u64,
+    new_size: u64,
+    new_root: Digest,
+    proof: &[Digest],
+) -> Option<Digest> {
+    if old_size == 0 || old_size >= new_size || old_size.is_power_of_two() {
+        return None;
+    }
+    if new_size > MAX_TREE_SIZE || proof.len() != consistency_proof_len(old_size, new_size) {
+        return None;
+    }
+    // RFC 9162 §2.1.4.2 steps 3 to 7; `fr` is the old root the path implies.
+    let (mut fn_, mut sn) = (old_size - 1, new_size - 1);
+    while fn_ & 1 == 1 {
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    let (first, rest) = proof.split_first()?;
+    let (mut fr, mut sr): (Hash, Hash) = ((*first).into(), (*first).into());
+    for c in rest {
+        if sn == 0 {
+            return None;
+        }
+        let c: Hash = (*c).into();
+        if fn_ & 1 == 1 || fn_ == sn {
+            fr = tlog_tiles::node_hash(c, fr);
+            sr = tlog_tiles::node_hash(c, sr);
+            while fn_ & 1 == 0 && fn_ != 0 {
+                fn_ >>= 1;
+                sn >>= 1;
+            }
+        } else {
+            sr = tlog_tiles::node_hash(sr, c);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    let p = Digest::from(fr);
+    (sn == 0 && Digest::from(sr) == new_root)
+        .then_some(p)
+        .filter(|p| verify_consistency(old_size, *p, new_size, new_root, proof).is_ok())
+}
+
 /// The RFC 6962 root of `leaves` (leaf hashes), computed through a [`Frontier`].
 #[must_use]
 pub fn root_of_leaves(leaves: &[Digest]) -> Digest {
@@ -627,6 +684,31 @@ mod tests {
         assert_eq!(Frontier::new().root(), Digest::of(b""));
         assert_eq!(root_of_leaves(&[]), EMPTY_ROOT);
         assert_eq!(tree_root(0, &MemoryHashes::new()).unwrap(), EMPTY_ROOT);
+    }
+
+    #[test]
+    fn implied_old_root_is_the_old_root_exactly_when_the_proof_carries_it() {
+        let m = MemoryHashes::from_leaves(&leaves(40));
+        for size in 2..=40u64 {
+            let root = tree_root(size, &m).unwrap();
+            for old in 1..size {
+                let p = prove_consistency(old, size, &m).unwrap();
+                let got = implied_old_root(old, size, root, &p);
+                if old.is_power_of_two() {
+                    assert_eq!(got, None, "{old}->{size}");
+                } else {
+                    assert_eq!(got, Some(tree_root(old, &m).unwrap()), "{old}->{size}");
+                    // A changed hash or another new root: nothing is implied.
+                    let mut bad = p.clone();
+                    bad[p.len() - 1] = Digest::leaf(b"x");
+                    assert_eq!(implied_old_root(old, size, root, &bad), None);
+                    assert_eq!(implied_old_root(old, size, Digest::leaf(b"y"), &p), None);
+                    assert_eq!(implied_old_root(old, size, root, &p[1..]), None);
+                }
+            }
+        }
+        assert_eq!(implied_old_root(0, 5, EMPTY_ROOT, &[]), None);
+        assert_eq!(implied_old_root(5, 5, EMPTY_ROOT, &[]), None);
     }
 
     #[test]

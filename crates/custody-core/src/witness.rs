@@ -20,6 +20,7 @@
 use crate::add_checkpoint::AddCheckpoint;
 use crate::checkpoint::{self, CheckpointError, StrictVerifier};
 use crate::cosignature::{self, split_note};
+use crate::fork;
 use crate::hash::Digest;
 use crate::merkle::{self, EMPTY_ROOT, MAX_TREE_SIZE};
 use crate::sign::KeySigner;
@@ -315,6 +316,113 @@ impl Checked {
     pub fn old(&self) -> u64 {
         self.old
     }
+
+    /// The checkpoint as the log signed it: the body and the log signature lines that
+    /// verified in step 4 (lines by other keys dropped), as a signed note.
+    #[must_use]
+    pub fn log_note(&self) -> String {
+        let mut s = String::with_capacity(self.body.len() + 120 * self.log_lines.len() + 1);
+        s.push_str(&self.body);
+        s.push('\n');
+        for l in &self.log_lines {
+            s.push_str(l);
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Why a refused request, though signed by its log, yields no fork evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum NoForkEvidence {
+    /// The witness never cosigned this log.
+    #[error("the witness holds no checkpoint of this log")]
+    NothingStored,
+    /// The two checkpoints do not contradict each other.
+    #[error("the checkpoint does not contradict the stored one")]
+    Consistent,
+    /// No configured key of the log verifies both notes (a key rotated out, or a stored
+    /// note without the log's line).
+    #[error("no configured key of this log signed both the stored checkpoint and this one")]
+    NoCommonKey,
+    /// A checkpoint smaller than the stored one: evidence would need a proof in the stored
+    /// tree, which a request does not carry.
+    #[error("the checkpoint is smaller than the stored one; the request carries no proof in the stored tree")]
+    Smaller,
+    /// `old` is not the stored size, so the proof is about another tree size.
+    #[error("the request's proof starts at size {old}, not at the stored size {stored}")]
+    OtherOld {
+        /// The request's `old`.
+        old: u64,
+        /// The stored size.
+        stored: u64,
+    },
+    /// From a power-of-two size the proof does not carry the log's own old root (RFC 9162
+    /// §2.1.4.2 takes it from the verifier), so a bad proof cannot be told from a fork.
+    #[error("from size {0}, a power of two, the proof does not say which root the log's tree has there; a bad proof cannot be told from a fork")]
+    PowerOfTwo(u64),
+    /// The proof is not valid in the checkpoint's own tree either: a bad proof, which anyone
+    /// could attach to a genuine checkpoint, proves nothing about the log.
+    #[error("the proof is not valid in the checkpoint's own tree either: a bad proof, not evidence of a fork")]
+    BadProof,
+    /// The evidence did not verify (never expected: a bug).
+    #[error("fork evidence did not verify: {0}")]
+    Build(String),
+}
+
+/// Fork evidence (`docs/FORKS.md`, custody-fork-evidence/v1) from a request [`check`]
+/// accepted and the note the witness stored for its log (`stored_note`: body, the log's
+/// lines, the witness's cosignature), when the two contradict each other: the same size
+/// with another root, or a proof from the stored size that is valid in the new
+/// checkpoint's tree but shows a prefix other than the stored root. A = the stored note,
+/// B = [`Checked::log_note`]. The log key is the first configured key that opens both; the
+/// result is verified by [`fork::build`] before it is returned.
+///
+/// # Errors
+/// [`NoForkEvidence`]: why these two checkpoints prove no fork (or cannot, from what a
+/// request carries).
+pub fn fork_evidence(
+    logs: &Logs,
+    checked: &Checked,
+    stored_note: Option<&str>,
+) -> Result<Vec<u8>, NoForkEvidence> {
+    let stored_note = stored_note.ok_or(NoForkEvidence::NothingStored)?;
+    let b_note = checked.log_note();
+    for key in logs.keys(&checked.origin).unwrap_or_default() {
+        let (Ok(a), Ok(b)) = (
+            checkpoint::open(stored_note.as_bytes(), key),
+            checkpoint::open(b_note.as_bytes(), key),
+        ) else {
+            continue;
+        };
+        let (m, n) = (a.size(), b.size());
+        let prefix = if n == m {
+            b.root()
+        } else if n < m {
+            return Err(NoForkEvidence::Smaller);
+        } else if m == 0 {
+            return Err(NoForkEvidence::Consistent);
+        } else if checked.old != m {
+            return Err(NoForkEvidence::OtherOld {
+                old: checked.old,
+                stored: m,
+            });
+        } else if merkle::verify_consistency(m, a.root(), n, b.root(), &checked.proof).is_ok() {
+            return Err(NoForkEvidence::Consistent);
+        } else if m.is_power_of_two() {
+            return Err(NoForkEvidence::PowerOfTwo(m));
+        } else {
+            merkle::implied_old_root(m, n, b.root(), &checked.proof)
+                .ok_or(NoForkEvidence::BadProof)?
+        };
+        let proof: &[Digest] = if n == m { &[] } else { &checked.proof };
+        return fork::build(key, &a, &b, prefix, proof).map_err(|e| match e {
+            fork::ForkError::NotAFork { .. } => NoForkEvidence::Consistent,
+            e => NoForkEvidence::Build(e.to_string()),
+        });
+    }
+    Err(NoForkEvidence::NoCommonKey)
 }
 
 /// Steps 1 to 5 of `docs/WITNESS.md`: everything that does not depend on the witness's state.
@@ -850,6 +958,108 @@ mod tests {
         assert_eq!(
             decided(&r.to_bytes(), Some(&at8), TIME).unwrap_err().status,
             Status::Unprocessable
+        );
+    }
+
+    /// The note a witness stores for `leaves[..size]`: the log-signed note and a cosignature.
+    fn stored(leaves: &[Digest], size: u64) -> String {
+        let root = merkle::root_of_leaves(&leaves[..size as usize]);
+        let note = checkpoint::sign(ORIGIN, size, root, &key(LOG_SEED)).unwrap();
+        let body = split_note(note.as_bytes()).unwrap().body;
+        let line =
+            cosignature::cosign(body.as_bytes(), WITNESS_NAME, &key(WITNESS_SEED), TIME).unwrap();
+        format!("{note}{line}")
+    }
+
+    /// A request from `old` to `leaves[..size]`, with the proof in that tree.
+    fn request_in(leaves: &[Digest], old: u64, size: u64) -> Checked {
+        let mem = merkle::MemoryHashes::from_leaves(&leaves[..size as usize]);
+        let proof = if old == 0 || old == size {
+            Vec::new()
+        } else {
+            merkle::prove_consistency(old, size, &mem).unwrap()
+        };
+        let note = checkpoint::sign(ORIGIN, size, mem.root(), &key(LOG_SEED)).unwrap();
+        let r = AddCheckpoint {
+            old,
+            proof,
+            checkpoint: note.into_bytes(),
+        };
+        check(&logs(), &r.to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_signed_contradiction_becomes_fork_evidence_and_nothing_else_does() {
+        let l = leaves();
+        let mut forked = l.clone();
+        forked[5] = Digest::leaf(b"rewritten 5");
+        let v = checkpoint::parse_vkey(LOG_VKEY).unwrap();
+        let a6 = stored(&l, 6);
+        // The same size with another root: no proof needed.
+        let c = request_in(&forked, 6, 6);
+        let e = fork_evidence(&logs(), &c, Some(&a6)).unwrap();
+        let f = fork::verify(&e, &v).unwrap();
+        assert_eq!(f.verdict, fork::Verdict::Fork);
+        assert_eq!(
+            (f.a.note(), f.b.note()),
+            (a6.as_str(), c.log_note().as_str())
+        );
+        // A larger tree whose proof from 6 is valid in its own tree: P is its prefix at 6.
+        let c = request_in(&forked, 6, 8);
+        let e = fork_evidence(&logs(), &c, Some(&a6)).unwrap();
+        let f = fork::verify(&e, &v).unwrap();
+        assert_eq!(f.verdict, fork::Verdict::Fork);
+        assert_eq!(f.prefix_root, merkle::root_of_leaves(&forked[..6]));
+        assert_eq!((f.a.size(), f.b.size(), f.proof_len), (6, 8, c.proof.len()));
+        // The same, with a proof hash changed: a bad proof proves nothing.
+        let mut bad = c.clone();
+        bad.proof[0] = Digest::leaf(b"x");
+        assert_eq!(
+            fork_evidence(&logs(), &bad, Some(&a6)),
+            Err(NoForkEvidence::BadProof)
+        );
+        // From a power of two the proof does not carry the log's root there.
+        let c = request_in(&forked, 4, 8);
+        let mut forked4 = l.clone();
+        forked4[1] = Digest::leaf(b"rewritten 1");
+        let c4 = request_in(&forked4, 4, 8);
+        assert_eq!(
+            fork_evidence(&logs(), &c4, Some(&stored(&l, 4))),
+            Err(NoForkEvidence::PowerOfTwo(4))
+        );
+        // Consistent pairs, the same checkpoint again, other sizes: nothing.
+        assert_eq!(
+            fork_evidence(&logs(), &c, Some(&stored(&l, 4))),
+            Err(NoForkEvidence::Consistent)
+        );
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&l, 6, 6), Some(&a6)),
+            Err(NoForkEvidence::Consistent)
+        );
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&l, 6, 8), Some(&a6)),
+            Err(NoForkEvidence::Consistent)
+        );
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&forked, 0, 8), Some(&a6)),
+            Err(NoForkEvidence::OtherOld { old: 0, stored: 6 })
+        );
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&forked, 0, 5), Some(&a6)),
+            Err(NoForkEvidence::Smaller)
+        );
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&forked, 0, 6), None),
+            Err(NoForkEvidence::NothingStored)
+        );
+        // A stored note without the log's line is no evidence against the log.
+        let body_only = {
+            let n = split_note(a6.as_bytes()).unwrap();
+            format!("{}\n{}\n", n.body, n.lines.last().unwrap().text)
+        };
+        assert_eq!(
+            fork_evidence(&logs(), &request_in(&forked, 6, 6), Some(&body_only)),
+            Err(NoForkEvidence::NoCommonKey)
         );
     }
 

@@ -1084,3 +1084,156 @@ fn the_aics_witness_feeder_gets_valid_cosignatures_from_custody() {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("3 checkpoints cosigned"), "{err}");
 }
+
+/// The files in `STATE/forks`, sorted.
+fn fork_files(state: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(state.join("forks")) {
+        Ok(d) => d.map(|e| e.unwrap().path()).collect(),
+        Err(_) => vec![],
+    };
+    v.sort();
+    v
+}
+
+/// `custody check-fork FILE --trust <the log's vkey>`: its exit code and output.
+fn check_fork(env: &Env, file: &Path) -> (Option<i32>, String) {
+    let vkey = std::fs::read_to_string(env.work.path("logs.txt")).unwrap();
+    let vkey = vkey.lines().last().unwrap().trim().to_owned();
+    let out = env
+        .work
+        .run(&["check-fork", file.to_str().unwrap(), "--trust", &vkey]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+/// The log's note at `size` with another root, signed by the operator's real key.
+fn forked_note(env: &Env, size: u64) -> (String, Digest) {
+    let root = Digest::leaf(b"another history the operator showed someone else");
+    let note = checkpoint::sign(ORIGIN, size, root, &env.operator()).unwrap();
+    (note, root)
+}
+
+/// The same note with one byte of its signature changed: not the operator's signature.
+fn forged(note: &str) -> String {
+    let i = note.rfind('=').unwrap_or(note.len() - 2) - 3;
+    let mut b = note.as_bytes().to_vec();
+    b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(b).unwrap()
+}
+
+#[test]
+fn a_forked_checkpoint_over_http_leaves_fork_evidence_check_fork_proves() {
+    let env = Env::new();
+    let note = env.checkpoint();
+    let state = env.work.path("state");
+    let server = Server::start(env.cwd(), "state", &[]);
+    assert_eq!(server.post(&request(0, vec![], &note)).status, 200);
+    assert!(fork_files(&state).is_empty());
+    // A forged contradicting checkpoint: 403, no evidence (it is not the operator's word).
+    let (fork2, fork_root) = forked_note(&env, 2);
+    let r = server.post(&request(2, vec![], &forged(&fork2)));
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(fork_files(&state).is_empty());
+    // The operator's key signed another root for size 2: 422, never a cosignature.
+    let r = server.post(&request(2, vec![], &fork2));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(!r.text().contains("— "), "{}", r.text());
+    let files = fork_files(&state);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let evidence = std::fs::read_to_string(&files[0]).unwrap();
+    let stored_root = split_note(note.as_bytes()).unwrap().body;
+    let stored_root = stored_root.lines().nth(2).unwrap();
+    assert!(evidence.contains(stored_root), "{evidence}");
+    assert!(evidence.contains(&B64.encode(fork_root.0)), "{evidence}");
+    // The name is the content's hash.
+    let sha = Digest::of(evidence.as_bytes()).to_hex();
+    assert!(
+        files[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with(&format!("-{sha}.json")),
+        "{files:?}"
+    );
+    // check-fork: FORK PROVEN, which it reports with exit code 1 (docs/FORKS.md).
+    let (code, out) = check_fork(&env, &files[0]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.starts_with("FORK PROVEN"), "{out}");
+    // The same request again: 422 again, still one file.
+    assert_eq!(server.post(&request(2, vec![], &fork2)).status, 422);
+    assert_eq!(fork_files(&state), files);
+    // Another root at size 2, sent with old 0 (409): a second file, as proven.
+    let other = checkpoint::sign(ORIGIN, 2, Digest::leaf(b"a third"), &env.operator()).unwrap();
+    assert_eq!(server.post(&request(0, vec![], &other)).status, 409);
+    assert_eq!(fork_files(&state).len(), 2);
+    // The witness still cosigns the true history, and its state still opens.
+    env.grow(1);
+    let note3 = env.checkpoint();
+    assert_eq!(
+        server.post(&request(2, env.proof(2, 3), &note3)).status,
+        200
+    );
+    let (code, err) = server.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("fork evidence written to"))
+        .collect();
+    assert_eq!(named.len(), 2, "{err}");
+    assert!(
+        named[0].contains(files[0].file_name().unwrap().to_str().unwrap()),
+        "{err}"
+    );
+    assert!(
+        err.contains("the same fork evidence is already in"),
+        "{err}"
+    );
+    let server = Server::start(env.cwd(), "state", &[]);
+    assert_eq!(server.post(&request(0, vec![], &note3)).text(), "3\n");
+}
+
+#[test]
+fn offline_cosign_of_a_forked_checkpoint_leaves_the_same_evidence() {
+    let env = Env::new();
+    let note = env.checkpoint();
+    let state = env.work.path("state");
+    let cosign = |req: &[u8]| {
+        std::fs::write(env.work.path("req.txt"), req).unwrap();
+        env.work.run(&[
+            "witness",
+            "cosign",
+            "req.txt",
+            "--key",
+            "keys/witness.key",
+            "--logs",
+            "logs.txt",
+            "--state",
+            "state",
+        ])
+    };
+    assert_eq!(cosign(&request(0, vec![], &note)).status.code(), Some(0));
+    let (fork2, _) = forked_note(&env, 2);
+    let out = cosign(&request(2, vec![], &forged(&fork2)));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(fork_files(&state).is_empty());
+    for _ in 0..2 {
+        let out = cosign(&request(2, vec![], &fork2));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "no cosignature");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("422 Unprocessable Entity"), "{err}");
+        let files = fork_files(&state);
+        assert_eq!(files.len(), 1, "{files:?}");
+        let name = files[0].file_name().unwrap().to_str().unwrap();
+        assert!(err.contains(name), "the line names the file: {err}");
+        let (code, out) = check_fork(&env, &files[0]);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.starts_with("FORK PROVEN"), "{out}");
+    }
+}

@@ -111,12 +111,47 @@ fn print_events() -> Events {
                 crate::print::clean(&refusal.reason)
             );
         }
+        Event::ForkEvidence { .. } | Event::NoForkEvidence { .. } => print_fork(e),
         Event::StorageFailed { error } => eprintln!(
             "custody witness: storing state failed, refusing every request until restarted: {}",
             crate::print::clean(error)
         ),
         _ => {}
     })
+}
+
+/// One line on standard error for what the witness did about a log that contradicted itself.
+fn print_fork(e: &Event<'_>) {
+    use custody_witness::state::Fork;
+    match e {
+        Event::ForkEvidence { origin, fork } => {
+            let origin = crate::print::clean(origin);
+            match fork {
+                Fork::Written(p) => eprintln!(
+                    "custody witness: FORK: {origin} signed a checkpoint that contradicts the one \
+                     cosigned; fork evidence written to {} (check it with custody check-fork FILE \
+                     --trust VKEY)",
+                    crate::print::clean(&p.display().to_string())
+                ),
+                Fork::AlreadyKept(p) => eprintln!(
+                    "custody witness: FORK: {origin}: the same fork evidence is already in {}",
+                    crate::print::clean(&p.display().to_string())
+                ),
+                Fork::Full(p) => eprintln!(
+                    "custody witness: FORK: {origin} signed a contradicting checkpoint, but {} \
+                     holds the most fork evidence files kept; nothing written",
+                    crate::print::clean(&p.display().to_string())
+                ),
+                _ => {}
+            }
+        }
+        Event::NoForkEvidence { origin, reason } => eprintln!(
+            "custody witness: no fork evidence for {}: {}",
+            crate::print::clean(origin),
+            crate::print::clean(reason)
+        ),
+        _ => {}
+    }
 }
 
 fn serve(
@@ -161,7 +196,7 @@ fn cosign(request: &Path, key: &Path, logs: &Path, state: &Path) -> Result<()> {
         MAX_REQUEST_BYTES as u64,
         "an add-checkpoint request",
     )?;
-    let witness = start(key, logs, state, Arc::new(|_: &Event<'_>| {}))?;
+    let witness = start(key, logs, state, Arc::new(print_fork))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

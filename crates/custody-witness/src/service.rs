@@ -16,11 +16,11 @@
 //! everything (503) until restarted: the kernel's view of a file after a failed fsync is
 //! unknown, and a restart reads what is really there.
 
-use crate::state::{Record, StateDir, StateError};
+use crate::state::{Fork, Record, StateDir, StateError};
 use custody_core::cosignature::CosignatureVerifier;
 use custody_core::hash::Digest;
 use custody_core::sign::KeySigner;
-use custody_core::witness::{self, Logs, Refusal};
+use custody_core::witness::{self, Logs, Refusal, Status};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -66,6 +66,22 @@ pub enum Event<'a> {
         /// Why.
         refusal: &'a Refusal,
     },
+    /// A refused checkpoint, signed by its log, contradicts the stored one: fork evidence
+    /// (`docs/FORKS.md`) was written, was already kept, or found its directory full.
+    ForkEvidence {
+        /// The log.
+        origin: &'a str,
+        /// What was done, and the file or directory.
+        fork: &'a Fork,
+    },
+    /// A 422 of a log-signed checkpoint that yields no fork evidence (why), or evidence
+    /// that could not be written (the error).
+    NoForkEvidence {
+        /// The log.
+        origin: &'a str,
+        /// Why.
+        reason: &'a str,
+    },
     /// A commit failed: the witness now refuses everything until restarted.
     StorageFailed {
         /// The error.
@@ -95,6 +111,11 @@ enum Msg {
         origin: String,
         record: Record,
         done: oneshot::Sender<Result<(), String>>,
+    },
+    Fork {
+        origin: String,
+        evidence: Vec<u8>,
+        done: oneshot::Sender<Result<Fork, String>>,
     },
     Stop,
 }
@@ -292,7 +313,17 @@ impl Witness {
             .records
             .get(&origin)
             .map(|r| r.cosigned);
-        let accepted = witness::decide(checked, last.as_ref(), (self.clock)())?;
+        // Kept for fork evidence should the decision refuse (one copy of a bounded request).
+        let kept = checked.clone();
+        let accepted = match witness::decide(checked, last.as_ref(), (self.clock)()) {
+            Ok(a) => a,
+            Err(refusal) => {
+                if matches!(refusal.status, Status::Unprocessable | Status::Conflict) {
+                    self.fork_evidence(&kept, refusal.status).await;
+                }
+                return Err(refusal);
+            }
+        };
         let line = accepted
             .cosign(&self.name, &*self.signer)
             .map_err(|e| Refusal::unavailable(format!("signing failed: {e}")))?;
@@ -324,6 +355,60 @@ impl Witness {
             root: next.root,
             time: next.time,
         })
+    }
+
+    /// Writes fork evidence when the refused `checked` (its log signature verified)
+    /// contradicts this log's stored note; called under the log's lock, before the answer,
+    /// so the file exists when the log hears the refusal. Reports what it did; never
+    /// changes the answer. A 409 that proves nothing is the ordinary retry and is not reported.
+    async fn fork_evidence(&self, checked: &witness::Checked, status: Status) {
+        let origin = checked.origin();
+        let stored = self
+            .view
+            .read()
+            .ok()
+            .and_then(|v| v.records.get(origin).cloned());
+        let evidence = match witness::fork_evidence(
+            &self.logs,
+            checked,
+            stored.as_ref().map(|r| r.note.as_str()),
+        ) {
+            Ok(e) => e,
+            Err(why) => {
+                if status == Status::Unprocessable {
+                    (self.events)(&Event::NoForkEvidence {
+                        origin,
+                        reason: &why.to_string(),
+                    });
+                }
+                return;
+            }
+        };
+        let (done, wait) = oneshot::channel();
+        let sent = self
+            .commits
+            .send(Msg::Fork {
+                origin: origin.to_owned(),
+                evidence,
+                done,
+            })
+            .await;
+        let result = match sent {
+            Ok(()) => wait
+                .await
+                .unwrap_or_else(|_| Err("the witness is stopping".into())),
+            Err(_) => Err("the witness is stopping".into()),
+        };
+        match result {
+            Ok(fork) => (self.events)(&Event::ForkEvidence {
+                origin,
+                fork: &fork,
+            }),
+            Err(e) => (self.events)(&Event::NoForkEvidence {
+                origin,
+                reason: &format!("fork evidence could not be written: {e}"),
+            }),
+        }
     }
 
     /// The latest cosigned checkpoint of the log whose origin hashes (SHA-256) to
@@ -383,6 +468,17 @@ fn commit_loop(
                     record,
                     done,
                 } => batch.push((origin, record, done)),
+                // Rare, and written at once: no cosignature waits on it.
+                Msg::Fork {
+                    origin,
+                    evidence,
+                    done,
+                } => {
+                    let r = state
+                        .record_fork(&origin, &evidence)
+                        .map_err(|e| e.to_string());
+                    let _ = done.send(r);
+                }
                 Msg::Stop => {
                     stop = true;
                     break;

@@ -6,6 +6,7 @@
 //! ```text
 //! DIR/lock     empty; an exclusive flock(2) on it is held while a process uses DIR
 //! DIR/state    the whole state, rewritten by every commit
+//! DIR/forks/   fork evidence the witness wrote when a log contradicted itself (never read)
 //! ```
 //!
 //! A commit writes `DIR/state.tmp` (created fresh, never through a link), fsyncs it, renames
@@ -45,6 +46,13 @@ const MAX_DIR_ENTRIES: usize = 16;
 const LOCK: &str = "lock";
 const STATE: &str = "state";
 const TEMP: &str = "state.tmp";
+/// The directory of fork evidence the witness wrote (`docs/WITNESS.md`, "Fork evidence").
+pub const FORKS: &str = "forks";
+/// The most fork evidence files kept in `DIR/forks` (each at most 147,456 bytes, so at most
+/// about 37 MiB): a log that forks again and again cannot fill the disk.
+pub const MAX_FORK_FILES: usize = 256;
+/// The most fork evidence files for one log, so one log's forks leave room for the others.
+pub const MAX_FORK_FILES_PER_LOG: usize = 16;
 
 /// Why the state directory could not be used. Each names the path and says what to do.
 #[derive(Debug, Error)]
@@ -70,7 +78,7 @@ pub enum StateError {
     /// An entry that a witness never writes.
     #[error(
         "{path} holds {entry:?}, which a custody witness never writes there (was it planted?); \
-         the state directory holds only lock and state: remove it, or choose another directory"
+         the state directory holds only lock, state and forks: remove it, or choose another directory"
     )]
     Unexpected {
         /// The directory.
@@ -465,6 +473,7 @@ impl StateDir {
         })?;
         // Under the lock: a temporary file is what a commit cut short left behind.
         remove_temp(dir)?;
+        remove_fork_temps(dir)?;
         let state = read_state(&dir.join(STATE))?;
         let dir_handle = File::open(dir).map_err(io_at(dir))?;
         let lines = state
@@ -540,6 +549,77 @@ impl StateDir {
         Ok(())
     }
 
+    /// Keeps fork evidence `bytes` (already verified by the caller) about log `origin` as
+    /// `DIR/forks/<first 16 hex of SHA-256(origin)>-<hex SHA-256(bytes)>.json`: temp file,
+    /// fsync, rename, fsync of `DIR/forks` (and of `DIR` when `forks` is new). A file of that
+    /// name is the same evidence, so a repeat writes nothing; past [`MAX_FORK_FILES`] or
+    /// [`MAX_FORK_FILES_PER_LOG`] nothing is written either. The witness's state is not
+    /// touched.
+    ///
+    /// # Errors
+    /// I/O errors, or `forks` not a real directory.
+    pub fn record_fork(&mut self, origin: &str, bytes: &[u8]) -> Result<Fork, StateError> {
+        let forks = self.dir.join(FORKS);
+        match fs::symlink_metadata(&forks) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&forks)
+                    .map_err(io_at(&forks))?;
+                self.dir_handle.sync_all().map_err(io_at(&self.dir))?;
+            }
+            Err(e) => return Err(io_at(&forks)(e)),
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(StateError::NotADirectory {
+                    path: forks.display().to_string(),
+                    what: "not a real directory",
+                })
+            }
+        }
+        let prefix = format!("{}-", &Digest::of(origin.as_bytes()).to_hex()[..16]);
+        let name = format!("{prefix}{}.json", Digest::of(bytes).to_hex());
+        let path = forks.join(&name);
+        if fs::symlink_metadata(&path).is_ok() {
+            return Ok(Fork::AlreadyKept(path));
+        }
+        let (mut total, mut this_log) = (0, 0);
+        // Bounded: a directory with more entries than the cap is full, however many it has.
+        for e in fs::read_dir(&forks)
+            .map_err(io_at(&forks))?
+            .take(MAX_FORK_FILES + 1)
+        {
+            let n = e.map_err(io_at(&forks))?.file_name();
+            let n = n.to_string_lossy();
+            total += 1;
+            this_log += usize::from(n.starts_with(&prefix));
+        }
+        if total >= MAX_FORK_FILES || this_log >= MAX_FORK_FILES_PER_LOG {
+            return Ok(Fork::Full(forks));
+        }
+        let temp = forks.join(format!("{name}.tmp"));
+        match fs::remove_file(&temp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(&temp)(e)),
+            _ => {}
+        }
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&temp)
+            .map_err(io_at(&temp))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(io_at(&temp))?;
+        drop(f);
+        fs::rename(&temp, &path).map_err(io_at(&path))?;
+        File::open(&forks)
+            .and_then(|d| d.sync_all())
+            .map_err(io_at(&forks))?;
+        Ok(Fork::Written(path))
+    }
+
     fn write(&mut self) -> Result<(), StateError> {
         let bytes = encode(&self.state.witness, self.lines.values().map(String::as_str));
         let temp = self.dir.join(TEMP);
@@ -566,11 +646,53 @@ fn check_entries(dir: &Path) -> Result<(), StateError> {
     for (i, e) in fs::read_dir(dir).map_err(io_at(dir))?.enumerate() {
         let e = e.map_err(io_at(dir))?;
         let name = e.file_name();
-        if i >= MAX_DIR_ENTRIES || ![LOCK, STATE, TEMP].iter().any(|n| name == *n) {
+        if name == FORKS {
+            // Written into, so never a link that would send the evidence elsewhere.
+            let m = fs::symlink_metadata(e.path()).map_err(io_at(dir))?;
+            if !m.is_dir() {
+                return Err(StateError::Unexpected {
+                    path: dir.display().to_string(),
+                    entry: format!("{FORKS} (not a real directory)"),
+                });
+            }
+        }
+        if i >= MAX_DIR_ENTRIES || ![LOCK, STATE, TEMP, FORKS].iter().any(|n| name == *n) {
             return Err(StateError::Unexpected {
                 path: dir.display().to_string(),
                 entry: name.to_string_lossy().into_owned(),
             });
+        }
+    }
+    Ok(())
+}
+
+/// What [`StateDir::record_fork`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fork {
+    /// The evidence is now in this file.
+    Written(PathBuf),
+    /// This file already held the same evidence; nothing was written.
+    AlreadyKept(PathBuf),
+    /// The directory holds its most files (or this log its most); nothing was written.
+    Full(PathBuf),
+}
+
+/// Removes the `DIR/forks/*.tmp` a crash left (bounded; links removed, never followed).
+fn remove_fork_temps(dir: &Path) -> Result<(), StateError> {
+    let forks = dir.join(FORKS);
+    let entries = match fs::read_dir(&forks) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        r => r.map_err(io_at(&forks))?,
+    };
+    for e in entries.take(MAX_FORK_FILES + 64) {
+        let e = e.map_err(io_at(&forks))?;
+        if e.file_name().to_string_lossy().ends_with(".tmp") {
+            let p = e.path();
+            match fs::symlink_metadata(&p) {
+                Ok(m) if !m.is_dir() => fs::remove_file(&p).map_err(io_at(&p))?,
+                _ => {}
+            }
         }
     }
     Ok(())

@@ -16,7 +16,7 @@
 //! the witness is covered by its durable state.
 //!
 //! The directory is refused (one line, nothing changed) when it is a symbolic link, holds
-//! any entry but `lock`, `state` and a stale `state.tmp`, when `state` is not a regular
+//! any entry but `lock`, `state`, a stale `state.tmp` and a real `forks` directory, when `state` is not a regular
 //! file, is larger than [`MAX_STATE_BYTES`], fails its checksum or its strict parse, or
 //! holds a record whose cosignature line this witness's key does not verify. It never
 //! touches a ledger directory.
@@ -859,6 +859,47 @@ mod tests {
             StateDir::open(&dir),
             Err(StateError::Unexpected { .. })
         ));
+    }
+
+    #[test]
+    fn fork_files_are_named_by_content_bounded_and_never_through_a_link() {
+        let t = tmp();
+        let dir = t.path().join("w");
+        let mut s = StateDir::init(&dir, NAME, key().verifying_key()).unwrap();
+        let Fork::Written(p) = s.record_fork("a.example/log", b"one").unwrap() else {
+            panic!("not written")
+        };
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        assert!(p
+            .to_string_lossy()
+            .ends_with(&format!("-{}.json", Digest::of(b"one").to_hex())));
+        assert_eq!(
+            s.record_fork("a.example/log", b"one").unwrap(),
+            Fork::AlreadyKept(p.clone())
+        );
+        for i in 1..MAX_FORK_FILES_PER_LOG {
+            let r = s.record_fork("a.example/log", format!("{i}").as_bytes());
+            assert!(matches!(r, Ok(Fork::Written(_))), "{r:?}");
+        }
+        assert!(matches!(
+            s.record_fork("a.example/log", b"one more"),
+            Ok(Fork::Full(_))
+        ));
+        // Another log still has room.
+        assert!(matches!(
+            s.record_fork("b.example/log", b"one more"),
+            Ok(Fork::Written(_))
+        ));
+        drop(s);
+        // A stale temp file is removed at open; the state opens with forks/ present.
+        fs::write(dir.join(FORKS).join("x.json.tmp"), b"half").unwrap();
+        drop(StateDir::open(&dir).unwrap());
+        assert!(!dir.join(FORKS).join("x.json.tmp").exists());
+        // forks as a link elsewhere is refused.
+        fs::rename(dir.join(FORKS), t.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), dir.join(FORKS)).unwrap();
+        let e = StateDir::open(&dir).unwrap_err();
+        assert!(matches!(e, StateError::Unexpected { .. }), "{e}");
     }
 
     #[test]

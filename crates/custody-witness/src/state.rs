@@ -16,10 +16,10 @@
 //! the witness is covered by its durable state.
 //!
 //! The directory is refused (one line, nothing changed) when it is a symbolic link, holds
-//! any entry but `lock`, `state`, a stale `state.tmp` and a real `forks` directory, when `state` is not a regular
-//! file, is larger than [`MAX_STATE_BYTES`], fails its checksum or its strict parse, or
-//! holds a record whose cosignature line this witness's key does not verify. It never
-//! touches a ledger directory.
+//! any entry but `lock`, `state`, a stale `state.tmp` and a real `forks` directory, when
+//! `state` is not a regular file, is larger than [`MAX_STATE_BYTES`], fails its checksum or
+//! its strict parse, or holds a record whose cosignature line this witness's key does not
+//! verify. It never touches a ledger directory.
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 use custody_core::checkpoint::{b64_strict, valid_origin};

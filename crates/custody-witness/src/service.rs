@@ -636,6 +636,43 @@ mod tests {
     }
 
     #[test]
+    fn a_larger_forked_checkpoint_with_a_valid_proof_in_its_own_tree_is_evidence() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("w");
+        init(&dir);
+        let a = leaves("a", 10);
+        let mut b = a[..4].to_vec();
+        b.extend((4..10).map(|i| Digest::leaf(format!("b {i}").as_bytes())));
+        let rt = rt();
+        let w = start(&dir, Arc::new(|| 1000));
+        rt.block_on(w.add_checkpoint(&request(&a, 0, 6))).unwrap();
+        // From 6 (not a power of two) the proof names B's root at 6: a fork, proven.
+        let e = rt
+            .block_on(w.add_checkpoint(&request(&b, 6, 9)))
+            .unwrap_err();
+        assert_eq!(e.status, Status::Unprocessable);
+        let files: Vec<_> = std::fs::read_dir(dir.join("forks"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let v = logs().keys(ORIGIN).unwrap()[0].clone();
+        let f = custody_core::fork::verify(&std::fs::read(&files[0]).unwrap(), &v).unwrap();
+        assert_eq!(f.verdict, custody_core::fork::Verdict::Fork);
+        assert_eq!((f.a.size(), f.b.size()), (6, 9));
+        assert_eq!(f.prefix_root, root(&b, 6));
+        // A proof with a hash changed proves nothing: no second file.
+        let mut r = AddCheckpoint::parse(&request(&b, 6, 8)).unwrap();
+        r.proof[0] = Digest::leaf(b"x");
+        let e = rt.block_on(w.add_checkpoint(&r.to_bytes())).unwrap_err();
+        assert_eq!(e.status, Status::Unprocessable);
+        assert_eq!(std::fs::read_dir(dir.join("forks")).unwrap().count(), 1);
+        // The true history is still cosigned.
+        rt.block_on(w.add_checkpoint(&request(&a, 6, 9))).unwrap();
+        w.close();
+    }
+
+    #[test]
     fn a_wrong_key_is_refused() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("w");

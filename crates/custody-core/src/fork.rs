@@ -22,7 +22,8 @@ use thiserror::Error;
 /// The `format` member of every version-1 fork evidence file.
 pub const FORMAT: &str = "custody-fork-evidence/v1";
 /// Files larger than this are refused before parsing: two notes, a proof and the members.
-pub const MAX_FORK_BYTES: usize = 2 * checkpoint::MAX_NOTE_BYTES + 16 * 1024;
+/// Each note counts twice: in a JSON string a `"` or `\` is written as two bytes.
+pub const MAX_FORK_BYTES: usize = 4 * checkpoint::MAX_NOTE_BYTES + 16 * 1024;
 
 /// A fork evidence file as it is on the wire. Untrusted: only [`verify`] says anything.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -342,6 +342,10 @@ pub enum NoForkEvidence {
     /// The two checkpoints do not contradict each other.
     #[error("the checkpoint does not contradict the stored one")]
     Consistent,
+    /// A checkpoint of size 0 whose root is not the empty tree's: malformed, not a fork
+    /// (a tree of size 0 has one root).
+    #[error("a checkpoint of size 0 has only the empty tree's root; another root is malformed, not a fork")]
+    EmptyTree,
     /// No configured key of the log verifies both notes (a key rotated out, or a stored
     /// note without the log's line).
     #[error("no configured key of this log signed both the stored checkpoint and this one")]
@@ -376,8 +380,9 @@ pub enum NoForkEvidence {
 /// lines, the witness's cosignature), when the two contradict each other: the same size
 /// with another root, or a proof from the stored size that is valid in the new
 /// checkpoint's tree but shows a prefix other than the stored root. A = the stored note,
-/// B = [`Checked::log_note`]. The log key is the first configured key that opens both; the
-/// result is verified by [`fork::build`] before it is returned.
+/// B = the checkpoint with only the line of the key that opens A. The log key is the first
+/// configured key that opens both; the result is verified by [`fork::build`] before it is
+/// returned. Sizes and roots are compared before any signature is checked.
 ///
 /// # Errors
 /// [`NoForkEvidence`]: why these two checkpoints prove no fork (or cannot, from what a
@@ -388,35 +393,55 @@ pub fn fork_evidence(
     stored_note: Option<&str>,
 ) -> Result<Vec<u8>, NoForkEvidence> {
     let stored_note = stored_note.ok_or(NoForkEvidence::NothingStored)?;
-    let b_note = checked.log_note();
+    // First, from sizes and roots alone, whether the two can contradict each other: most
+    // refusals (an ordinary 409 retry, a replayed checkpoint) cannot, and deciding that costs
+    // no signature check, so anyone replaying public checkpoints cannot make the witness do
+    // the work of opening notes under the log's lock. The stored note is the witness's own
+    // state (its signatures verified when stored); both notes are opened below regardless.
+    let (m, stored_root) = split_note(stored_note.as_bytes())
+        .ok()
+        .and_then(|n| tlog_tiles::Checkpoint::from_bytes(n.body.as_bytes()).ok())
+        .map(|cp| (cp.size(), Digest::from(*cp.hash())))
+        .ok_or(NoForkEvidence::NothingStored)?;
+    let n = checked.size;
+    let prefix = if n == m {
+        if n == 0 {
+            return Err(NoForkEvidence::EmptyTree);
+        }
+        if checked.root == stored_root {
+            return Err(NoForkEvidence::Consistent);
+        }
+        checked.root
+    } else if n < m {
+        return Err(NoForkEvidence::Smaller);
+    } else if m == 0 {
+        return Err(NoForkEvidence::Consistent);
+    } else if checked.old != m {
+        return Err(NoForkEvidence::OtherOld {
+            old: checked.old,
+            stored: m,
+        });
+    } else if merkle::verify_consistency(m, stored_root, n, checked.root, &checked.proof).is_ok() {
+        return Err(NoForkEvidence::Consistent);
+    } else if m.is_power_of_two() {
+        return Err(NoForkEvidence::PowerOfTwo(m));
+    } else {
+        merkle::implied_old_root(m, n, checked.root, &checked.proof)
+            .ok_or(NoForkEvidence::BadProof)?
+    };
+    let proof: &[Digest] = if n == m { &[] } else { &checked.proof };
     for key in logs.keys(&checked.origin).unwrap_or_default() {
-        let (Ok(a), Ok(b)) = (
-            checkpoint::open(stored_note.as_bytes(), key),
-            checkpoint::open(b_note.as_bytes(), key),
-        ) else {
+        let Ok(a) = checkpoint::open(stored_note.as_bytes(), key) else {
             continue;
         };
-        let (m, n) = (a.size(), b.size());
-        let prefix = if n == m {
-            b.root()
-        } else if n < m {
-            return Err(NoForkEvidence::Smaller);
-        } else if m == 0 {
-            return Err(NoForkEvidence::Consistent);
-        } else if checked.old != m {
-            return Err(NoForkEvidence::OtherOld {
-                old: checked.old,
-                stored: m,
-            });
-        } else if merkle::verify_consistency(m, a.root(), n, b.root(), &checked.proof).is_ok() {
-            return Err(NoForkEvidence::Consistent);
-        } else if m.is_power_of_two() {
-            return Err(NoForkEvidence::PowerOfTwo(m));
-        } else {
-            merkle::implied_old_root(m, n, b.root(), &checked.proof)
-                .ok_or(NoForkEvidence::BadProof)?
+        // B with only this key's line: the evidence names one key, and a note re-sent with
+        // other subsets of its lines is the same evidence, not another file.
+        let Some(b) = checked.log_lines.iter().find_map(|line| {
+            let note = format!("{}\n{line}\n", checked.body);
+            checkpoint::open(note.as_bytes(), key).ok()
+        }) else {
+            continue;
         };
-        let proof: &[Digest] = if n == m { &[] } else { &checked.proof };
         return fork::build(key, &a, &b, prefix, proof).map_err(|e| match e {
             fork::ForkError::NotAFork { .. } => NoForkEvidence::Consistent,
             e => NoForkEvidence::Build(e.to_string()),
@@ -449,10 +474,13 @@ pub fn check(logs: &Logs, request: &[u8]) -> Result<Checked, Refusal> {
         )
     })?;
     // 4. Every line by a configured key must verify (strictly), and at least one must be
-    //    there; lines by other keys are ignored.
+    //    there; lines by other keys are ignored. Only the first line of each key is kept:
+    //    Ed25519 takes any nonce, so a log could sign one body a hundred times, and a stored
+    //    note with more lines than a note may carry would not open again after a restart.
     let mut log_lines: Vec<String> = Vec::new();
+    let mut kept_keys: Vec<usize> = Vec::new();
     for line in &note.lines {
-        for key in keys {
+        for (k, key) in keys.iter().enumerate() {
             if line.name != key.name() || line.key_id != key.key_id() {
                 continue;
             }
@@ -466,7 +494,8 @@ pub fn check(logs: &Logs, request: &[u8]) -> Result<Checked, Refusal> {
                     ),
                 ));
             }
-            if !log_lines.contains(&line.text) {
+            if !kept_keys.contains(&k) {
+                kept_keys.push(k);
                 log_lines.push(line.text.clone());
             }
         }
@@ -561,6 +590,18 @@ impl Accepted {
         s.push_str(cosignature);
         if !s.ends_with('\n') {
             s.push('\n');
+        }
+        // At most one line per configured key (step 4) and the witness's own: far under
+        // what a note may carry, checked so a stored note always opens again.
+        if self.log_lines.len() + 1 > cosignature::MAX_SIGNATURE_LINES {
+            return Err(Refusal::new(
+                Status::BadRequest,
+                format!(
+                    "the checkpoint carries {} log signature lines; a stored note holds at most {}",
+                    self.log_lines.len(),
+                    cosignature::MAX_SIGNATURE_LINES - 1
+                ),
+            ));
         }
         if s.len() > MAX_STORED_NOTE_BYTES {
             return Err(Refusal::new(
@@ -986,6 +1027,89 @@ mod tests {
             checkpoint: note.into_bytes(),
         };
         check(&logs(), &r.to_bytes()).unwrap()
+    }
+
+    /// `n` more valid signature lines of the log key over the body of `note`, each different:
+    /// Ed25519 takes any nonce, so a hostile log can sign one body as often as it likes
+    /// (made here with ed25519-dalek's hazmat signer and other nonce prefixes).
+    fn resigned(note: &str, n: u8) -> String {
+        use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+        let sk = key(LOG_SEED);
+        let parsed = split_note(note.as_bytes()).unwrap();
+        let first = B64
+            .decode(parsed.lines[0].text.rsplit(' ').next().unwrap())
+            .unwrap();
+        let mut out = note.to_owned();
+        for i in 0..n {
+            let mut esk = ExpandedSecretKey::from(&sk.to_bytes());
+            esk.hash_prefix[0] ^= i + 1;
+            let sig = raw_sign::<sha2::Sha512>(&esk, parsed.body.as_bytes(), &sk.verifying_key());
+            let line = [&first[..4], &sig.to_bytes()[..]].concat();
+            out.push_str(&format!("— {ORIGIN} {}\n", B64.encode(line)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_body_signed_a_hundred_times_is_kept_with_one_line_and_its_state_reopens() {
+        let l = leaves();
+        let note =
+            checkpoint::sign(ORIGIN, 6, merkle::root_of_leaves(&l[..6]), &key(LOG_SEED)).unwrap();
+        let many = resigned(&note, 99);
+        assert_eq!(split_note(many.as_bytes()).unwrap().lines.len(), 100);
+        let r = AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: many.into_bytes(),
+        };
+        let c = check(&logs(), &r.to_bytes()).unwrap();
+        assert_eq!(c.log_lines.len(), 1, "one line per configured key is kept");
+        let a = decide(c, None, TIME).unwrap();
+        let line = a.cosign(WITNESS_NAME, &key(WITNESS_SEED)).unwrap();
+        let stored = a.stored_note(&line).unwrap();
+        // What the state keeps opens again: the log's line and the witness's.
+        assert_eq!(split_note(stored.as_bytes()).unwrap().lines.len(), 2);
+        assert!(checkpoint::open(stored.as_bytes(), &logs().keys(ORIGIN).unwrap()[0]).is_ok());
+    }
+
+    #[test]
+    fn fork_evidence_names_one_line_of_the_log_however_often_it_signed() {
+        let l = leaves();
+        let mut forked = l.clone();
+        forked[5] = Digest::leaf(b"rewritten 5");
+        let a6 = stored(&l, 6);
+        let plain = request_in(&forked, 6, 6);
+        let note = checkpoint::sign(
+            ORIGIN,
+            6,
+            merkle::root_of_leaves(&forked[..6]),
+            &key(LOG_SEED),
+        )
+        .unwrap();
+        let r = AddCheckpoint {
+            old: 6,
+            proof: vec![],
+            checkpoint: resigned(&note, 3).into_bytes(),
+        };
+        let noisy = check(&logs(), &r.to_bytes()).unwrap();
+        assert_eq!(
+            fork_evidence(&logs(), &noisy, Some(&a6)).unwrap(),
+            fork_evidence(&logs(), &plain, Some(&a6)).unwrap(),
+            "the same fork re-sent with other signature lines is the same evidence"
+        );
+        // A size-0 checkpoint with another root is malformed, not a fork.
+        let zero = checkpoint::sign(ORIGIN, 0, Digest::leaf(b""), &key(LOG_SEED)).unwrap();
+        let r = AddCheckpoint {
+            old: 0,
+            proof: vec![],
+            checkpoint: zero.into_bytes(),
+        };
+        let c = check(&logs(), &r.to_bytes()).unwrap();
+        let s0 = stored(&l, 0);
+        assert_eq!(
+            fork_evidence(&logs(), &c, Some(&s0)),
+            Err(NoForkEvidence::EmptyTree)
+        );
     }
 
     #[test]

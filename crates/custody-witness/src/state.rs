@@ -48,8 +48,8 @@ const STATE: &str = "state";
 const TEMP: &str = "state.tmp";
 /// The directory of fork evidence the witness wrote (`docs/WITNESS.md`, "Fork evidence").
 pub const FORKS: &str = "forks";
-/// The most fork evidence files kept in `DIR/forks` (each at most 147,456 bytes, so at most
-/// about 37 MiB): a log that forks again and again cannot fill the disk.
+/// The most fork evidence files kept in `DIR/forks` (each at most 278,528 bytes, so at most
+/// about 68 MiB): a log that forks again and again cannot fill the disk.
 pub const MAX_FORK_FILES: usize = 256;
 /// The most fork evidence files for one log, so one log's forks leave room for the others.
 pub const MAX_FORK_FILES_PER_LOG: usize = 16;
@@ -602,17 +602,7 @@ impl StateDir {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(&temp)(e)),
             _ => {}
         }
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)
-            .map_err(io_at(&temp))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(io_at(&temp))?;
-        drop(f);
+        write_new(&temp, bytes)?;
         fs::rename(&temp, &path).map_err(io_at(&path))?;
         File::open(&forks)
             .and_then(|d| d.sync_all())
@@ -624,21 +614,27 @@ impl StateDir {
         let bytes = encode(&self.state.witness, self.lines.values().map(String::as_str));
         let temp = self.dir.join(TEMP);
         remove_temp(&self.dir)?;
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&temp)
-            .map_err(io_at(&temp))?;
-        f.write_all(&bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(io_at(&temp))?;
-        drop(f);
+        write_new(&temp, &bytes)?;
         let state = self.dir.join(STATE);
         fs::rename(&temp, &state).map_err(io_at(&state))?;
         self.dir_handle.sync_all().map_err(io_at(&self.dir))
     }
+}
+
+/// Writes `bytes` to a new file `temp` (0600, never through a link, never over a file) and
+/// fsyncs it: the first half of every durable replace here; the caller renames and fsyncs
+/// the directory.
+fn write_new(temp: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(temp)
+        .map_err(io_at(temp))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_at(temp))
 }
 
 /// Refuses any entry but ours; bounded, so a directory of millions is refused quickly.

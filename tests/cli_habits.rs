@@ -132,6 +132,9 @@ fn run_example(cwd: &Path, cmd: &str) -> String {
         .current_dir(cwd)
         .env("PATH", path)
         .env_remove("CUSTODY_PASSPHRASE")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LEDGER")
+        .env_remove("XDG_DATA_HOME")
         .env(
             "CUSTODY_CACHE_DIR",
             std::env::temp_dir().join("custody-test-cache"),
@@ -630,4 +633,107 @@ fn custody_key_defaults_the_signer_key_and_never_the_operators() {
     // The help says where the default comes from.
     let help = w.ok(&["add", "source", "--help"]);
     assert!(help.contains("[env: CUSTODY_KEY"), "{help}");
+}
+
+/// `-L DIR` or `CUSTODY_LEDGER` names the ledger once; one named in its own place on the
+/// command line wins over both; with none, one usage line names both ways. A command's other
+/// positionals keep their meaning: with a default ledger the single positional is the file,
+/// the target or the index.
+#[test]
+fn custody_ledger_names_the_ledger_once_and_a_positional_one_wins() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", ORIGIN);
+    init_ledger(cwd, "M", "example.org/other");
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("M", RESEARCHER_KEY, "2025", "media"));
+    let env = |args: &[&str]| {
+        custody(cwd)
+            .env("CUSTODY_LEDGER", "L")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let stdout = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Neither: exit 2, one line naming both ways, and not a clap error about LEDGER.
+    let err = w.fails(2, &["log"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("-L DIR") && err.contains("CUSTODY_LEDGER"),
+        "{err}"
+    );
+    // The environment alone, -L alone, and a positional one over both.
+    let log = stdout(&env(&["log"]));
+    assert!(log.lines().count() == 2 && log.contains("genesis"), "{log}");
+    assert_eq!(w.ok(&["-L", "L", "log"]), log);
+    assert_eq!(w.ok(&["log", "--ledger", "L"]), log);
+    let other = stdout(&env(&["log", "M"]));
+    assert!(
+        other.lines().count() == 3 && other.contains("source"),
+        "{other}"
+    );
+    let other_flag = w.ok(&["-L", "L", "log", "M"]);
+    assert_eq!(other_flag, other);
+    // Two positionals: with a default ledger the single one is the file / the target.
+    let out = env(&[
+        "add",
+        "source",
+        "--key",
+        RESEARCHER_KEY,
+        "report.txt",
+        "--title",
+        "T",
+        "--publisher",
+        "P",
+        "--date",
+        "2025",
+        "--kind",
+        "media",
+    ]);
+    assert!(stdout(&out).starts_with("entry 2 (source) appended"));
+    w.ok(&sign_claim_args(
+        RESEARCHER_KEY,
+        ORIGIN,
+        "first",
+        "2025",
+        "a.cust",
+    ));
+    w.ok(&sign_claim_args(
+        RESEARCHER_KEY,
+        ORIGIN,
+        "second",
+        "2025",
+        "b.cust",
+    ));
+    let out = stdout(&env(&["append", "a.cust", "b.cust"]));
+    assert!(
+        out.contains("a.cust: entry 3 (claim)") && out.contains("b.cust: entry 4 (claim)"),
+        "{out}"
+    );
+    let out = stdout(&env(&["show", "3"]));
+    assert!(out.starts_with("entry 3: claim"), "{out}");
+    assert!(stdout(&env(&["show", "M", "1"])).starts_with("entry 1: key-grant"));
+    let out = stdout(&env(&[
+        "retract",
+        "--key",
+        RESEARCHER_KEY,
+        "4",
+        "--reason",
+        "a duplicate",
+    ]));
+    assert!(out.contains("entry 5 (retraction)"), "{out}");
+    let p = stdout(&env(&["prove", "consistency", "2", "5"]));
+    assert!(
+        p.starts_with("consistency of tree size 2 with tree size 5"),
+        "{p}"
+    );
+    assert_eq!(w.ok(&["prove", "consistency", "L", "2", "5"]), p);
+    // M was never written to.
+    assert_eq!(w.ok(&["log", "M"]), other);
+    // The help says where the default comes from.
+    let help = w.ok(&["log", "--help"]);
+    assert!(help.contains("[env: CUSTODY_LEDGER="), "{help}");
 }

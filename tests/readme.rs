@@ -78,7 +78,10 @@ fn the_readme_tour_runs_as_written_on_a_fresh_ledger() {
         .env("HOME", dir.path())
         .env("CUSTODY_CACHE_DIR", dir.path().join("cache"))
         .env_remove("CUSTODY_PASSPHRASE")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LEDGER")
         .env_remove("XDG_CACHE_HOME")
+        .env_remove("XDG_DATA_HOME")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run bash");

@@ -8,8 +8,9 @@ use custody_core::bundle::{Subject, SubjectKind};
 use custody_core::hash::Digest;
 use custody_core::sign::KeySigner;
 use custody_store::files;
+use std::path::Path;
 
-pub fn run(a: ExportArgs) -> Result<()> {
+pub fn run(ledger: &Path, a: ExportArgs) -> Result<()> {
     let subject = match (a.entry, a.figure) {
         (Some(index), None) => Subject {
             kind: SubjectKind::Entry,
@@ -28,7 +29,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         // With the operator's key, the bundle is made complete to its checkpoint: a state
         // commitment as the checkpoint's last entry, appended and signed unless the latest
         // checkpoint already ends in one and covers the whole log.
-        let mut w = open_writer(&a.ledger)?;
+        let mut w = open_writer(ledger)?;
         let current = w
             .latest_checkpoint(&w.operator_verifier()?)?
             .is_some_and(|c| {
@@ -48,7 +49,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     if let Some(c) = committed {
         eprintln!("entry {c} (state-commitment) appended");
     }
-    let l = open_reader(&a.ledger)?;
+    let l = open_reader(ledger)?;
     let exported = l.export_with(
         subject,
         key.as_ref().map(|k| k as &dyn KeySigner),

@@ -103,7 +103,7 @@ impl Anchor {
     }
 }
 
-pub fn run(a: &VerifyArgs) -> Result<()> {
+pub fn run(ledger: &Path, a: &VerifyArgs) -> Result<()> {
     let anchor = Anchor::from_args(a)?;
     let roots = if a.tsa_cert.is_empty() {
         None
@@ -129,7 +129,6 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         documents: a.documents,
         strict: a.strict,
     };
-    let ledger: &Path = &a.ledger;
     let total = std::fs::metadata(ledger.join(ENTRIES)).map_or(0, |m| m.len());
     let bar = progress_bar(
         total,

@@ -48,7 +48,9 @@ Examples:
 const EXHIBIT_EXAMPLES: &str = "\
 The page opens with one sentence: VERIFIED (followed by the subject's standing, as `check`
 prints it) and what the figure is, whose log holds it, who witnessed and timestamped it. A
-bundle that fails its check gets no page (exit 1, nothing written).
+bundle that fails its check gets no page (exit 1, nothing written), nor does one that does not
+prove that none of its entries' amendments was left out, unless --allow-incomplete (the first
+page then says so).
 
 Examples:
   custody exhibit figure-168.json -o figure-168.html \\
@@ -808,6 +810,11 @@ pub struct ExhibitArgs {
     /// The case name or number, printed in the page's header and running header.
     #[arg(long, value_name = "CASE")]
     pub case: Option<String>,
+    /// Render a bundle that does not prove its amendments complete to its checkpoint (as
+    /// `check --allow-incomplete`); its first page then says so. Without it such a bundle
+    /// gets no page (exit 1).
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Overwrite the output file.
     #[arg(long)]
     pub force: bool,

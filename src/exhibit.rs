@@ -662,12 +662,14 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
          <title>Exhibit{unchecked}: {title_text}</title><style>{CSS}{page_css}</style></head><body>\n\
          {fields}\
          <div class=\"box verdict{warn}\"><p>{verdict}</p></div>\n\
+         {incomplete}\
          {anchor}\
          <h1>Exhibit{number}: {title}</h1>\n",
         title_text = esc(&html_text(&title)),
         number = inp.exhibit_id.map(|id| format!(" {}", esc(id))).unwrap_or_default(),
         verdict = esc(&verdict),
         warn = if self_keyed { " warn" } else { "" },
+        incomplete = incomplete_box(v),
     );
     p.summary(inp);
     let _ = write!(
@@ -1229,6 +1231,29 @@ fn html_text(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
+}
+
+/// The first-page warning on a bundle that does not prove its amendments complete (rendered
+/// only when the producer accepted that explicitly): empty for a complete one.
+fn incomplete_box(v: &VerifiedBundle) -> String {
+    let why = match v.completeness {
+        Some(c) if c.to_checkpoint => return String::new(),
+        Some(c) => format!(
+            "The bundle proves that it holds every correction, retraction and revocation of its \
+             entries only up to entry {}, not up to the checkpoint at tree size {}: one \
+             recorded in between could have been left out of it unseen.",
+            c.commitment,
+            v.checkpoint.size()
+        ),
+        None => "The bundle carries no proof that it holds every correction, retraction and \
+                 revocation of its entries: one could have been left out of it unseen."
+            .to_string(),
+    };
+    format!(
+        "<div class=\"box warn incomplete\"><p><b>NOT PROVEN COMPLETE.</b> {why} The person \
+         who produced this page accepted that explicitly. A bundle that proves it can be \
+         exported again by the ledger's operator.</p></div>\n"
+    )
 }
 
 /// Whether the bundle proves its amendments complete to its checkpoint.

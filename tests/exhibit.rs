@@ -661,8 +661,40 @@ fn a_bundle_without_its_completeness_proof_is_never_called_unchanged() {
         b.completeness = None;
         b.entries.retain(|e| e.index != 29);
     });
-    s.ok(&["exhibit", "open.json", "-o", "open.html", "--trust", &vk]);
-    let v = verdict_of(&fs::read_to_string(s.path("open.html")).unwrap());
+    // As `check`: no page without --allow-incomplete, and one line that says why.
+    let out = common::run(
+        s.path("").as_path(),
+        &["exhibit", "open.json", "-o", "open.html", "--trust", &vk],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("carries no completeness proof") && err.contains("--allow-incomplete"),
+        "{err}"
+    );
+    assert!(!s.path("open.html").exists());
+    let out = s.ok(&[
+        "exhibit",
+        "open.json",
+        "-o",
+        "open.html",
+        "--trust",
+        &vk,
+        "--allow-incomplete",
+    ]);
+    assert!(out.contains("NOT PROVEN COMPLETE"), "{out}");
+    let html = fs::read_to_string(s.path("open.html")).unwrap();
+    // Said on the first page: right after the verdict, before the title.
+    let warning = html
+        .find("<b>NOT PROVEN COMPLETE.</b>")
+        .expect("warning box");
+    assert!(
+        html.find("<div class=\"box verdict").unwrap() < warning
+            && warning < html.find("<h1>").unwrap(),
+        "{html}"
+    );
+    let v = verdict_of(&html);
     assert!(
         v.starts_with("VERIFIED: this figure, \u{201c}Forcibly returned since 2024\u{201d}")
             && v.contains(

@@ -983,7 +983,20 @@ fn leaving_any_amendment_out_of_a_bundle_fails_naming_the_entry() {
         ],
     );
     assert_eq!(j["completeness"], serde_json::Value::Null);
-    env.ok(&["exhibit", "stripped.json", "-o", "s.html", "--trust", &vk]);
+    let err = env.fails(
+        1,
+        &["exhibit", "stripped.json", "-o", "s.html", "--trust", &vk],
+    );
+    assert!(err.contains("--allow-incomplete"), "{err}");
+    env.ok(&[
+        "exhibit",
+        "stripped.json",
+        "-o",
+        "s.html",
+        "--trust",
+        &vk,
+        "--allow-incomplete",
+    ]);
     let html = fs::read_to_string(env.path("s.html")).unwrap();
     assert!(
         html.contains("does not prove that no correction"),

@@ -356,15 +356,16 @@ pub fn run(a: CheckArgs) -> Result<()> {
     Ok(())
 }
 
-/// Why the bundle does not prove its amendments complete to its checkpoint, if it does not.
-fn incomplete(v: &VerifiedBundle) -> Option<String> {
+/// Why the bundle does not prove its amendments complete to its checkpoint, if it does not:
+/// the one reason `check` and `exhibit` refuse it without --allow-incomplete.
+pub(super) fn incomplete(v: &VerifiedBundle) -> Option<String> {
     match v.completeness {
         Some(c) if c.to_checkpoint => None,
         Some(c) => Some(format!(
             "the bundle proves its entries' amendments complete only up to its state commitment \
              at entry {}, not to its checkpoint (tree size {}): an amendment recorded between \
              them could have been left out; export it again with `custody export --key \
-             OPERATOR.key`, or pass --allow-incomplete to check what it holds",
+             OPERATOR.key`, or pass --allow-incomplete to use what it holds",
             c.commitment,
             v.checkpoint.size()
         )),
@@ -372,7 +373,7 @@ fn incomplete(v: &VerifiedBundle) -> Option<String> {
             "the bundle carries no completeness proof (no state commitment): a correction, \
              retraction, redaction, re-sourcing, supersession, review or revocation of its entries could \
              have been left out of it unseen; export it again with `custody export --key \
-             OPERATOR.key`, or pass --allow-incomplete to check what it holds"
+             OPERATOR.key`, or pass --allow-incomplete to use what it holds"
                 .into(),
         ),
     }

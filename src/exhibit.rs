@@ -878,25 +878,17 @@ impl Page<'_> {
         // Reviews of the subject figure (docs/FORMAT.md "Roles"): who besides its author
         // endorsed it, each a signed entry of the bundle.
         if let Some(st) = &v.standing {
-            let by: Vec<String> = st
-                .reviewed_by
-                .iter()
-                .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
-                .map(|(r, ve)| {
-                    let sj = SignerJson::of(&ve.entry.content.signer, v.keys());
-                    format!(
-                        "<b>{}</b> ({}) at entry {r}",
-                        esc(sj.name.as_deref().unwrap_or("?")),
-                        esc(sj.role.as_deref().unwrap_or("?"))
-                    )
-                })
-                .collect();
-            if !by.is_empty() {
+            let reviews = crate::print::reviews(&st.reviewed_by, v.keys(), |r| {
+                Ok::<_, std::convert::Infallible>(
+                    v.entries.get(&r).map(|ve| ve.entry.content.signer),
+                )
+            })
+            .unwrap_or_else(|never| match never {});
+            if let Some(line) = crate::print::reviewed(&reviews, |n| format!("<b>{}</b>", esc(n))) {
                 let _ = writeln!(
                     self.h,
-                    "<p>Reviewed by {}: a reviewer's signed endorsement of this figure, by a key \
-                     other than its author's.</p>",
-                    by.join(", ")
+                    "<p>This figure was {line}: a reviewer's signed endorsement of it, by a key \
+                     other than its author's.</p>"
                 );
             }
         }

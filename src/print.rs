@@ -260,17 +260,42 @@ pub fn summary(b: &Body) -> String {
     }
 }
 
-/// "reviewed by NAME at entry M, ..." for a figure's reviews (`reviews`: each review's index
-/// and its signer's name), or `None` if nobody reviewed it. One wording for `figure`, `check`
-/// and `verify`.
+/// A figure's reviews as (review entry, its signer's key name in `keys`, or "?"), in the order
+/// given. `signer(i)` is the signer of review entry `i`, `None` when it is not at hand (a
+/// bundle holds only its own entries): that review is left out. One lookup for `figure`,
+/// `check`, `verify` and `exhibit`.
+///
+/// # Errors
+/// What `signer` returns.
+pub fn reviews<E>(
+    indices: &[u64],
+    keys: &[KeyRecord],
+    mut signer: impl FnMut(u64) -> Result<Option<KeyId>, E>,
+) -> Result<Vec<(u64, String)>, E> {
+    let mut out = Vec::with_capacity(indices.len());
+    for &i in indices {
+        if let Some(id) = signer(i)? {
+            let name = keys
+                .iter()
+                .find(|k| k.id() == id)
+                .map_or_else(|| "?".to_owned(), |k| k.name.clone());
+            out.push((i, name));
+        }
+    }
+    Ok(out)
+}
+
+/// "reviewed by NAME at entry M, ..." for a figure's reviews (from [`reviews`]), or `None` if
+/// nobody reviewed it; `name` writes each name (cleaned for a terminal, escaped for a page).
+/// One wording for `figure`, `check`, `verify` and `exhibit`.
 #[must_use]
-pub fn reviewed(reviews: &[(u64, String)]) -> Option<String> {
+pub fn reviewed(reviews: &[(u64, String)], name: impl Fn(&str) -> String) -> Option<String> {
     if reviews.is_empty() {
         return None;
     }
     let by: Vec<String> = reviews
         .iter()
-        .map(|(i, name)| format!("{} at entry {i}", clean(name)))
+        .map(|(i, n)| format!("{} at entry {i}", name(n)))
         .collect();
     Some(format!("reviewed by {}", by.join(", ")))
 }

@@ -267,16 +267,13 @@ pub fn run(a: CheckArgs) -> Result<()> {
         say!("  {line}");
     }
     if let Some(s) = &v.standing {
-        let reviews: Vec<(u64, String)> = s
-            .reviewed_by
-            .iter()
-            .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
-            .map(|(r, ve)| {
-                let by = SignerJson::of(&ve.entry.content.signer, v.keys());
-                (r, by.name.unwrap_or_else(|| "?".into()))
-            })
-            .collect();
-        if let Some(line) = crate::print::reviewed(&reviews) {
+        let reviews = crate::print::reviews(&s.reviewed_by, v.keys(), |r| {
+            Ok::<_, std::convert::Infallible>(v.entries.get(&r).map(|ve| ve.entry.content.signer))
+        })
+        .unwrap_or_else(|never| match never {});
+        if let Some(line) =
+            crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned())
+        {
             say!("  {line}");
         }
     }

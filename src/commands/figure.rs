@@ -49,12 +49,10 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     if let Some(line) = succession(index, &|i| explain::standing(st, &l, i, l.size()))? {
         say!(to out, "  {line}");
     }
-    let mut reviews = Vec::with_capacity(s.reviewed_by.len());
-    for &r in &s.reviewed_by {
-        let by = SignerJson::of(&l.entry(r)?.content.signer, &st.keys);
-        reviews.push((r, by.name.unwrap_or_else(|| "?".into())));
-    }
-    if let Some(line) = crate::print::reviewed(&reviews) {
+    let reviews = crate::print::reviews(&s.reviewed_by, &st.keys, |r| {
+        l.entry(r).map(|e| Some(e.content.signer))
+    })?;
+    if let Some(line) = crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned()) {
         say!(to out, "  {line}");
     }
     let now = s.current.unwrap_or(0);

@@ -246,14 +246,14 @@ fn reviewer_names(
         return Ok(out);
     }
     let l = open_reader(ledger)?;
-    for &i in r.figures.iter().flat_map(|f| &f.standing.reviewed_by) {
-        let signer = l.entry(i)?.content.signer;
-        let name = l
-            .state()
-            .key(&signer)
-            .map_or_else(|| "?".to_owned(), |k| k.name.clone());
-        out.insert(i, name);
-    }
+    let all: Vec<u64> = r
+        .figures
+        .iter()
+        .flat_map(|f| f.standing.reviewed_by.iter().copied())
+        .collect();
+    out.extend(crate::print::reviews(&all, &l.state().keys, |i| {
+        l.entry(i).map(|e| Some(e.content.signer))
+    })?);
     Ok(out)
 }
 
@@ -439,7 +439,9 @@ fn print_report(
             .iter()
             .map(|&i| (i, reviewers.get(&i).cloned().unwrap_or_else(|| "?".into())))
             .collect();
-        if let Some(line) = crate::print::reviewed(&reviews) {
+        if let Some(line) =
+            crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned())
+        {
             say!(to out, "      {line}");
         }
         if s.retracted_at.is_some() {

@@ -95,6 +95,47 @@ pub fn key_id(id: &KeyId, full: bool) -> String {
     }
 }
 
+/// A checkpoint named by the tree size it signs: "the checkpoint at tree size 30". Never
+/// "checkpoint 30", which a reader takes for the thirtieth checkpoint.
+#[must_use]
+pub fn checkpoint_at(size: u64) -> String {
+    format!("the checkpoint at tree size {size}")
+}
+
+/// `n` of a claim's or figure's `unit`: "1 person" for the default unit "people", otherwise
+/// the unit as its signer wrote it ("406 people", "12 households"). custody knows the singular
+/// only of the default unit; any other is the signer's word, kept as signed.
+#[must_use]
+pub fn quantity(n: u64, unit: &str) -> String {
+    if n == 1 && unit == "people" {
+        "1 person".to_owned()
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
+/// Numbered things in the right number: "claim 3", "claims 3, 4 and 9".
+#[must_use]
+pub fn numbered(items: &[u64], one: &str, many: &str) -> String {
+    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
+    let joined = match s.as_slice() {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    format!("{} {joined}", if items.len() == 1 { one } else { many })
+}
+
+/// "rests" for one subject, "rest" for several: the verb after [`numbered`].
+#[must_use]
+pub fn rest(items: &[u64]) -> &'static str {
+    if items.len() == 1 {
+        "rests"
+    } else {
+        "rest"
+    }
+}
+
 /// Comma-separated numbers.
 pub fn list(v: &[u64]) -> String {
     v.iter()
@@ -157,10 +198,16 @@ pub fn succession<E>(
     Ok(Some(line))
 }
 
-/// A one-line summary of a body; every string from the body is [`clean`]ed or [`quoted`].
-pub fn summary(b: &Body) -> String {
+/// A one-line summary of a body of an entry for `origin` (which a genesis names); every string
+/// from the body is [`clean`]ed or [`quoted`].
+pub fn summary(b: &Body, origin: &str) -> String {
     match b {
-        Body::Genesis { name, .. } => format!("ledger created; operator key {}", quoted(name)),
+        Body::Genesis { name, operator } => format!(
+            "ledger for origin {} opened by its operator, key {} ({})",
+            quoted(origin),
+            quoted(name),
+            KeyId::of(operator).short()
+        ),
         Body::KeyGrant { name, role, key } => format!(
             "grant {} to key {} ({})",
             role.name(),
@@ -192,7 +239,7 @@ pub fn summary(b: &Body) -> String {
             };
             let c = claim
                 .count
-                .map(|c| format!("[{c} {}] ", clean(claim.unit)))
+                .map(|c| format!("[{}] ", quantity(c, &clean(claim.unit))))
                 .unwrap_or_default();
             let again = claim
                 .repeats
@@ -348,7 +395,7 @@ mod tests {
             unit: "people\u{2066}".into(),
             terms: vec![3],
         };
-        let s = summary(&b);
+        let s = summary(&b, "example.org/x");
         assert!(!s.chars().any(is_control_char), "{s}");
         assert!(s.starts_with("x\\u{000A}  checkpoint ok"), "{s}");
     }

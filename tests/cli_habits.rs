@@ -81,6 +81,14 @@ fn man_writes_roff_pages_man_can_read() {
     let err = w.fails(2, &["man", "-o", "pages"]);
     assert!(err.contains("--force"), "{err}");
     w.ok(&["man", "-o", "pages", "--force"]);
+    // Written straight into a man1 directory, the pages are installed: no advice to copy them
+    // onto themselves.
+    let out = w.ok(&["man", "-o", "share/man/man1"]);
+    assert!(
+        out.contains("installed:") && out.contains("share/man is on your MANPATH"),
+        "{out}"
+    );
+    assert!(!out.contains("cp share/man/man1"), "{out}");
 }
 
 /// The commands of the "Examples:" block of `custody ARGS --help`, continuation lines joined.
@@ -212,6 +220,15 @@ fn a_count_of_one_takes_the_singular() {
     )
     .unwrap();
     let out = w.ok(&["import", "L", "--key", RESEARCHER_KEY, "one.jsonl"]);
+    // One person, not "1 people"; the genesis says what it is in words.
+    let log = w.ok(&["log", "L"]);
+    assert!(log.contains("[1 person] c (cites 2)"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "ledger for origin \"{ORIGIN}\" opened by its operator, key \"operator\" ("
+        )),
+        "{log}"
+    );
     assert_eq!(
         out.trim(),
         "imported 1 entry (3..3); the ledger holds 4 entries"
@@ -736,4 +753,78 @@ fn custody_ledger_names_the_ledger_once_and_a_positional_one_wins() {
     // The help says where the default comes from.
     let help = w.ok(&["log", "--help"]);
     assert!(help.contains("[env: CUSTODY_LEDGER="), "{help}");
+}
+
+/// A checkpoint is named by the tree size it signs; an unsupported claim is "claim 3 rests";
+/// a figure is "figure 6", not "figure 6 (figure)"; the exhibit's court-facing first page has
+/// no command-line flags, and its declaration's blanks say what goes in them.
+#[test]
+fn wording_reads_as_a_new_user_reads_it() {
+    let w = Work::keyed();
+    init_ledger(w.cwd(), "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    w.ok(&claim_args(
+        "L",
+        RESEARCHER_KEY,
+        "one returned",
+        "1",
+        "c",
+        "2024",
+        "2",
+    ));
+    w.ok(&figure_args("L", RESEARCHER_KEY, "Returned", "1", "3"));
+    w.ok(&[
+        "export",
+        "L",
+        "--figure",
+        "4",
+        "-o",
+        "f4.json",
+        "--key",
+        OPERATOR_KEY,
+    ]);
+    let vk = w
+        .ok(&["key", "vkey", "keys/operator.pub", "--origin", ORIGIN])
+        .trim()
+        .to_owned();
+    let out = w.ok(&["check", "f4.json", "--trust", &vk]);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains(": figure 4 of ")
+            && first.contains("as proven by the checkpoint at tree size 6"),
+        "{out}"
+    );
+    w.ok(&["exhibit", "f4.json", "-o", "f4.html", "--trust", &vk]);
+    let html = fs::read_to_string(w.path("f4.html")).unwrap();
+    let page1 = &html[..html.find("<h2>Details of the check").unwrap()];
+    assert!(
+        page1.contains("as of the checkpoint at tree size 6"),
+        "{page1}"
+    );
+    for flag in ["--trust", "--policy", "--tsa-cert", "--document"] {
+        assert!(!page1.contains(flag), "{flag} on the first page: {page1}");
+    }
+    let decl = &html[html.find("Declaration").unwrap()..];
+    assert!(
+        decl.contains("______</span> (who keeps the ledger)"),
+        "{decl}"
+    );
+    assert!(decl.contains("______</span> (date)"), "{decl}");
+    // Retract the source: the claim beneath the figure rests on nothing.
+    w.ok(&[
+        "retract",
+        "L",
+        "--key",
+        RESEARCHER_KEY,
+        "2",
+        "--reason",
+        "forged",
+    ]);
+    let shown = w.ok(&["figure", "L", "4"]);
+    assert!(
+        shown.contains("UNSUPPORTED today: claim 3 rests on no live source")
+            && shown.contains("re-source it"),
+        "{shown}"
+    );
 }

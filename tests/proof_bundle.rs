@@ -849,7 +849,10 @@ fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
         "-o",
         "g.json",
     ]);
-    assert!(out.contains("against checkpoint size 7"), "{out}");
+    assert!(
+        out.contains("against the checkpoint at tree size 7"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -1089,7 +1092,7 @@ fn a_retracted_figure_fails_check_unless_historical_and_the_exhibit_says_so() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("VERIFIED — RETRACTED AT ENTRY 7: figure 5 (figure)"),
+        stdout.starts_with("VERIFIED — RETRACTED AT ENTRY 7: figure 5 of"),
         "{stdout}"
     );
     assert!(

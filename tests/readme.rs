@@ -101,7 +101,7 @@ fn the_readme_tour_runs_as_written_on_a_fresh_ledger() {
         "entry 3 (informant \"Source A\") appended",
         "figure 6: Returned since 2024",
         "OK: the opening matches entry 3",
-        "VERIFIED — CHANGED SINCE PUBLICATION: figure 6 (figure) of example.org/nk-repatriation is in the log",
+        "VERIFIED — CHANGED SINCE PUBLICATION: figure 6 of example.org/nk-repatriation is in the log",
     ] {
         assert!(
             stdout.contains(promised),

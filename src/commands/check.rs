@@ -245,13 +245,18 @@ pub fn run(a: CheckArgs) -> Result<()> {
     let signer = SignerJson::of(&e.content.signer, v.keys());
     // Every line goes through `say!`: the origin, names, labels and units are the bundle's.
     // The subject's standing comes first, so that nobody reads "verified" as "current".
+    // "figure 27", not "figure 27 (figure)"; an entry says what kind it is: "entry 11 (claim)".
+    let kind = e.content.body.kind();
+    let subject = if v.subject.kind.name() == kind {
+        format!("{kind} {s}")
+    } else {
+        format!("{} {s} ({kind})", v.subject.kind.name())
+    };
     say!(
-        "{}: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
+        "{}: {subject} of {} is in the log, as proven by {} signed by the trusted key",
         v.status.headline(),
-        v.subject.kind.name(),
-        e.content.body.kind(),
         v.origin,
-        v.checkpoint.size()
+        crate::print::checkpoint_at(v.checkpoint.size())
     );
     for line in status_lines(&v)? {
         say!("  {line}");
@@ -576,11 +581,11 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
         );
     }
     if !s.unsupported.is_empty() {
-        let u: Vec<String> = s.unsupported.iter().map(ToString::to_string).collect();
         let _ = write!(
             line,
-            "; UNSUPPORTED as of the checkpoint: claims {} rest on no live source",
-            u.join(", ")
+            "; UNSUPPORTED as of the checkpoint: {} {} on no live source",
+            crate::print::numbered(&s.unsupported, "claim", "claims"),
+            crate::print::rest(&s.unsupported)
         );
     }
     if let Some(r) = s.retracted_at {

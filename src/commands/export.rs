@@ -64,9 +64,9 @@ pub fn run(ledger: &Path, a: ExportArgs) -> Result<()> {
     if !exported.missed.is_empty() {
         let missed: Vec<String> = exported.missed.iter().map(ToString::to_string).collect();
         eprintln!(
-            "warning: entries {} (amendments or revocations after checkpoint size {}) are not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
+            "warning: entries {} (amendments or revocations after {}) are not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
             missed.join(", "),
-            exported.checkpoint_size
+            crate::print::checkpoint_at(exported.checkpoint_size)
         );
     }
     files::write_new(&a.output, &exported.bytes, a.force, false).map_err(|e| {
@@ -81,13 +81,13 @@ pub fn run(ledger: &Path, a: ExportArgs) -> Result<()> {
         )
     })?;
     out!(
-        "wrote {} ({}, {}): {} {} against checkpoint size {}",
+        "wrote {} ({}, {}): {} {} against {}",
         a.output.display(),
         count(exported.entries as u64, "entry", "entries"),
         count(exported.bytes.len() as u64, "byte", "bytes"),
         subject.kind.name(),
         subject.index,
-        exported.checkpoint_size
+        crate::print::checkpoint_at(exported.checkpoint_size)
     );
     if exported.timestamps > 0 {
         out!(

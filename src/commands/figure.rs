@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, quoted, signer_label, succession, time};
+use crate::print::{list, numbered, quoted, rest, signer_label, succession, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};
@@ -68,8 +68,10 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     if !s.unsupported.is_empty() {
         say!(
             to out,
-            "  UNSUPPORTED today: claims {} rest on no live source (every source and informant each cites was retracted); re-source them (`custody cite`) or supersede the figure",
-            list(&s.unsupported)
+            "  UNSUPPORTED today: {} {} on no live source (every source and informant each cites was retracted); re-source {} (`custody cite`) or supersede the figure",
+            numbered(&s.unsupported, "claim", "claims"),
+            rest(&s.unsupported),
+            if s.unsupported.len() == 1 { "it" } else { "them" }
         );
     }
     say!(to out, "  how it is built (values as at publication):");

@@ -38,13 +38,15 @@ pub fn run(ledger_dir: &Path, a: ServeArgs) -> Result<()> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "custody: serving {} ({size} entries) on http://{addr}",
-                clean(&name)
+                "custody: serving {} ({}) on http://{addr}",
+                clean(&name),
+                crate::print::count(size, "entry", "entries")
             );
             let _ = out.flush();
         }
         Event::Checkpoint { size, path } => eprintln!(
-            "custody: checkpoint of {size} entries recorded as {}",
+            "custody: {} recorded as {}",
+            crate::print::checkpoint_at(size),
             clean(&path.display().to_string())
         ),
         Event::Published { size, written } => eprintln!(

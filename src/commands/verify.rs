@@ -427,8 +427,9 @@ fn print_report(
         if !s.unsupported.is_empty() {
             say!(
                 to out,
-                "      UNSUPPORTED: claims {} rest on no live source (every source and informant each cites was retracted)",
-                list(&s.unsupported)
+                "      UNSUPPORTED: {} {} on no live source (every source and informant each cites was retracted)",
+                crate::print::numbered(&s.unsupported, "claim", "claims"),
+                crate::print::rest(&s.unsupported)
             );
         }
         if let Ok(Some(line)) = succession(s.entry, &of) {

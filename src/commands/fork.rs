@@ -73,12 +73,12 @@ pub fn check(a: &CheckForkArgs) -> Result<()> {
         .map_err(|e| anyhow!("NOT EVIDENCE: {} proves nothing: {e}", a.file.display()))?;
     let a_line = format!("  A: tree size {}, root {}", c.a.size(), c.a.root());
     let b_line = format!(
-        "  B: tree size {}, root {}; its first {} entries have root {} (consistency proof of {} hashes)",
+        "  B: tree size {}, root {}; its first {} have root {} (consistency proof of {})",
         c.b.size(),
         c.b.root(),
-        c.a.size(),
+        crate::print::count(c.a.size(), "entry", "entries"),
         c.prefix_root,
-        c.proof_len
+        crate::print::count(c.proof_len as u64, "hash", "hashes")
     );
     match c.verdict {
         Verdict::Fork => {

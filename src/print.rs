@@ -75,13 +75,7 @@ pub fn signer_label(keys: &[KeyRecord], e: &Entry) -> String {
     }
 }
 
-/// `n` followed by its noun, singular for exactly 1: `count(1, "entry", "entries")` is
-/// "1 entry", `count(0, "entry", "entries")` "0 entries". Every count printed with a noun
-/// goes through here.
-#[must_use]
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use custody_core::rules::text::count;
 
 /// A key id as custody shows it to people: the 16-digit short form ([`KeyId::short`], the one
 /// `log`, `show`, `verify`, `check` and `verify --operator` use), or all 64 digits with

@@ -205,6 +205,11 @@ fn a_count_of_one_takes_the_singular() {
     assert!(out.contains("verified: 1 entry,"), "{out}");
     assert!(out.contains("  1 entry (granted at entry 0)"), "{out}");
     assert!(!out.contains("1 entries"), "{out}");
+    // The store's messages count the same way (custody_core::rules::text::count).
+    let err = w.fails(2, &["show", "L", "3"]);
+    assert!(err.contains("no entry 3: the log has 1 entry"), "{err}");
+    let err = w.fails(2, &["prove", "inclusion", "L", "0", "--size", "2"]);
+    assert!(err.contains("exceeds the log's 1 entry"), "{err}");
     w.ok(&key_args(
         "grant",
         "L",

@@ -146,7 +146,8 @@ Examples:
 /// would take 4 for the ledger. The line is read as written first: a ledger in its place wins
 /// over any default. Only if that fails is it read again without the ledger positional (every
 /// positional then shifts one to the left and the ledger is left to `-L` or `CUSTODY_LEDGER`,
-/// see `commands::ledger_dir`); if that fails too, the first reading's error is the one shown.
+/// see `commands::ledger_dir`); if that fails too, the error shown is the second reading's when
+/// a default ledger was given (the user meant the line that way), else the first's.
 ///
 /// # Errors
 /// clap's error (help and version included) for the line as written.
@@ -168,7 +169,20 @@ pub fn parse(argv: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
     ) {
         return Err(first);
     }
-    read(without_ledger_positional(Cli::command())).map_err(|_| first)
+    // Whether -L or CUSTODY_LEDGER is there: only to choose which reading's error to show.
+    let default_given = std::env::var_os("CUSTODY_LEDGER").is_some_and(|v| !v.is_empty())
+        || argv.iter().skip(1).any(|a| {
+            a.to_str().is_some_and(|s| {
+                s == "--ledger" || s.starts_with("--ledger=") || s.starts_with("-L")
+            })
+        });
+    read(without_ledger_positional(Cli::command())).map_err(|second| {
+        if default_given {
+            second
+        } else {
+            first
+        }
+    })
 }
 
 /// `cmd` with every positional `ledger` argument (in any subcommand) made a hidden option, so

@@ -755,6 +755,16 @@ fn custody_ledger_names_the_ledger_once_and_a_positional_one_wins() {
     assert_eq!(w.ok(&["prove", "consistency", "L", "2", "5"]), p);
     // M was never written to.
     assert_eq!(w.ok(&["log", "M"]), other);
+    // A mistake with a default ledger is reported for the line as meant: the target is
+    // there, the key is not.
+    let out = env(&["retract", "4", "--reason", "r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let missing = err.split("Usage:").next().unwrap();
+    assert!(
+        missing.contains("--key") && !missing.contains("TARGET"),
+        "{err}"
+    );
     // The help says where the default comes from.
     let help = w.ok(&["log", "--help"]);
     assert!(help.contains("[env: CUSTODY_LEDGER="), "{help}");

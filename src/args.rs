@@ -48,7 +48,9 @@ Examples:
 const EXHIBIT_EXAMPLES: &str = "\
 The page opens with one sentence: VERIFIED (followed by the subject's standing, as `check`
 prints it) and what the figure is, whose log holds it, who witnessed and timestamped it. A
-bundle that fails its check gets no page (exit 1, nothing written).
+bundle that fails its check gets no page (exit 1, nothing written), nor does one that does not
+prove that none of its entries' amendments was left out, unless --allow-incomplete (the first
+page then says so).
 
 Examples:
   custody exhibit figure-168.json -o figure-168.html \\
@@ -137,10 +139,103 @@ Examples:
   custody submit http://127.0.0.1:8080 field.cust \\
       --trust \"$(custody key vkey keys/operator.pub --origin example.org/nk-repatriation)\"";
 
+/// Parses a command line whose ledger may come from `-L`/`CUSTODY_LEDGER` instead of its
+/// place.
+///
+/// clap fills positionals from the left, so with a default ledger `custody correct 4 ...`
+/// would take 4 for the ledger. The line is read as written first: a ledger in its place wins
+/// over any default. Only if that fails is it read again without the ledger positional (every
+/// positional then shifts one to the left and the ledger is left to `-L` or `CUSTODY_LEDGER`,
+/// see `commands::ledger_dir`); if that fails too, the error shown is the second reading's when
+/// a default ledger was given (the user meant the line that way), else the first's.
+///
+/// # Errors
+/// clap's error (help and version included) for the line as written.
+pub fn parse(argv: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let read = |cmd: clap::Command| {
+        cmd.try_get_matches_from(argv.iter())
+            .and_then(|m| Cli::from_arg_matches(&m))
+    };
+    let first = match read(Cli::command()) {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if matches!(
+        first.kind(),
+        clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return Err(first);
+    }
+    // Whether -L or CUSTODY_LEDGER is there: only to choose which reading's error to show.
+    let default_given = std::env::var_os("CUSTODY_LEDGER").is_some_and(|v| !v.is_empty())
+        || argv.iter().skip(1).any(|a| {
+            a.to_str().is_some_and(|s| {
+                s == "--ledger" || s.starts_with("--ledger=") || s.starts_with("-L")
+            })
+        });
+    read(without_ledger_positional(Cli::command())).map_err(|second| {
+        if default_given {
+            second
+        } else {
+            first
+        }
+    })
+}
+
+/// `cmd` with every positional `ledger` argument (in any subcommand) made a hidden option, so
+/// that the positionals after it move up one place.
+fn without_ledger_positional(mut cmd: clap::Command) -> clap::Command {
+    if cmd
+        .get_arguments()
+        .any(|a| a.get_id() == "ledger" && a.is_positional())
+    {
+        cmd = cmd.mut_arg("ledger", |a| {
+            a.required(false).long("ledger-in-place").hide(true)
+        });
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, without_ledger_positional);
+    }
+    cmd
+}
+
 /// custody: a signed, append-only chain of custody for human-rights evidence.
 #[derive(Parser, Debug)]
-#[command(name = "custody", version, about, long_about = None)]
+#[command(
+    name = "custody",
+    version,
+    about,
+    long_about = None,
+    after_long_help = "\
+Environment:
+  CUSTODY_LEDGER  the ledger directory, as -L DIR does: with CUSTODY_LEDGER=L, `custody
+                  show 4` shows entry 4 of L; a ledger named in its usual place (`custody
+                  log M`) wins over both
+  CUSTODY_KEY     the signer key of the commands that sign evidence (never the operator's)
+No configuration file is read, least of all one inside a ledger directory."
+)]
 pub struct Cli {
+    /// The ledger directory, for the commands that take one: typed once, not per command. A
+    /// ledger named in its own place (`custody verify L`) wins over this and CUSTODY_LEDGER.
+    // Only the ledger's path comes from the environment: nothing is read from a configuration
+    // file, least of all one inside the ledger directory, which could then change what is
+    // trusted.
+    #[arg(
+        id = "default_ledger",
+        short = 'L',
+        long = "ledger",
+        value_name = "DIR",
+        env = "CUSTODY_LEDGER",
+        global = true
+    )]
+    pub ledger: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -153,8 +248,10 @@ pub enum Command {
     /// Create a ledger: entry 0 binds the origin to the operator key.
     #[command(after_long_help = INIT_EXAMPLES)]
     Init {
-        /// The new ledger directory (must not exist or be empty).
-        ledger: PathBuf,
+        /// The new ledger directory, which must not exist or be empty (default: -L or
+        /// CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The log's origin, e.g. "example.org/nk-repatriation" (also the checkpoint key name).
         #[arg(long)]
         origin: String,
@@ -170,16 +267,19 @@ pub enum Command {
     Sign(SignCommand),
     /// Sequence signed submission files (.cust) into the ledger.
     Append {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER). With -L or CUSTODY_LEDGER
+        /// set, a first path that is not a directory is a submission file, not the ledger.
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Submission files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Correct a claim (a new signed entry; the claim itself never changes).
     Correct {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -201,8 +301,9 @@ pub enum Command {
     /// claim itself never changes). A claim all of whose sources were retracted is
     /// unsupported until it is re-sourced.
     Cite {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -219,8 +320,9 @@ pub enum Command {
     },
     /// Retract a claim, source, informant or figure.
     Retract {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -234,8 +336,9 @@ pub enum Command {
     },
     /// Delete a stored source document (e.g. to protect a witness) and record a signed redaction.
     Redact {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -253,8 +356,9 @@ pub enum Command {
         after_long_help = "Example:\n  custody review L --key keys/reviewer.key 27 --note \"terms checked against the report\""
     )]
     Review {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The reviewer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -268,17 +372,20 @@ pub enum Command {
     },
     /// One line per entry.
     Log {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
     /// One entry, whole; or a signed submission file (.cust) not yet in a ledger.
     Show {
-        /// The ledger directory, or a submission file (.cust) made by `custody sign`.
+        /// The ledger directory, or a submission file (.cust) made by `custody sign`. With -L
+        /// or CUSTODY_LEDGER, `custody show N` shows entry N of that ledger (a path made only
+        /// of digits is then written ./N).
         #[arg(value_name = "LEDGER|FILE.cust")]
-        ledger: PathBuf,
+        target: PathBuf,
         /// Entry index (with a ledger; not with a .cust file).
         index: Option<u64>,
         /// JSON output.
@@ -290,15 +397,21 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Explain a figure: its arithmetic, claims, sources, signers and hashes.
     Figure {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The figure's entry index.
         index: u64,
         /// JSON output.
         #[arg(long)]
         json: bool,
     },
-    /// Print an informant's opening from its seal file (for a court, under seal).
+    /// Print an informant's opening from its seal file (for a court, under seal), or write it
+    /// to a new private file with -o.
+    #[command(after_long_help = "\
+Examples:
+  custody disclose sealed/source-a.seal -o opening.txt
+  custody check-disclosure L 3 --opening opening.txt")]
     Disclose {
         /// The seal file.
         seal: PathBuf,
@@ -306,11 +419,20 @@ pub enum Command {
         /// made with --seal-to.
         #[arg(long, value_name = "FILE")]
         identity: Option<PathBuf>,
+        /// Write the opening (it names the informant) to this new file, mode 0600, instead of
+        /// standard output. An existing file or symbolic link there is refused unless --force;
+        /// even then a link is replaced, never written through.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace an existing file at -o.
+        #[arg(long, requires = "output")]
+        force: bool,
     },
     /// Check that an opening matches informant entry N.
     CheckDisclosure {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The informant's entry index.
         index: u64,
         /// The opening file (as printed by `disclose`).
@@ -322,8 +444,9 @@ pub enum Command {
     /// Sign a checkpoint of the current tree and record it in the ledger; with --policy, ask
     /// the policy's witnesses to cosign it (C2SP tlog-witness) and record their cosignatures.
     Checkpoint {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The operator's secret key file.
         #[arg(long)]
         key: PathBuf,
@@ -335,8 +458,9 @@ pub enum Command {
     /// Write the latest recorded checkpoint as C2SP tlog-tiles into DIR, for any web server.
     #[command(after_long_help = PUBLISH_EXAMPLES)]
     Publish {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The directory to publish into (created if missing; only new tiles are written, the
         /// checkpoint last).
         dir: PathBuf,
@@ -346,8 +470,10 @@ pub enum Command {
     Clone {
         /// The published log: an http:// URL prefix, or a directory.
         source: String,
-        /// The new ledger directory (must not exist or be empty).
-        ledger: PathBuf,
+        /// The new ledger directory, which must not exist or be empty (default: -L or
+        /// CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The log key you trust, as a C2SP vkey (ORIGIN+KEYID+BASE64), from the operator.
         #[arg(long, value_name = "VKEY")]
         trust: String,
@@ -382,8 +508,9 @@ pub enum Command {
     },
     /// Cut a torn tail (a crash mid-append) back to the last whole entry.
     Repair {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Cut even entries a recorded checkpoint covers (they stay in a side file).
         #[arg(long)]
         force: bool,
@@ -391,8 +518,9 @@ pub enum Command {
     /// Sign and append many submissions from JSON Lines (one body per line).
     #[command(after_long_help = IMPORT_EXAMPLES)]
     Import {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -478,8 +606,9 @@ fn duration(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// The ledger directory (held locked while serving).
-    pub ledger: PathBuf,
+    /// The ledger directory, held locked while serving (default: -L or CUSTODY_LEDGER).
+    #[arg(required = true)]
+    pub ledger: Option<PathBuf>,
     /// The address to listen on, and nothing else (e.g. 127.0.0.1:8080; port 0 picks one).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
@@ -533,8 +662,9 @@ pub struct SubmitArgs {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The ledger directory.
-    pub ledger: PathBuf,
+    /// The ledger directory (default: -L or CUSTODY_LEDGER).
+    #[arg(required = true)]
+    pub ledger: Option<PathBuf>,
     /// An older signed checkpoint the log must still extend (repeatable).
     #[arg(long)]
     pub since: Vec<PathBuf>,
@@ -578,8 +708,9 @@ pub struct VerifyArgs {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("subject").required(true).args(["entry", "figure"])))]
 pub struct ExportArgs {
-    /// The ledger directory.
-    pub ledger: PathBuf,
+    /// The ledger directory (default: -L or CUSTODY_LEDGER).
+    #[arg(required = true)]
+    pub ledger: Option<PathBuf>,
     /// Export this entry and everything beneath it.
     #[arg(long)]
     pub entry: Option<u64>,
@@ -645,8 +776,9 @@ Examples:
   custody timestamp L --tsa http://tsa.example/ --tsa-cert tsa-root.pem
   custody verify L --tsa-cert tsa-root.pem")]
 pub struct TimestampArgs {
-    /// The ledger directory.
-    pub ledger: PathBuf,
+    /// The ledger directory (default: -L or CUSTODY_LEDGER).
+    #[arg(required = true)]
+    pub ledger: Option<PathBuf>,
     /// The Time-Stamping Authority's URL (RFC 3161 over HTTP: POST application/timestamp-query).
     #[arg(long, value_name = "URL")]
     pub tsa: String,
@@ -692,6 +824,11 @@ pub struct ExhibitArgs {
     /// The case name or number, printed in the page's header and running header.
     #[arg(long, value_name = "CASE")]
     pub case: Option<String>,
+    /// Render a bundle that does not prove its amendments complete to its checkpoint (as
+    /// `check --allow-incomplete`); its first page then says so. Without it such a bundle
+    /// gets no page (exit 1).
+    #[arg(long)]
+    pub allow_incomplete: bool,
     /// Overwrite the output file.
     #[arg(long)]
     pub force: bool,
@@ -706,11 +843,9 @@ pub struct ForkEvidenceArgs {
     /// Where to write the evidence (never overwritten without --force).
     #[arg(short = 'o', long = "output", default_value = "fork.json")]
     pub output: PathBuf,
-    /// The ledger that produced the larger checkpoint: needed when the sizes differ; its
-    /// operator key is the log key when --trust is not given.
-    #[arg(long)]
-    pub ledger: Option<PathBuf>,
-    /// The log key, as a C2SP vkey (default: the operator key of --ledger).
+    /// The log key, as a C2SP vkey (default: the operator key of the ledger given with
+    /// -L/--ledger or CUSTODY_LEDGER, the one that produced the larger checkpoint, which is
+    /// needed when the sizes differ).
     #[arg(long)]
     pub trust: Option<String>,
     /// Overwrite the output file.
@@ -743,14 +878,12 @@ pub enum KeyCommand {
         #[arg(long)]
         full: bool,
     },
-    /// One line per public key (*.pub) in DIR: name, key id, file; with --ledger, its role there.
+    /// One line per public key (*.pub) in DIR: name, key id, file; with -L/--ledger (or
+    /// CUSTODY_LEDGER), the role each key has there (granted, revoked or unknown).
     List {
         /// The key directory.
         #[arg(default_value = "keys")]
         dir: PathBuf,
-        /// Show the role each key has in this ledger (granted, revoked or unknown).
-        #[arg(long)]
-        ledger: Option<PathBuf>,
         /// Print full 64-digit key ids.
         #[arg(long)]
         full: bool,
@@ -775,8 +908,9 @@ pub enum KeyCommand {
     },
     /// Grant a key a role on a ledger (signed by the operator).
     Grant {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The operator's secret key file.
         #[arg(long)]
         key: PathBuf,
@@ -789,8 +923,9 @@ pub enum KeyCommand {
     },
     /// Revoke a key from the next entry on (signed by the operator).
     Revoke {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// The operator's secret key file.
         #[arg(long)]
         key: PathBuf,
@@ -976,8 +1111,9 @@ pub struct FigureArgs {
 pub enum AddCommand {
     /// A source document, hashed with SHA-256.
     Source {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -991,8 +1127,9 @@ pub enum AddCommand {
     },
     /// An informant: an alias and a salted commitment to the identity.
     Informant {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -1004,8 +1141,9 @@ pub enum AddCommand {
     /// A claim citing sources or informants.
     #[command(after_long_help = ADD_CLAIM_EXAMPLES)]
     Claim {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -1023,8 +1161,9 @@ pub enum AddCommand {
     /// A figure: the sum of claims and other figures.
     #[command(after_long_help = ADD_FIGURE_EXAMPLES)]
     Figure {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Signer's secret key file.
         // Only signer keys default to $CUSTODY_KEY: operator and witness keys never do, so a
         // default can never make the wrong party sign as the operator or a witness.
@@ -1112,8 +1251,9 @@ pub enum SignCommand {
 pub enum ProveCommand {
     /// Audit path of an entry in the tree of size N.
     Inclusion {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Entry index.
         index: u64,
         /// Tree size (default: the whole log).
@@ -1129,8 +1269,9 @@ pub enum ProveCommand {
     },
     /// Proof that the tree of size OLD is a prefix of the tree of size NEW.
     Consistency {
-        /// The ledger directory.
-        ledger: PathBuf,
+        /// The ledger directory (default: -L or CUSTODY_LEDGER).
+        #[arg(required = true)]
+        ledger: Option<PathBuf>,
         /// Older size.
         old: u64,
         /// Newer size.

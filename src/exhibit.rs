@@ -55,7 +55,7 @@ ul.tree li { margin: 3pt 0; break-inside: avoid; page-break-inside: avoid; }
 .warn { border: 4px double #000; }
 .note { font-size: 9.5pt; }
 .changed { font-weight: bold; }
-.blank { display: inline-block; min-width: 60mm; border-bottom: 1px solid #000; }
+.blank { letter-spacing: 0.05em; }
 .decl p { margin: 8pt 0; }
 .box > p:first-child { margin-top: 0; }
 .box > p:last-child { margin-bottom: 0; }
@@ -394,12 +394,7 @@ fn and_list(items: &[String]) -> String {
 
 /// Entry numbers as "entry 7" or "entries 7, 9 and 12".
 fn entries_text(items: &[u64]) -> String {
-    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
-    format!(
-        "{} {}",
-        if items.len() == 1 { "entry" } else { "entries" },
-        and_list(&s)
-    )
+    crate::print::numbered(items, "entry", "entries")
 }
 
 /// A qualifier as words: "at least", "exactly", "about".
@@ -415,7 +410,8 @@ fn qualifier_words(name: &str) -> String {
 pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
     let s = v.subject.index;
     let body = &v.entries[&s].entry.content.body;
-    let size = v.checkpoint.size();
+    let cpt = crate::print::checkpoint_at(v.checkpoint.size());
+    let unsupported = v.standing.as_ref().map(|st| st.unsupported.as_slice());
     let headline = v.status.headline();
     // Checked only against the bundle's own key, nothing is verified yet: the page says so in
     // its first word, keeping the standing that follows it.
@@ -437,8 +433,9 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
         ),
         (None, Some(c)) => match c.count {
             Some(n) => format!(
-                "this claim, {n} {}, \u{201c}{}\u{201d},",
-                c.unit, c.statement
+                "this claim, {}, \u{201c}{}\u{201d},",
+                crate::print::quantity(n, c.unit),
+                c.statement
             ),
             None => format!("this claim, \u{201c}{}\u{201d},", c.statement),
         },
@@ -448,28 +445,28 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
     let complete = complete(v);
     let standing = match v.status {
         Status::Current if complete => {
-            format!("is recorded unchanged in {log} as of checkpoint {size}")
+            format!("is recorded unchanged in {log} as of {cpt}")
         }
         Status::Current => format!(
-            "is recorded in {log} as of checkpoint {size}, with no change to it in the bundle \
+            "is recorded in {log} as of {cpt}, with no change to it in the bundle \
              (which does not prove that none was left out)"
         ),
         Status::Changed => match v.standing.as_ref() {
             Some(st) if st.current.is_some() && st.current != st.published => format!(
-                "is recorded in {log}, but CHANGED after it was signed: as of checkpoint {size} \
+                "is recorded in {log}, but CHANGED after it was signed: as of {cpt} \
                  it stands at {} after {}",
                 st.current.unwrap_or(0),
                 entries_text(&st.changed_by)
             ),
             Some(st) => format!(
                 "is recorded in {log}, but what it rests on CHANGED after it was signed \
-                 ({} before checkpoint {size})",
+                 ({} before {cpt})",
                 entries_text(&st.changed_by)
             ),
-            None => format!("is recorded in {log}, but CHANGED before checkpoint {size}"),
+            None => format!("is recorded in {log}, but CHANGED before {cpt}"),
         },
         Status::Retracted { at } => format!(
-            "is recorded in {log}, but was RETRACTED at entry {at}, before checkpoint {size}: it \
+            "is recorded in {log}, but was RETRACTED at entry {at}, before {cpt}: it \
              must not be relied on as it stands"
         ),
         Status::Superseded { by } => {
@@ -488,20 +485,26 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
                 .unwrap_or_default();
             format!(
                 "is recorded in {log}, but was SUPERSEDED by figure {by}{successor} before \
-                 checkpoint {size}"
+                 {cpt}"
             )
         }
         Status::Revoked { at } => format!(
             "is recorded in {log}, but the key it granted was REVOKED at entry {at}, before \
-             checkpoint {size}"
+             {cpt}"
         ),
         Status::Unsupported => format!(
-            "is recorded in {log} as of checkpoint {size}, but it is UNSUPPORTED: {} beneath it \
-             rest on no live source (every source they cite was retracted)",
-            v.standing
-                .as_ref()
-                .map(|st| format!("claim {}", entries_text(&st.unsupported)))
-                .unwrap_or_else(|| "claims".into())
+            "is recorded in {log} as of {cpt}, but it is UNSUPPORTED: {} beneath it \
+             {} on no live source (every source {} cites was retracted)",
+            unsupported.map_or_else(
+                || "claims".into(),
+                |u| crate::print::numbered(u, "claim", "claims")
+            ),
+            unsupported.map_or("rest", crate::print::rest),
+            if unsupported.is_some_and(|u| u.len() == 1) {
+                "it"
+            } else {
+                "they"
+            }
         ),
     };
     // Whatever the standing, a bundle that cannot show nothing was left out says so here too.
@@ -603,8 +606,7 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
                  key written inside the bundle itself</b> (<span class=\"hash\">{}</span>), which \
                  whoever made the bundle chose. It proves nothing until that key is compared with \
                  the key the ledger's operator published (for example on its website or in a court \
-                 filing), or the page is produced again with <code>custody exhibit --trust</code> \
-                 and the published key. If the two keys differ, disregard this page.</p></div>\n",
+                 filing), or the page is produced again against the published key. If the two keys differ, disregard this page.</p></div>\n",
                 esc(&v.vkey)
             ),
         )
@@ -614,8 +616,7 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
             format!(
                 "<div class=\"box note\"><p><b>Checked against the log key \
                  <span class=\"hash\">{}</span></b>, which the person who produced this page \
-                 supplied (<code>custody exhibit --trust</code> or <code>--policy</code>) \
-                 independently of the bundle.</p></div>\n",
+                 supplied independently of the bundle.</p></div>\n",
                 esc(&v.vkey)
             ),
         )
@@ -649,10 +650,8 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
     let fields = format!(
         "<table class=\"fields\"><tr><th>Exhibit</th><td>{}</td><th>Case</th><td>{}</td>\
          <th>Produced</th><td class=\"produced\">{} with {}</td></tr></table>\n",
-        inp.exhibit_id
-            .map_or_else(|| "<span class=\"blank\"></span>".into(), esc),
-        inp.case
-            .map_or_else(|| "<span class=\"blank\"></span>".into(), esc),
+        inp.exhibit_id.map_or_else(|| BLANK.into(), esc),
+        inp.case.map_or_else(|| BLANK.into(), esc),
         esc(&inp.produced),
         esc(inp.tool),
     );
@@ -662,12 +661,14 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
          <title>Exhibit{unchecked}: {title_text}</title><style>{CSS}{page_css}</style></head><body>\n\
          {fields}\
          <div class=\"box verdict{warn}\"><p>{verdict}</p></div>\n\
+         {incomplete}\
          {anchor}\
          <h1>Exhibit{number}: {title}</h1>\n",
         title_text = esc(&html_text(&title)),
         number = inp.exhibit_id.map(|id| format!(" {}", esc(id))).unwrap_or_default(),
         verdict = esc(&verdict),
         warn = if self_keyed { " warn" } else { "" },
+        incomplete = incomplete_box(v),
     );
     p.summary(inp);
     let _ = write!(
@@ -876,25 +877,17 @@ impl Page<'_> {
         // Reviews of the subject figure (docs/FORMAT.md "Roles"): who besides its author
         // endorsed it, each a signed entry of the bundle.
         if let Some(st) = &v.standing {
-            let by: Vec<String> = st
-                .reviewed_by
-                .iter()
-                .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
-                .map(|(r, ve)| {
-                    let sj = SignerJson::of(&ve.entry.content.signer, v.keys());
-                    format!(
-                        "<b>{}</b> ({}) at entry {r}",
-                        esc(sj.name.as_deref().unwrap_or("?")),
-                        esc(sj.role.as_deref().unwrap_or("?"))
-                    )
-                })
-                .collect();
-            if !by.is_empty() {
+            let reviews = crate::print::reviews(&st.reviewed_by, v.keys(), |r| {
+                Ok::<_, std::convert::Infallible>(
+                    v.entries.get(&r).map(|ve| ve.entry.content.signer),
+                )
+            })
+            .unwrap_or_else(|never| match never {});
+            if let Some(line) = crate::print::reviewed(&reviews, |n| format!("<b>{}</b>", esc(n))) {
                 let _ = writeln!(
                     self.h,
-                    "<p>Reviewed by {}: a reviewer's signed endorsement of this figure, by a key \
-                     other than its author's.</p>",
-                    by.join(", ")
+                    "<p>This figure was {line}: a reviewer's signed endorsement of it, by a key \
+                     other than its author's.</p>"
                 );
             }
         }
@@ -910,9 +903,10 @@ impl Page<'_> {
                 any = true;
                 let _ = write!(
                     self.h,
-                    "<li>Witness <b>{}</b> cosigned checkpoint {size} at <b>{}</b> (the \
-                     witness's own signed statement of its time).</li>",
+                    "<li>Witness <b>{}</b> cosigned {} at <b>{}</b> (its own signed \
+                     time).</li>",
                     esc(n),
+                    crate::print::checkpoint_at(size),
                     esc(t)
                 );
             }
@@ -921,10 +915,11 @@ impl Page<'_> {
             any = true;
             let _ = write!(
                 self.h,
-                "<li>Time-stamping authority <b>{}</b>: checkpoint {size} existed no later than \
-                 <b>{}</b> (RFC 3161 time-stamp token, serial {}, verified against the TSA root \
-                 certificate supplied to <code>custody exhibit --tsa-cert</code>).</li>",
+                "<li>Time-stamping authority <b>{}</b>: {} existed no later than <b>{}</b> \
+                 (RFC 3161 time-stamp token, serial {}, verified against a TSA root \
+                 certificate supplied independently).</li>",
                 esc(&t.tsa_subject),
+                crate::print::checkpoint_at(size),
                 esc(&t.gen_time_rfc3339),
                 esc(&t.serial)
             );
@@ -935,7 +930,7 @@ impl Page<'_> {
                 write!(
                 self.h,
                 "<li>{} over the checkpoint {} in the bundle but <b>not checked</b>: no TSA root \
-                 certificate was supplied (<code>--tsa-cert</code>), so {} not stated here.</li>",
+                 certificate of the time-stamping authority was supplied, so {} not stated here.</li>",
                 crate::print::count(unchecked as u64, "time-stamp token", "time-stamp tokens"),
                 if unchecked == 1 { "is" } else { "are" },
                 if unchecked == 1 { "its time is" } else { "their times are" }
@@ -953,7 +948,7 @@ impl Page<'_> {
                 any = true;
                 self.h.push_str(
                     "<li>The checkpoint carries further signature lines (witness cosignatures), \
-                     <b>not checked</b>: no witness policy was supplied (<code>--policy</code>).</li>",
+                     <b>not checked</b>: no witness policy was supplied.</li>",
                 );
             }
         }
@@ -1014,7 +1009,7 @@ impl Page<'_> {
         if inp.documents.is_empty() {
             self.h.push_str(
                 "<p>No document was compared with the bundle's sources when this page was \
-                 produced (<code>custody exhibit --document FILE</code>). Section 3 lists each \
+                 produced. Section 3 lists each \
                  source's SHA-256, so any copy can be compared.</p>\n",
             );
         } else {
@@ -1047,10 +1042,13 @@ impl Page<'_> {
         } else if inp.witnesses.is_some() {
             "the log key of the witness policy supplied by the person who produced this page"
         } else {
-            "the log key supplied by the person who produced this page (<code>--trust</code>)"
+            "the log key supplied by the person who produced this page"
         };
         let mut checks = vec![
-            format!("the checkpoint's signature (tree size {size}) under {trust}"),
+            format!(
+                "the signature of {} under {trust}",
+                crate::print::checkpoint_at(size)
+            ),
             format!(
                 "that each of the bundle's {} is included in that checkpoint (RFC 9162 inclusion \
                  proofs), is signed (strict Ed25519) by a key the operator had granted and not \
@@ -1188,30 +1186,30 @@ impl Page<'_> {
              <p class=\"note\">A template in the spirit of US Federal Rule of Evidence 902(14) \
              (records authenticated by a process of digital identification) and similar rules \
              elsewhere; adapt it to the court's requirements.</p>\
-             <p>I, <span class=\"blank\"></span> (name), <span class=\"blank\"></span> (position and \
-             organisation), declare:</p>\
+             <p>I, {blank} (name), {blank} (position and organisation), declare:</p>\
              <p>1. I produced the file <code>{file}</code> (SHA-256 <span class=\"hash\">{bsha}</span>, \
              {blen} bytes) from the custody ledger with origin <code>{origin}</code>, kept by \
-             <span class=\"blank\"></span>, on <span class=\"blank\"></span> (date), using the \
+             {blank} (who keeps the ledger), on {blank} (date), using the \
              <code>custody export</code> command, which copies the entries and computes their proofs \
              without altering the ledger.</p>\
-             <p>2. The ledger's signed checkpoint covers {size} entries with Merkle root \
+             <p>2. The ledger's signed checkpoint covers {size} with Merkle root \
              <span class=\"hash\">{root}</span>. I checked the file with <code>custody check</code> \
              against the log key <span class=\"hash\">{vkey}</span>, which I obtained from \
-             <span class=\"blank\"></span>, and the check succeeded.</p>\
+             {blank} (where the key was obtained), and the check succeeded.</p>\
              <p>3. The source documents I produced with this file have the SHA-256 hashes listed in \
-             section 3 of this exhibit: <span class=\"blank\"></span>.</p>\
+             section 3 of this exhibit: {blank} (the documents and their hashes).</p>\
              <p>4. I am familiar with how the ledger is kept, and this record was made and kept in the \
-             course of that regularly conducted activity: <span class=\"blank\"></span>.</p>\
-             <p>I declare under penalty of perjury under the laws of <span class=\"blank\"></span> that \
+             course of that regularly conducted activity: {blank} (how it is kept).</p>\
+             <p>I declare under penalty of perjury under the laws of {blank} (jurisdiction) that \
              the foregoing is true and correct.</p>\
-             <p>Signed: <span class=\"blank\"></span> &nbsp; Date: <span class=\"blank\"></span> \
-             &nbsp; Place: <span class=\"blank\"></span></p></div>\n</body></html>\n",
+             <p>Signed: {blank} &nbsp; Date: {blank} &nbsp; Place: {blank}</p></div>\n\
+             </body></html>\n",
+            blank = BLANK,
             file = esc(file_name),
             bsha = v.bundle_sha256,
             blen = v.bundle_len,
             origin = esc(&v.origin),
-            size = cp.size(),
+            size = crate::print::count(cp.size(), "entry", "entries"),
             root = cp.root(),
             vkey = esc(&v.vkey),
         );
@@ -1229,6 +1227,34 @@ fn html_text(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
+}
+
+/// A space to fill in by hand. Underscores, not an empty underlined box, so that the page's
+/// text (`pdftotext`, a screen reader, a copy and paste) still shows that something goes there;
+/// each is followed by what goes there, in words.
+const BLANK: &str = "<span class=\"blank\">______________</span>";
+
+/// The first-page warning on a bundle that does not prove its amendments complete (rendered
+/// only when the producer accepted that explicitly): empty for a complete one.
+fn incomplete_box(v: &VerifiedBundle) -> String {
+    let why = match v.completeness {
+        Some(c) if c.to_checkpoint => return String::new(),
+        Some(c) => format!(
+            "The bundle proves that it holds every correction, retraction and revocation of its \
+             entries only up to entry {}, not up to the checkpoint at tree size {}: one \
+             recorded in between could have been left out of it unseen.",
+            c.commitment,
+            v.checkpoint.size()
+        ),
+        None => "The bundle carries no proof that it holds every correction, retraction and \
+                 revocation of its entries: one could have been left out of it unseen."
+            .to_string(),
+    };
+    format!(
+        "<div class=\"box warn incomplete\"><p><b>NOT PROVEN COMPLETE.</b> {why} The person \
+         who produced this page accepted that explicitly. A bundle that proves it can be \
+         exported again by the ledger's operator.</p></div>\n"
+    )
 }
 
 /// Whether the bundle proves its amendments complete to its checkpoint.

@@ -14,11 +14,10 @@ mod exhibit;
 mod print;
 
 use clap::error::ErrorKind;
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match args::Cli::try_parse() {
+    let args = match args::parse(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(e) => return argument_error(&e),
     };

@@ -75,13 +75,7 @@ pub fn signer_label(keys: &[KeyRecord], e: &Entry) -> String {
     }
 }
 
-/// `n` followed by its noun, singular for exactly 1: `count(1, "entry", "entries")` is
-/// "1 entry", `count(0, "entry", "entries")` "0 entries". Every count printed with a noun
-/// goes through here.
-#[must_use]
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use custody_core::rules::text::count;
 
 /// A key id as custody shows it to people: the 16-digit short form ([`KeyId::short`], the one
 /// `log`, `show`, `verify`, `check` and `verify --operator` use), or all 64 digits with
@@ -92,6 +86,47 @@ pub fn key_id(id: &KeyId, full: bool) -> String {
         id.to_hex()
     } else {
         id.short()
+    }
+}
+
+/// A checkpoint named by the tree size it signs: "the checkpoint at tree size 30". Never
+/// "checkpoint 30", which a reader takes for the thirtieth checkpoint.
+#[must_use]
+pub fn checkpoint_at(size: u64) -> String {
+    format!("the checkpoint at tree size {size}")
+}
+
+/// `n` of a claim's or figure's `unit`: "1 person" for the default unit "people", otherwise
+/// the unit as its signer wrote it ("406 people", "12 households"). custody knows the singular
+/// only of the default unit; any other is the signer's word, kept as signed.
+#[must_use]
+pub fn quantity(n: u64, unit: &str) -> String {
+    if n == 1 && unit == "people" {
+        "1 person".to_owned()
+    } else {
+        format!("{n} {unit}")
+    }
+}
+
+/// Numbered things in the right number: "claim 3", "claims 3, 4 and 9".
+#[must_use]
+pub fn numbered(items: &[u64], one: &str, many: &str) -> String {
+    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
+    let joined = match s.as_slice() {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    format!("{} {joined}", if items.len() == 1 { one } else { many })
+}
+
+/// "rests" for one subject, "rest" for several: the verb after [`numbered`].
+#[must_use]
+pub fn rest(items: &[u64]) -> &'static str {
+    if items.len() == 1 {
+        "rests"
+    } else {
+        "rest"
     }
 }
 
@@ -157,10 +192,16 @@ pub fn succession<E>(
     Ok(Some(line))
 }
 
-/// A one-line summary of a body; every string from the body is [`clean`]ed or [`quoted`].
-pub fn summary(b: &Body) -> String {
+/// A one-line summary of a body of an entry for `origin` (which a genesis names); every string
+/// from the body is [`clean`]ed or [`quoted`].
+pub fn summary(b: &Body, origin: &str) -> String {
     match b {
-        Body::Genesis { name, .. } => format!("ledger created; operator key {}", quoted(name)),
+        Body::Genesis { name, operator } => format!(
+            "ledger for origin {} opened by its operator, key {} ({})",
+            quoted(origin),
+            quoted(name),
+            KeyId::of(operator).short()
+        ),
         Body::KeyGrant { name, role, key } => format!(
             "grant {} to key {} ({})",
             role.name(),
@@ -192,7 +233,7 @@ pub fn summary(b: &Body) -> String {
             };
             let c = claim
                 .count
-                .map(|c| format!("[{c} {}] ", clean(claim.unit)))
+                .map(|c| format!("[{}] ", quantity(c, &clean(claim.unit))))
                 .unwrap_or_default();
             let again = claim
                 .repeats
@@ -260,17 +301,42 @@ pub fn summary(b: &Body) -> String {
     }
 }
 
-/// "reviewed by NAME at entry M, ..." for a figure's reviews (`reviews`: each review's index
-/// and its signer's name), or `None` if nobody reviewed it. One wording for `figure`, `check`
-/// and `verify`.
+/// A figure's reviews as (review entry, its signer's key name in `keys`, or "?"), in the order
+/// given. `signer(i)` is the signer of review entry `i`, `None` when it is not at hand (a
+/// bundle holds only its own entries): that review is left out. One lookup for `figure`,
+/// `check`, `verify` and `exhibit`.
+///
+/// # Errors
+/// What `signer` returns.
+pub fn reviews<E>(
+    indices: &[u64],
+    keys: &[KeyRecord],
+    mut signer: impl FnMut(u64) -> Result<Option<KeyId>, E>,
+) -> Result<Vec<(u64, String)>, E> {
+    let mut out = Vec::with_capacity(indices.len());
+    for &i in indices {
+        if let Some(id) = signer(i)? {
+            let name = keys
+                .iter()
+                .find(|k| k.id() == id)
+                .map_or_else(|| "?".to_owned(), |k| k.name.clone());
+            out.push((i, name));
+        }
+    }
+    Ok(out)
+}
+
+/// "reviewed by NAME at entry M, ..." for a figure's reviews (from [`reviews`]), or `None` if
+/// nobody reviewed it; `name` writes each name (cleaned for a terminal, escaped for a page).
+/// One wording for `figure`, `check`, `verify` and `exhibit`.
 #[must_use]
-pub fn reviewed(reviews: &[(u64, String)]) -> Option<String> {
+pub fn reviewed(reviews: &[(u64, String)], name: impl Fn(&str) -> String) -> Option<String> {
     if reviews.is_empty() {
         return None;
     }
     let by: Vec<String> = reviews
         .iter()
-        .map(|(i, name)| format!("{} at entry {i}", clean(name)))
+        .map(|(i, n)| format!("{} at entry {i}", name(n)))
         .collect();
     Some(format!("reviewed by {}", by.join(", ")))
 }
@@ -323,7 +389,7 @@ mod tests {
             unit: "people\u{2066}".into(),
             terms: vec![3],
         };
-        let s = summary(&b);
+        let s = summary(&b, "example.org/x");
         assert!(!s.chars().any(is_control_char), "{s}");
         assert!(s.starts_with("x\\u{000A}  checkpoint ok"), "{s}");
     }

@@ -211,7 +211,7 @@ fn two_witnesses_and_a_tsa_hold_the_operator_to_one_history() {
     );
     assert!(
         out.contains(&format!(
-            "checkpoint 7 existed no later than {}",
+            "the checkpoint at tree size 7 existed no later than {}",
             tsa::STAMP_RFC3339
         )),
         "{out}"
@@ -248,7 +248,7 @@ fn two_witnesses_and_a_tsa_hold_the_operator_to_one_history() {
         ],
     );
     let time_line = format!(
-        "checkpoint 7 existed no later than {} (CN=TSA ec256,O=custody timestamp test)",
+        "the checkpoint at tree size 7 existed no later than {} (CN=TSA ec256,O=custody timestamp test)",
         tsa::STAMP_RFC3339
     );
     assert!(

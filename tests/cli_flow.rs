@@ -353,6 +353,62 @@ fn offline_submissions_append_once_and_only_to_their_origin() {
     assert!(out.contains("9 entries"), "{out}");
 }
 
+/// `disclose -o FILE`: the opening (it names the informant) goes to a new file, mode 0600 from
+/// the start; an existing file or symbolic link is refused without --force, and even with it a
+/// link is replaced, never written through.
+#[test]
+fn disclose_writes_a_private_file_and_never_through_a_link() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let e = Env::new();
+    e.ledger("L");
+    let opening = e.ok(&["disclose", "sealed/L.seal"]);
+    let said = e.ok(&["disclose", "sealed/L.seal", "-o", "op.txt"]);
+    assert!(said.contains("op.txt (mode 0600)"), "{said}");
+    assert_eq!(fs::read_to_string(e.path("op.txt")).unwrap(), opening);
+    let mode = |p: &str| {
+        fs::symlink_metadata(e.path(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("op.txt"), 0o600);
+    let out = e.ok(&["check-disclosure", "L", "3", "--opening", "op.txt"]);
+    assert!(out.starts_with("OK: the opening matches entry 3"), "{out}");
+    // An existing file: refused, unchanged; with --force replaced, and private again.
+    fs::write(e.path("old.txt"), "old").unwrap();
+    fs::set_permissions(e.path("old.txt"), fs::Permissions::from_mode(0o644)).unwrap();
+    let err = e.fails(2, &["disclose", "sealed/L.seal", "-o", "old.txt"]);
+    assert!(
+        err.contains("already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(e.path("old.txt")).unwrap(), "old");
+    e.ok(&["disclose", "sealed/L.seal", "-o", "old.txt", "--force"]);
+    assert_eq!(fs::read_to_string(e.path("old.txt")).unwrap(), opening);
+    assert_eq!(mode("old.txt"), 0o600);
+    // A link to a file elsewhere, and a dangling one: never written through.
+    fs::write(e.path("precious.txt"), "precious").unwrap();
+    symlink(e.path("precious.txt"), e.path("link.txt")).unwrap();
+    symlink(e.path("nowhere.txt"), e.path("dangling.txt")).unwrap();
+    for link in ["link.txt", "dangling.txt"] {
+        let err = e.fails(2, &["disclose", "sealed/L.seal", "-o", link]);
+        assert!(err.contains("already exists"), "{err}");
+        e.ok(&["disclose", "sealed/L.seal", "-o", link, "--force"]);
+        let m = fs::symlink_metadata(e.path(link)).unwrap();
+        assert!(m.file_type().is_file(), "{link} is still a link");
+        assert_eq!(mode(link), 0o600);
+        assert_eq!(fs::read_to_string(e.path(link)).unwrap(), opening);
+    }
+    assert_eq!(
+        fs::read_to_string(e.path("precious.txt")).unwrap(),
+        "precious"
+    );
+    assert!(!e.path("nowhere.txt").exists());
+    // --force means nothing without -o.
+    e.fails(2, &["disclose", "sealed/L.seal", "--force"]);
+}
+
 #[test]
 fn disclosures_match_only_the_true_opening() {
     let e = Env::new();

@@ -81,6 +81,14 @@ fn man_writes_roff_pages_man_can_read() {
     let err = w.fails(2, &["man", "-o", "pages"]);
     assert!(err.contains("--force"), "{err}");
     w.ok(&["man", "-o", "pages", "--force"]);
+    // Written straight into a man1 directory, the pages are installed: no advice to copy them
+    // onto themselves.
+    let out = w.ok(&["man", "-o", "share/man/man1"]);
+    assert!(
+        out.contains("installed:") && out.contains("share/man is on your MANPATH"),
+        "{out}"
+    );
+    assert!(!out.contains("cp share/man/man1"), "{out}");
 }
 
 /// The commands of the "Examples:" block of `custody ARGS --help`, continuation lines joined.
@@ -132,6 +140,9 @@ fn run_example(cwd: &Path, cmd: &str) -> String {
         .current_dir(cwd)
         .env("PATH", path)
         .env_remove("CUSTODY_PASSPHRASE")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LEDGER")
+        .env_remove("XDG_DATA_HOME")
         .env(
             "CUSTODY_CACHE_DIR",
             std::env::temp_dir().join("custody-test-cache"),
@@ -194,6 +205,11 @@ fn a_count_of_one_takes_the_singular() {
     assert!(out.contains("verified: 1 entry,"), "{out}");
     assert!(out.contains("  1 entry (granted at entry 0)"), "{out}");
     assert!(!out.contains("1 entries"), "{out}");
+    // The store's messages count the same way (custody_core::rules::text::count).
+    let err = w.fails(2, &["show", "L", "3"]);
+    assert!(err.contains("no entry 3: the log has 1 entry"), "{err}");
+    let err = w.fails(2, &["prove", "inclusion", "L", "0", "--size", "2"]);
+    assert!(err.contains("exceeds the log's 1 entry"), "{err}");
     w.ok(&key_args(
         "grant",
         "L",
@@ -209,6 +225,15 @@ fn a_count_of_one_takes_the_singular() {
     )
     .unwrap();
     let out = w.ok(&["import", "L", "--key", RESEARCHER_KEY, "one.jsonl"]);
+    // One person, not "1 people"; the genesis says what it is in words.
+    let log = w.ok(&["log", "L"]);
+    assert!(log.contains("[1 person] c (cites 2)"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "ledger for origin \"{ORIGIN}\" opened by its operator, key \"operator\" ("
+        )),
+        "{log}"
+    );
     assert_eq!(
         out.trim(),
         "imported 1 entry (3..3); the ledger holds 4 entries"
@@ -630,4 +655,191 @@ fn custody_key_defaults_the_signer_key_and_never_the_operators() {
     // The help says where the default comes from.
     let help = w.ok(&["add", "source", "--help"]);
     assert!(help.contains("[env: CUSTODY_KEY"), "{help}");
+}
+
+/// `-L DIR` or `CUSTODY_LEDGER` names the ledger once; one named in its own place on the
+/// command line wins over both; with none, one usage line names both ways. A command's other
+/// positionals keep their meaning: with a default ledger the single positional is the file,
+/// the target or the index.
+#[test]
+fn custody_ledger_names_the_ledger_once_and_a_positional_one_wins() {
+    let w = Work::keyed();
+    let cwd = w.cwd();
+    init_ledger(cwd, "L", ORIGIN);
+    init_ledger(cwd, "M", "example.org/other");
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("M", RESEARCHER_KEY, "2025", "media"));
+    let env = |args: &[&str]| {
+        custody(cwd)
+            .env("CUSTODY_LEDGER", "L")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let stdout = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // Neither: exit 2, one line naming both ways, and not a clap error about LEDGER.
+    let err = w.fails(2, &["log"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("-L DIR") && err.contains("CUSTODY_LEDGER"),
+        "{err}"
+    );
+    // The environment alone, -L alone, and a positional one over both.
+    let log = stdout(&env(&["log"]));
+    assert!(log.lines().count() == 2 && log.contains("genesis"), "{log}");
+    assert_eq!(w.ok(&["-L", "L", "log"]), log);
+    assert_eq!(w.ok(&["log", "--ledger", "L"]), log);
+    let other = stdout(&env(&["log", "M"]));
+    assert!(
+        other.lines().count() == 3 && other.contains("source"),
+        "{other}"
+    );
+    let other_flag = w.ok(&["-L", "L", "log", "M"]);
+    assert_eq!(other_flag, other);
+    // Two positionals: with a default ledger the single one is the file / the target.
+    let out = env(&[
+        "add",
+        "source",
+        "--key",
+        RESEARCHER_KEY,
+        "report.txt",
+        "--title",
+        "T",
+        "--publisher",
+        "P",
+        "--date",
+        "2025",
+        "--kind",
+        "media",
+    ]);
+    assert!(stdout(&out).starts_with("entry 2 (source) appended"));
+    w.ok(&sign_claim_args(
+        RESEARCHER_KEY,
+        ORIGIN,
+        "first",
+        "2025",
+        "a.cust",
+    ));
+    w.ok(&sign_claim_args(
+        RESEARCHER_KEY,
+        ORIGIN,
+        "second",
+        "2025",
+        "b.cust",
+    ));
+    let out = stdout(&env(&["append", "a.cust", "b.cust"]));
+    assert!(
+        out.contains("a.cust: entry 3 (claim)") && out.contains("b.cust: entry 4 (claim)"),
+        "{out}"
+    );
+    let out = stdout(&env(&["show", "3"]));
+    assert!(out.starts_with("entry 3: claim"), "{out}");
+    assert!(stdout(&env(&["show", "M", "1"])).starts_with("entry 1: key-grant"));
+    let out = stdout(&env(&[
+        "retract",
+        "--key",
+        RESEARCHER_KEY,
+        "4",
+        "--reason",
+        "a duplicate",
+    ]));
+    assert!(out.contains("entry 5 (retraction)"), "{out}");
+    let p = stdout(&env(&["prove", "consistency", "2", "5"]));
+    assert!(
+        p.starts_with("consistency of tree size 2 with tree size 5"),
+        "{p}"
+    );
+    assert_eq!(w.ok(&["prove", "consistency", "L", "2", "5"]), p);
+    // M was never written to.
+    assert_eq!(w.ok(&["log", "M"]), other);
+    // A mistake with a default ledger is reported for the line as meant: the target is
+    // there, the key is not.
+    let out = env(&["retract", "4", "--reason", "r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let missing = err.split("Usage:").next().unwrap();
+    assert!(
+        missing.contains("--key") && !missing.contains("TARGET"),
+        "{err}"
+    );
+    // The help says where the default comes from.
+    let help = w.ok(&["log", "--help"]);
+    assert!(help.contains("[env: CUSTODY_LEDGER="), "{help}");
+}
+
+/// A checkpoint is named by the tree size it signs; an unsupported claim is "claim 3 rests";
+/// a figure is "figure 6", not "figure 6 (figure)"; the exhibit's court-facing first page has
+/// no command-line flags, and its declaration's blanks say what goes in them.
+#[test]
+fn wording_reads_as_a_new_user_reads_it() {
+    let w = Work::keyed();
+    init_ledger(w.cwd(), "L", ORIGIN);
+    fs::write(w.path("report.txt"), "report\n").unwrap();
+    w.ok(&source_args("L", RESEARCHER_KEY, "2025", "media"));
+    w.ok(&claim_args(
+        "L",
+        RESEARCHER_KEY,
+        "one returned",
+        "1",
+        "c",
+        "2024",
+        "2",
+    ));
+    w.ok(&figure_args("L", RESEARCHER_KEY, "Returned", "1", "3"));
+    w.ok(&[
+        "export",
+        "L",
+        "--figure",
+        "4",
+        "-o",
+        "f4.json",
+        "--key",
+        OPERATOR_KEY,
+    ]);
+    let vk = w
+        .ok(&["key", "vkey", "keys/operator.pub", "--origin", ORIGIN])
+        .trim()
+        .to_owned();
+    let out = w.ok(&["check", "f4.json", "--trust", &vk]);
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.contains(": figure 4 of ")
+            && first.contains("as proven by the checkpoint at tree size 6"),
+        "{out}"
+    );
+    w.ok(&["exhibit", "f4.json", "-o", "f4.html", "--trust", &vk]);
+    let html = fs::read_to_string(w.path("f4.html")).unwrap();
+    let page1 = &html[..html.find("<h2>Details of the check").unwrap()];
+    assert!(
+        page1.contains("as of the checkpoint at tree size 6"),
+        "{page1}"
+    );
+    for flag in ["--trust", "--policy", "--tsa-cert", "--document"] {
+        assert!(!page1.contains(flag), "{flag} on the first page: {page1}");
+    }
+    let decl = &html[html.find("Declaration").unwrap()..];
+    assert!(
+        decl.contains("______</span> (who keeps the ledger)"),
+        "{decl}"
+    );
+    assert!(decl.contains("______</span> (date)"), "{decl}");
+    // Retract the source: the claim beneath the figure rests on nothing.
+    w.ok(&[
+        "retract",
+        "L",
+        "--key",
+        RESEARCHER_KEY,
+        "2",
+        "--reason",
+        "forged",
+    ]);
+    let shown = w.ok(&["figure", "L", "4"]);
+    assert!(
+        shown.contains("UNSUPPORTED today: claim 3 rests on no live source")
+            && shown.contains("re-source it"),
+        "{shown}"
+    );
 }

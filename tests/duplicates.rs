@@ -476,7 +476,7 @@ fn a_refused_line_midway_then_a_rerun() {
         ],
     );
     assert!(
-        err.contains("line 2:") && err.contains("before it are durable"),
+        err.contains("line 2:") && err.contains("1 entry before it is durable"),
         "{err}"
     );
     assert_eq!(statements(&w).len(), 1);

@@ -849,7 +849,10 @@ fn a_bundle_carries_the_cosigned_checkpoint_and_its_policy() {
         "-o",
         "g.json",
     ]);
-    assert!(out.contains("against checkpoint size 7"), "{out}");
+    assert!(
+        out.contains("against the checkpoint at tree size 7"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -983,7 +986,20 @@ fn leaving_any_amendment_out_of_a_bundle_fails_naming_the_entry() {
         ],
     );
     assert_eq!(j["completeness"], serde_json::Value::Null);
-    env.ok(&["exhibit", "stripped.json", "-o", "s.html", "--trust", &vk]);
+    let err = env.fails(
+        1,
+        &["exhibit", "stripped.json", "-o", "s.html", "--trust", &vk],
+    );
+    assert!(err.contains("--allow-incomplete"), "{err}");
+    env.ok(&[
+        "exhibit",
+        "stripped.json",
+        "-o",
+        "s.html",
+        "--trust",
+        &vk,
+        "--allow-incomplete",
+    ]);
     let html = fs::read_to_string(env.path("s.html")).unwrap();
     assert!(
         html.contains("does not prove that no correction"),
@@ -1076,7 +1092,7 @@ fn a_retracted_figure_fails_check_unless_historical_and_the_exhibit_says_so() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("VERIFIED — RETRACTED AT ENTRY 7: figure 5 (figure)"),
+        stdout.starts_with("VERIFIED — RETRACTED AT ENTRY 7: figure 5 of"),
         "{stdout}"
     );
     assert!(

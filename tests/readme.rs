@@ -78,7 +78,10 @@ fn the_readme_tour_runs_as_written_on_a_fresh_ledger() {
         .env("HOME", dir.path())
         .env("CUSTODY_CACHE_DIR", dir.path().join("cache"))
         .env_remove("CUSTODY_PASSPHRASE")
+        .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LEDGER")
         .env_remove("XDG_CACHE_HOME")
+        .env_remove("XDG_DATA_HOME")
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run bash");
@@ -98,7 +101,7 @@ fn the_readme_tour_runs_as_written_on_a_fresh_ledger() {
         "entry 3 (informant \"Source A\") appended",
         "figure 6: Returned since 2024",
         "OK: the opening matches entry 3",
-        "VERIFIED — CHANGED SINCE PUBLICATION: figure 6 (figure) of example.org/nk-repatriation is in the log",
+        "VERIFIED — CHANGED SINCE PUBLICATION: figure 6 of example.org/nk-repatriation is in the log",
     ] {
         assert!(
             stdout.contains(promised),

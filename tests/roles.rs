@@ -296,9 +296,11 @@ fn a_reviewer_endorses_a_figure_and_every_report_names_it() {
     assert!(out.contains("reviewed by reviewer at entry 7"), "{out}");
     w.ok(&["exhibit", "f6.json", "-o", "f6.html", "--trust", &vk]);
     let html = fs::read_to_string(w.path("f6.html")).unwrap();
+    // One wording in figure, verify, check and the exhibit (print::reviewed), the page's with
+    // the name in bold.
     assert!(
-        html.contains("Reviewed by <b>reviewer</b> (reviewer) at entry 7"),
-        "the exhibit names the reviewer"
+        html.contains("This figure was reviewed by <b>reviewer</b> at entry 7:"),
+        "the exhibit names the reviewer as the terminal commands do"
     );
     let mut b: custody_core::bundle::Bundle =
         serde_json::from_slice(&fs::read(w.path("f6.json")).unwrap()).unwrap();

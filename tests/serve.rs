@@ -753,7 +753,7 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("entry 3 is in the checkpoint of 4 entries signed by the trusted key"),
+        err.contains("entry 3 is in the checkpoint at tree size 4 signed by the trusted key"),
         "{err}"
     );
     // Under a key the user does not trust, the same proof fails: exit 1.

@@ -360,7 +360,7 @@ fn verify_strict_fails_on_an_unsupported_claim_until_it_is_re_sourced() {
     // Reported without --strict, refused with it.
     let report = ok(&w, &["verify", "L"]);
     assert!(
-        report.contains("UNSUPPORTED: claims 3 rest on no live source"),
+        report.contains("UNSUPPORTED: claim 3 rests on no live source"),
         "{report}"
     );
     let err = w.fails(1, &["verify", "L", "--strict"]);
@@ -369,7 +369,10 @@ fn verify_strict_fails_on_an_unsupported_claim_until_it_is_re_sourced() {
         "{err}"
     );
     let shown = ok(&w, &["figure", "L", "4"]);
-    assert!(shown.contains("UNSUPPORTED today: claims 3"), "{shown}");
+    assert!(
+        shown.contains("UNSUPPORTED today: claim 3 rests on"),
+        "{shown}"
+    );
     let out = add_figure(&w, "108", "3", &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

@@ -143,7 +143,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
         assert_eq!(
             first,
             format!(
-                "checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
+                "the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
             ),
             "{what}"
         );
@@ -193,7 +193,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
     assert_eq!(lines.len(), 1 + configs.len(), "{out}");
     for (name, token) in &stored {
         let want = format!(
-            "  timestamp ok: checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
+            "  timestamp ok: the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
             token.strip_prefix(cwd).unwrap().display()
         );
         assert!(out.contains(&want), "{want}\n{out}");
@@ -558,10 +558,10 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(
-        "  checkpoint 30 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
+        "  the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
     )), "{text}");
     assert!(text.contains(
-        "  checkpoint 30 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
+        "  the checkpoint at tree size 30 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
     ), "{text}");
     let out = check(&[]);
     assert_eq!(out.status.code(), Some(0));

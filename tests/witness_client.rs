@@ -310,7 +310,10 @@ fn two_witnesses_cosign_a_growing_log_and_refuse_its_fork() {
             "fig.json",
         ],
     );
-    assert!(out.contains("against checkpoint size 13"), "{out}");
+    assert!(
+        out.contains("against the checkpoint at tree size 13"),
+        "{out}"
+    );
     let bundle = fs::read_to_string(w.path("fig.json")).unwrap();
     let b: serde_json::Value = serde_json::from_str(&bundle).unwrap();
     assert_eq!(b["checkpoint"].as_str().unwrap(), note9);

@@ -9,7 +9,8 @@ use custody_store::clock::{os_rng, sign_now};
 use custody_store::files;
 use std::path::Path;
 
-pub fn run(a: AddCommand) -> Result<()> {
+pub fn run(a: AddCommand, default: Option<&Path>) -> Result<()> {
+    let l = |given| super::ledger_dir(given, default);
     match a {
         AddCommand::Source {
             ledger,
@@ -19,7 +20,7 @@ pub fn run(a: AddCommand) -> Result<()> {
         } => {
             let (body, sha256) = source_body(&args)?;
             let key = load_key(&key)?;
-            let mut l = open_writer(&ledger)?;
+            let mut l = open_writer(&l(ledger)?)?;
             let origin = l.state().origin.clone();
             let sub = sign_now(&key, &origin, body)?;
             l.check(&sub)?;
@@ -41,7 +42,7 @@ pub fn run(a: AddCommand) -> Result<()> {
         }
         AddCommand::Informant { ledger, key, args } => {
             let key = load_key(&key)?;
-            let mut l = open_writer(&ledger)?;
+            let mut l = open_writer(&l(ledger)?)?;
             let (body, opening) = informant_body(&args)?;
             let origin = l.state().origin.clone();
             let sub = sign_now(&key, &origin, body)?;
@@ -67,14 +68,16 @@ pub fn run(a: AddCommand) -> Result<()> {
             key,
             args,
             allow_duplicate: false,
-        } => sign_and_add(&ledger, &key, claim_body(args)),
+        } => sign_and_add(&l(ledger)?, &key, claim_body(args)),
         AddCommand::Claim {
             ledger,
             key,
             args,
             allow_duplicate: true,
-        } => add_repeat(&ledger, &key, claim_body(args)),
-        AddCommand::Figure { ledger, key, args } => sign_and_add(&ledger, &key, figure_body(args)),
+        } => add_repeat(&l(ledger)?, &key, claim_body(args)),
+        AddCommand::Figure { ledger, key, args } => {
+            sign_and_add(&l(ledger)?, &key, figure_body(args))
+        }
     }
 }
 

@@ -245,13 +245,18 @@ pub fn run(a: CheckArgs) -> Result<()> {
     let signer = SignerJson::of(&e.content.signer, v.keys());
     // Every line goes through `say!`: the origin, names, labels and units are the bundle's.
     // The subject's standing comes first, so that nobody reads "verified" as "current".
+    // "figure 27", not "figure 27 (figure)"; an entry says what kind it is: "entry 11 (claim)".
+    let kind = e.content.body.kind();
+    let subject = if v.subject.kind.name() == kind {
+        format!("{kind} {s}")
+    } else {
+        format!("{} {s} ({kind})", v.subject.kind.name())
+    };
     say!(
-        "{}: {} {s} ({}) of {} is in the log, as proven to checkpoint size {} signed by the trusted key",
+        "{}: {subject} of {} is in the log, as proven by {} signed by the trusted key",
         v.status.headline(),
-        v.subject.kind.name(),
-        e.content.body.kind(),
         v.origin,
-        v.checkpoint.size()
+        crate::print::checkpoint_at(v.checkpoint.size())
     );
     for line in status_lines(&v)? {
         say!("  {line}");
@@ -267,16 +272,13 @@ pub fn run(a: CheckArgs) -> Result<()> {
         say!("  {line}");
     }
     if let Some(s) = &v.standing {
-        let reviews: Vec<(u64, String)> = s
-            .reviewed_by
-            .iter()
-            .filter_map(|r| v.entries.get(r).map(|ve| (*r, ve)))
-            .map(|(r, ve)| {
-                let by = SignerJson::of(&ve.entry.content.signer, v.keys());
-                (r, by.name.unwrap_or_else(|| "?".into()))
-            })
-            .collect();
-        if let Some(line) = crate::print::reviewed(&reviews) {
+        let reviews = crate::print::reviews(&s.reviewed_by, v.keys(), |r| {
+            Ok::<_, std::convert::Infallible>(v.entries.get(&r).map(|ve| ve.entry.content.signer))
+        })
+        .unwrap_or_else(|never| match never {});
+        if let Some(line) =
+            crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned())
+        {
             say!("  {line}");
         }
     }
@@ -356,15 +358,16 @@ pub fn run(a: CheckArgs) -> Result<()> {
     Ok(())
 }
 
-/// Why the bundle does not prove its amendments complete to its checkpoint, if it does not.
-fn incomplete(v: &VerifiedBundle) -> Option<String> {
+/// Why the bundle does not prove its amendments complete to its checkpoint, if it does not:
+/// the one reason `check` and `exhibit` refuse it without --allow-incomplete.
+pub(super) fn incomplete(v: &VerifiedBundle) -> Option<String> {
     match v.completeness {
         Some(c) if c.to_checkpoint => None,
         Some(c) => Some(format!(
             "the bundle proves its entries' amendments complete only up to its state commitment \
              at entry {}, not to its checkpoint (tree size {}): an amendment recorded between \
              them could have been left out; export it again with `custody export --key \
-             OPERATOR.key`, or pass --allow-incomplete to check what it holds",
+             OPERATOR.key`, or pass --allow-incomplete to use what it holds",
             c.commitment,
             v.checkpoint.size()
         )),
@@ -372,7 +375,7 @@ fn incomplete(v: &VerifiedBundle) -> Option<String> {
             "the bundle carries no completeness proof (no state commitment): a correction, \
              retraction, redaction, re-sourcing, supersession, review or revocation of its entries could \
              have been left out of it unseen; export it again with `custody export --key \
-             OPERATOR.key`, or pass --allow-incomplete to check what it holds"
+             OPERATOR.key`, or pass --allow-incomplete to use what it holds"
                 .into(),
         ),
     }
@@ -578,11 +581,11 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
         );
     }
     if !s.unsupported.is_empty() {
-        let u: Vec<String> = s.unsupported.iter().map(ToString::to_string).collect();
         let _ = write!(
             line,
-            "; UNSUPPORTED as of the checkpoint: claims {} rest on no live source",
-            u.join(", ")
+            "; UNSUPPORTED as of the checkpoint: {} {} on no live source",
+            crate::print::numbered(&s.unsupported, "claim", "claims"),
+            crate::print::rest(&s.unsupported)
         );
     }
     if let Some(r) = s.retracted_at {

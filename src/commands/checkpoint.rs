@@ -122,12 +122,11 @@ fn witness(l: &Ledger, cp: &SignedCheckpoint, policy: &Policy) -> Result<()> {
     }
     if !evaluation.quorum_met {
         return Err(Failed(format!(
-            "checkpoint NOT witnessed: the policy's quorum {} is not met ({} of {} witnesses \
-             cosigned); nothing was recorded as witnessed, and the checkpoint stays recorded \
+            "checkpoint NOT witnessed: the policy's quorum {} is not met ({} of {} cosigned); nothing was recorded as witnessed, and the checkpoint stays recorded \
              with the log's signature only",
             crate::print::quoted(policy.quorum_name()),
             evaluation.cosigned().len(),
-            policy.witnesses().len()
+            crate::print::count(policy.witnesses().len() as u64, "witness", "witnesses")
         ))
         .into());
     }

@@ -4,10 +4,15 @@ use super::{open_reader, passphrase, passphrase_error, Failed};
 use crate::print::{quoted, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
-use custody_store::files;
+use custody_store::{files, StoreError};
 use std::path::Path;
 
-pub fn disclose(seal: &Path, identity: Option<&Path>) -> Result<()> {
+pub fn disclose(
+    seal: &Path,
+    identity: Option<&Path>,
+    output: Option<&Path>,
+    force: bool,
+) -> Result<()> {
     let mut from = None;
     let o = files::read_seal(seal, identity, || {
         let (p, f) = passphrase(&format!("Passphrase for {}: ", seal.display()))?;
@@ -15,9 +20,28 @@ pub fn disclose(seal: &Path, identity: Option<&Path>) -> Result<()> {
         Ok(p)
     })
     .map_err(|e| passphrase_error(e, from))?;
-    // Printing the opening is this command's purpose: it is for a court, under seal.
-    use std::io::Write as _;
-    write!(std::io::stdout().lock(), "{}", o.to_text().as_str())?;
+    let text = o.to_text();
+    match output {
+        // The opening names the informant: the file is private from its first byte (no umask
+        // needed) and never written through a link planted at its name.
+        Some(out) => {
+            files::write_private(out, text.as_str().as_bytes(), force).map_err(|e| match e {
+                StoreError::Exists(p) => anyhow::anyhow!(
+                    "{p} already exists; custody never overwrites it without --force"
+                ),
+                e => anyhow::Error::new(e).context(format!("cannot write {}", out.display())),
+            })?;
+            out!(
+                "opening written to {} (mode 0600); it names the informant: keep it under seal",
+                out.display()
+            );
+        }
+        // Printing the opening is this command's purpose: it is for a court, under seal.
+        None => {
+            use std::io::Write as _;
+            write!(std::io::stdout().lock(), "{}", text.as_str())?;
+        }
+    }
     Ok(())
 }
 

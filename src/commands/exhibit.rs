@@ -1,6 +1,6 @@
 //! `custody exhibit`: a proof bundle rendered as a printable HTML page (see `crate::exhibit`).
 
-use super::check::{check_timestamps, live_matches, read_bundle, redacted_at};
+use super::check::{check_timestamps, incomplete, live_matches, read_bundle, redacted_at};
 use super::{load_policy, witness_time, Failed};
 use crate::args::ExhibitArgs;
 use crate::exhibit::{Matched, PageInputs};
@@ -48,6 +48,11 @@ pub fn run(a: ExhibitArgs) -> Result<()> {
     // then every one against the live sources; a failure writes no page (exit 1).
     let v = bundle::verify(&bytes, &trusted, documents.first().map(|d| d.1))
         .map_err(|e| Failed(format!("bundle check FAILED: {e}")))?;
+    // As `check`: no page for a bundle that cannot show nothing was left out of it, unless the
+    // user accepts that (the page then says so on its first page).
+    if let Some(reason) = incomplete(&v).filter(|_| !a.allow_incomplete) {
+        return Err(Failed(format!("exhibit refused: {reason}")).into());
+    }
     let matched = live_matches(&v, &documents)
         .map_err(|reason| Failed(format!("bundle check FAILED: {reason}")))?;
     let stamps = check_timestamps(&v, &trusted, roots.as_deref())
@@ -124,6 +129,9 @@ pub fn run(a: ExhibitArgs) -> Result<()> {
         v.subject.index
     );
     say!("  {}", crate::exhibit::verdict(&v, &inputs));
+    if incomplete(&v).is_some() {
+        out!("  NOT PROVEN COMPLETE (--allow-incomplete): the first page says so");
+    }
     if let Some(w) = &witnesses {
         let by: Vec<String> = w
             .cosigned

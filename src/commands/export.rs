@@ -8,8 +8,9 @@ use custody_core::bundle::{Subject, SubjectKind};
 use custody_core::hash::Digest;
 use custody_core::sign::KeySigner;
 use custody_store::files;
+use std::path::Path;
 
-pub fn run(a: ExportArgs) -> Result<()> {
+pub fn run(ledger: &Path, a: ExportArgs) -> Result<()> {
     let subject = match (a.entry, a.figure) {
         (Some(index), None) => Subject {
             kind: SubjectKind::Entry,
@@ -28,7 +29,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
         // With the operator's key, the bundle is made complete to its checkpoint: a state
         // commitment as the checkpoint's last entry, appended and signed unless the latest
         // checkpoint already ends in one and covers the whole log.
-        let mut w = open_writer(&a.ledger)?;
+        let mut w = open_writer(ledger)?;
         let current = w
             .latest_checkpoint(&w.operator_verifier()?)?
             .is_some_and(|c| {
@@ -48,7 +49,7 @@ pub fn run(a: ExportArgs) -> Result<()> {
     if let Some(c) = committed {
         eprintln!("entry {c} (state-commitment) appended");
     }
-    let l = open_reader(&a.ledger)?;
+    let l = open_reader(ledger)?;
     let exported = l.export_with(
         subject,
         key.as_ref().map(|k| k as &dyn KeySigner),
@@ -63,9 +64,9 @@ pub fn run(a: ExportArgs) -> Result<()> {
     if !exported.missed.is_empty() {
         let missed: Vec<String> = exported.missed.iter().map(ToString::to_string).collect();
         eprintln!(
-            "warning: entries {} (amendments or revocations after checkpoint size {}) are not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
+            "warning: entries {} (amendments or revocations after {}) are not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
             missed.join(", "),
-            exported.checkpoint_size
+            crate::print::checkpoint_at(exported.checkpoint_size)
         );
     }
     files::write_new(&a.output, &exported.bytes, a.force, false).map_err(|e| {
@@ -80,13 +81,13 @@ pub fn run(a: ExportArgs) -> Result<()> {
         )
     })?;
     out!(
-        "wrote {} ({}, {}): {} {} against checkpoint size {}",
+        "wrote {} ({}, {}): {} {} against {}",
         a.output.display(),
         count(exported.entries as u64, "entry", "entries"),
         count(exported.bytes.len() as u64, "byte", "bytes"),
         subject.kind.name(),
         subject.index,
-        exported.checkpoint_size
+        crate::print::checkpoint_at(exported.checkpoint_size)
     );
     if exported.timestamps > 0 {
         out!(

@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, quoted, signer_label, succession, time};
+use crate::print::{list, numbered, quoted, rest, signer_label, succession, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};
@@ -49,12 +49,10 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     if let Some(line) = succession(index, &|i| explain::standing(st, &l, i, l.size()))? {
         say!(to out, "  {line}");
     }
-    let mut reviews = Vec::with_capacity(s.reviewed_by.len());
-    for &r in &s.reviewed_by {
-        let by = SignerJson::of(&l.entry(r)?.content.signer, &st.keys);
-        reviews.push((r, by.name.unwrap_or_else(|| "?".into())));
-    }
-    if let Some(line) = crate::print::reviewed(&reviews) {
+    let reviews = crate::print::reviews(&s.reviewed_by, &st.keys, |r| {
+        l.entry(r).map(|e| Some(e.content.signer))
+    })?;
+    if let Some(line) = crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned()) {
         say!(to out, "  {line}");
     }
     let now = s.current.unwrap_or(0);
@@ -70,8 +68,10 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     if !s.unsupported.is_empty() {
         say!(
             to out,
-            "  UNSUPPORTED today: claims {} rest on no live source (every source and informant each cites was retracted); re-source them (`custody cite`) or supersede the figure",
-            list(&s.unsupported)
+            "  UNSUPPORTED today: {} {} on no live source (every source and informant each cites was retracted); re-source {} (`custody cite`) or supersede the figure",
+            numbered(&s.unsupported, "claim", "claims"),
+            rest(&s.unsupported),
+            if s.unsupported.len() == 1 { "it" } else { "them" }
         );
     }
     say!(to out, "  how it is built (values as at publication):");

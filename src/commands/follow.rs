@@ -30,8 +30,8 @@ pub fn clone(source: &str, ledger: &Path, trust: &str) -> Result<()> {
     let src = Source::parse(source)?;
     let f = outcome(mirror::clone_log(&src, ledger, &key), "clone")?;
     out!(
-        "cloned {} entries (tree size {}, root {}) into {}: every entry verified, {} checked against the checkpoint",
-        f.appended + 1,
+        "cloned {} (tree size {}, root {}) into {}: every entry verified, {} checked against the checkpoint",
+        crate::print::count(f.appended + 1, "entry", "entries"),
         f.size,
         f.root,
         ledger.display(),
@@ -56,8 +56,8 @@ pub fn monitor(source: &str, trust: &str, state: &Path) -> Result<()> {
         out!("no new entries: tree size {} (root {})", f.size, f.root);
     } else if f.previous == 0 {
         out!(
-            "first run: {} entries (tree size {}, root {}) verified and kept in {}",
-            f.appended + 1,
+            "first run: {} (tree size {}, root {}) verified and kept in {}",
+            crate::print::count(f.appended + 1, "entry", "entries"),
             f.size,
             f.root,
             mirror::monitor_ledger(state).display()

@@ -14,20 +14,20 @@ use custody_core::checkpoint::{self, MAX_NOTE_BYTES};
 use custody_core::fork::{self, Verdict, MAX_FORK_BYTES};
 use custody_store::files;
 
-pub fn evidence(a: &ForkEvidenceArgs) -> Result<()> {
+pub fn evidence(a: &ForkEvidenceArgs, ledger: Option<&std::path::Path>) -> Result<()> {
     let read = |p: &std::path::Path| {
         files::read_bounded(p, MAX_NOTE_BYTES as u64, "a checkpoint")
             .with_context(|| format!("cannot read checkpoint {}", p.display()))
     };
     let x = read(&a.a)?;
     let y = read(&a.b)?;
-    let ledger = a.ledger.as_deref().map(open_reader).transpose()?;
+    let ledger = ledger.map(open_reader).transpose()?;
     let trusted = match (&a.trust, &ledger) {
         (Some(t), _) => checkpoint::parse_vkey(t.trim())
             .context("--trust is not a usable verifier key (want ORIGIN+KEYID+BASE64)")?,
         (None, Some(l)) => l.operator_verifier()?,
         (None, None) => anyhow::bail!(
-            "give the log key: --trust VKEY, or --ledger L (its operator key is the log key)"
+            "give the log key: --trust VKEY, or -L LEDGER (its operator key is the log key)"
         ),
     };
     let bytes = match &ledger {
@@ -73,12 +73,12 @@ pub fn check(a: &CheckForkArgs) -> Result<()> {
         .map_err(|e| anyhow!("NOT EVIDENCE: {} proves nothing: {e}", a.file.display()))?;
     let a_line = format!("  A: tree size {}, root {}", c.a.size(), c.a.root());
     let b_line = format!(
-        "  B: tree size {}, root {}; its first {} entries have root {} (consistency proof of {} hashes)",
+        "  B: tree size {}, root {}; its first {} have root {} (consistency proof of {})",
         c.b.size(),
         c.b.root(),
-        c.a.size(),
+        crate::print::count(c.a.size(), "entry", "entries"),
         c.prefix_root,
-        c.proof_len
+        crate::print::count(c.proof_len as u64, "hash", "hashes")
     );
     match c.verdict {
         Verdict::Fork => {

@@ -17,7 +17,7 @@ use custody_store::clock::os_rng;
 use custody_store::files::{self, KeyFile};
 use std::path::Path;
 
-pub fn run(k: KeyCommand) -> Result<()> {
+pub fn run(k: KeyCommand, default: Option<&Path>) -> Result<()> {
     match k {
         KeyCommand::New {
             name,
@@ -52,7 +52,7 @@ pub fn run(k: KeyCommand) -> Result<()> {
             out!("key id:     {}", key_id(&key.id(), full));
             Ok(())
         }
-        KeyCommand::List { dir, ledger, full } => list(&dir, ledger.as_deref(), full),
+        KeyCommand::List { dir, full } => list(&dir, default, full),
         KeyCommand::Show { file, full } => show(&file, full),
         KeyCommand::Passwd { file, remove } => passwd(&file, remove),
         KeyCommand::Grant {
@@ -63,7 +63,7 @@ pub fn run(k: KeyCommand) -> Result<()> {
         } => {
             let p = files::load_public(&public)?;
             sign_and_add(
-                &ledger,
+                &super::ledger_dir(ledger, default)?,
                 &key,
                 Body::KeyGrant {
                     key: p.bytes(),
@@ -80,7 +80,7 @@ pub fn run(k: KeyCommand) -> Result<()> {
         } => {
             let p = files::load_public(&public)?;
             sign_and_add(
-                &ledger,
+                &super::ledger_dir(ledger, default)?,
                 &key,
                 Body::KeyRevoke {
                     key: p.id(),

@@ -22,7 +22,7 @@ pub fn run(ledger: &Path, json_out: bool) -> Result<()> {
                 signer: SignerJson::of(&e.content.signer, &state.keys),
                 claimed_time: t,
                 leaf_hash: leaf.to_hex(),
-                summary: summary(&e.content.body),
+                summary: summary(&e.content.body, &e.content.origin),
             };
             writeln!(out, "{}", serde_json::to_string(&v)?)?;
         } else {
@@ -35,7 +35,7 @@ pub fn run(ledger: &Path, json_out: bool) -> Result<()> {
                 state
                     .key(&e.content.signer)
                     .map_or("?", |k| k.name.as_str()),
-                summary(&e.content.body)
+                summary(&e.content.body, &e.content.origin)
             );
         }
     }

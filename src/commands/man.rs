@@ -38,11 +38,20 @@ pub fn run(dir: Option<&Path>, force: bool) -> Result<()> {
         dir.display()
     );
     out!("read one now:  man -l {}", dir.join("custody.1").display());
-    out!(
-        "or install:    mkdir -p ~/.local/share/man/man1 && cp {}/*.1 ~/.local/share/man/man1/",
-        dir.display()
-    );
-    out!("               (then `man custody`, `man custody-verify`)");
+    // Pages written straight into a man1 directory (`custody man -o ~/.local/share/man/man1`)
+    // are installed already: copying them onto themselves is no advice.
+    if dir.file_name().is_some_and(|n| n == "man1") {
+        out!(
+            "installed:     `man custody`, `man custody-verify` (when {} is on your MANPATH)",
+            dir.parent().unwrap_or(dir).display()
+        );
+    } else {
+        out!(
+            "or install:    mkdir -p ~/.local/share/man/man1 && cp {}/*.1 ~/.local/share/man/man1/",
+            dir.display()
+        );
+        out!("               (then `man custody`, `man custody-verify`)");
+    }
     Ok(())
 }
 

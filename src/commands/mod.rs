@@ -63,7 +63,7 @@ use custody_store::clock::sign_now;
 use custody_store::files;
 use custody_store::{Access, Ledger, StoreError};
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Verification found the evidence not to be what it claims: exit code 1.
 #[derive(Debug)]
@@ -76,21 +76,48 @@ impl std::fmt::Display for Failed {
 }
 impl std::error::Error for Failed {}
 
+/// The ledger a command works on: the one named in its place on the command line, else the
+/// one given with `-L`/`--ledger` or `CUSTODY_LEDGER` (`default`); with neither, a usage
+/// error (exit 2) that names both ways.
+fn ledger_dir(given: Option<PathBuf>, default: Option<&Path>) -> Result<PathBuf> {
+    given
+        .or_else(|| default.map(Path::to_path_buf))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no ledger given: name it after the command (e.g. custody verify L), or give it \
+             once with -L DIR or the CUSTODY_LEDGER environment variable"
+            )
+        })
+}
+
 /// Runs one command.
 ///
 /// # Errors
 /// [`Failed`] when verification fails; anything else for usage, input or I/O problems.
 pub fn run(cli: Cli) -> Result<()> {
+    let default = cli.ledger.as_deref();
+    let l = |given: Option<PathBuf>| ledger_dir(given, default);
     match cli.command {
-        Command::Key(k) => key::run(k),
+        Command::Key(k) => key::run(k, default),
         Command::Init {
             ledger,
             origin,
             key,
-        } => init::run(&ledger, &origin, &key),
-        Command::Add(a) => add::run(a),
+        } => init::run(&l(ledger)?, &origin, &key),
+        Command::Add(a) => add::run(a, default),
         Command::Sign(s) => sign::run(s),
-        Command::Append { ledger, files } => append::run(&ledger, &files),
+        Command::Append { ledger, mut files } => {
+            // With a default ledger, `append a.cust b.cust` must not take a.cust for the
+            // ledger: a ledger is a directory, a submission file never is.
+            let ledger = match ledger {
+                Some(first) if default.is_some() && !first.is_dir() => {
+                    files.insert(0, first);
+                    None
+                }
+                given => given,
+            };
+            append::run(&l(ledger)?, &files)
+        }
         Command::Correct {
             ledger,
             key,
@@ -99,7 +126,7 @@ pub fn run(cli: Cli) -> Result<()> {
             statement,
             reason,
         } => sign_and_add(
-            &ledger,
+            &l(ledger)?,
             &key,
             Body::Correction {
                 target,
@@ -115,7 +142,7 @@ pub fn run(cli: Cli) -> Result<()> {
             sources,
             reason,
         } => sign_and_add(
-            &ledger,
+            &l(ledger)?,
             &key,
             Body::Cite {
                 target,
@@ -128,70 +155,88 @@ pub fn run(cli: Cli) -> Result<()> {
             key,
             target,
             reason,
-        } => sign_and_add(&ledger, &key, Body::Retraction { target, reason }),
+        } => sign_and_add(&l(ledger)?, &key, Body::Retraction { target, reason }),
         Command::Redact {
             ledger,
             key,
             target,
             reason,
-        } => amend::redact(&ledger, &key, target, reason),
+        } => amend::redact(&l(ledger)?, &key, target, reason),
         Command::Review {
             ledger,
             key,
             target,
             note,
-        } => sign_and_add(&ledger, &key, Body::Review { target, note }),
-        Command::Log { ledger, json } => log::run(&ledger, json),
+        } => sign_and_add(&l(ledger)?, &key, Body::Review { target, note }),
+        Command::Log { ledger, json } => log::run(&l(ledger)?, json),
         Command::Show {
-            ledger,
+            target: ledger,
             index,
             json,
-        } => show::run(&ledger, index, json),
-        Command::Verify(a) => verify::run(&a),
+        } => {
+            // `show N` with a default ledger: N is the index. A bare number is never taken
+            // for a path here (write ./N for one), so the reading does not depend on what
+            // happens to exist in the working directory.
+            let number = ledger.to_str().and_then(|s| {
+                (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse::<u64>().ok())
+                    .flatten()
+            });
+            match (index, number) {
+                (None, Some(n)) => show::run(&l(None)?, Some(n), json),
+                _ => show::run(&ledger, index, json),
+            }
+        }
+        Command::Verify(a) => verify::run(&l(a.ledger.clone())?, &a),
         Command::Figure {
             ledger,
             index,
             json,
-        } => figure::run(&ledger, index, json),
-        Command::Disclose { seal, identity } => disclose::disclose(&seal, identity.as_deref()),
+        } => figure::run(&l(ledger)?, index, json),
+        Command::Disclose {
+            seal,
+            identity,
+            output,
+            force,
+        } => disclose::disclose(&seal, identity.as_deref(), output.as_deref(), force),
         Command::CheckDisclosure {
             ledger,
             index,
             opening,
-        } => disclose::check(&ledger, index, &opening),
+        } => disclose::check(&l(ledger)?, index, &opening),
         Command::Checkpoint {
             ledger,
             key,
             policy,
-        } => checkpoint::run(&ledger, &key, policy.as_deref()),
-        Command::Timestamp(a) => timestamp::run(&a),
-        Command::Publish { ledger, dir } => publish::run(&ledger, &dir),
+        } => checkpoint::run(&l(ledger)?, &key, policy.as_deref()),
+        Command::Timestamp(a) => timestamp::run(&l(a.ledger.clone())?, &a),
+        Command::Publish { ledger, dir } => publish::run(&l(ledger)?, &dir),
         Command::Clone {
             source,
             ledger,
             trust,
-        } => follow::clone(&source, &ledger, &trust),
+        } => follow::clone(&source, &l(ledger)?, &trust),
         Command::Monitor {
             source,
             trust,
             state,
         } => follow::monitor(&source, &trust, &state),
-        Command::Prove(p) => prove::run(p),
+        Command::Prove(p) => prove::run(p, default),
         Command::VerifyProof { proof, trust, leaf } => prove::verify_proof(&proof, &trust, &leaf),
-        Command::Repair { ledger, force } => repair::run(&ledger, force),
+        Command::Repair { ledger, force } => repair::run(&l(ledger)?, force),
         Command::Import {
             ledger,
             key,
             file,
             batch,
-        } => import::run(&ledger, &key, &file, batch),
-        Command::Export(a) => export::run(a),
+        } => import::run(&l(ledger)?, &key, &file, batch),
+        Command::Export(a) => export::run(&l(a.ledger.clone())?, a),
         Command::Check(a) => check::run(a),
         Command::Exhibit(a) => exhibit::run(a),
-        Command::Serve(a) => serve::run(a),
+        Command::Serve(a) => serve::run(&l(a.ledger.clone())?, a),
         Command::Submit(a) => submit::run(a),
         Command::Witness(w) => witness::run(w),
-        Command::ForkEvidence(a) => fork::evidence(&a),
+        Command::ForkEvidence(a) => fork::evidence(&a, default),
         Command::CheckFork(a) => fork::check(&a),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { dir, force } => man::run(dir.as_deref(), force),

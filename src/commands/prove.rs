@@ -14,7 +14,8 @@ fn hexes(p: &[Digest]) -> Vec<String> {
     p.iter().map(Digest::to_hex).collect()
 }
 
-pub fn run(p: ProveCommand) -> Result<()> {
+pub fn run(p: ProveCommand, default: Option<&Path>) -> Result<()> {
+    let l = |given| super::ledger_dir(given, default);
     match p {
         ProveCommand::Inclusion {
             ledger,
@@ -22,6 +23,7 @@ pub fn run(p: ProveCommand) -> Result<()> {
             tlog_proof: true,
             ..
         } => {
+            let ledger = l(ledger)?;
             let l = open_reader(&ledger)?;
             let verifier = l.operator_verifier()?;
             let Some(cp) = l.latest_checkpoint(&verifier)? else {
@@ -52,7 +54,7 @@ pub fn run(p: ProveCommand) -> Result<()> {
             json,
             ..
         } => {
-            let l = open_reader(&ledger)?;
+            let l = open_reader(&l(ledger)?)?;
             let size = size.unwrap_or(l.size());
             let proof = l.prove_inclusion(index, size)?;
             let leaf = l.leaf(index)?;
@@ -82,7 +84,7 @@ pub fn run(p: ProveCommand) -> Result<()> {
             new,
             json,
         } => {
-            let l = open_reader(&ledger)?;
+            let l = open_reader(&l(ledger)?)?;
             let proof = l.prove_consistency(old, new)?;
             let r1 = l.root(old)?;
             let r2 = l.root(new)?;

@@ -7,11 +7,12 @@ use crate::args::ServeArgs;
 use crate::print::clean;
 use anyhow::{Context, Result};
 use custody_server::{Event, Limits, Options};
+use std::path::Path;
 use std::sync::Arc;
 
-pub fn run(a: ServeArgs) -> Result<()> {
+pub fn run(ledger_dir: &Path, a: ServeArgs) -> Result<()> {
     let key = a.key.as_deref().map(load_key).transpose()?;
-    let mut ledger = open_writer(&a.ledger)?;
+    let mut ledger = open_writer(ledger_dir)?;
     warn(&mut ledger);
     let defaults = Limits::default();
     let options = Options {
@@ -29,7 +30,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         },
     };
     let size = ledger.size();
-    let name = a.ledger.display().to_string();
+    let name = ledger_dir.display().to_string();
     let events = Arc::new(move |e: Event| match e {
         Event::Listening(addr) => {
             // On standard output, so a script (or a test) can read the address it got.
@@ -37,13 +38,15 @@ pub fn run(a: ServeArgs) -> Result<()> {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "custody: serving {} ({size} entries) on http://{addr}",
-                clean(&name)
+                "custody: serving {} ({}) on http://{addr}",
+                clean(&name),
+                crate::print::count(size, "entry", "entries")
             );
             let _ = out.flush();
         }
         Event::Checkpoint { size, path } => eprintln!(
-            "custody: checkpoint of {size} entries recorded as {}",
+            "custody: {} recorded as {}",
+            crate::print::checkpoint_at(size),
             clean(&path.display().to_string())
         ),
         Event::Published { size, written } => eprintln!(
@@ -55,7 +58,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         _ => {}
     });
     let summary = custody_server::serve(ledger, key, options, events)
-        .with_context(|| format!("cannot serve ledger {}", a.ledger.display()))?;
+        .with_context(|| format!("cannot serve ledger {}", ledger_dir.display()))?;
     eprintln!(
         "custody: stopped: {} appended in {}; the ledger holds {} and is unlocked",
         crate::print::count(summary.appended, "entry", "entries"),

@@ -119,8 +119,9 @@ pub fn run(a: SubmitArgs) -> Result<()> {
     }
     match (proven, &added.inclusion_proof, &trusted) {
         (Some(size), _, _) => eprintln!(
-            "custody: entry {} is in the checkpoint of {size} entries signed by the trusted key {}",
+            "custody: entry {} is in {} signed by the trusted key {}",
             added.index,
+            crate::print::checkpoint_at(size),
             clean(trusted.as_ref().map_or("", |v| v.name()))
         ),
         (None, Some(_), None) => eprintln!(

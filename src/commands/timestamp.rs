@@ -42,22 +42,24 @@ pub fn load_roots(paths: &[PathBuf]) -> Result<Vec<Certificate>> {
 /// token), so callers print it through `say!`.
 pub fn line(size: u64, v: &VerifiedTimestamp) -> String {
     format!(
-        "checkpoint {size} existed no later than {} ({})",
-        v.gen_time_rfc3339, v.tsa_subject
+        "{} existed no later than {} ({})",
+        crate::print::checkpoint_at(size),
+        v.gen_time_rfc3339,
+        v.tsa_subject
     )
 }
 
-pub fn run(a: &TimestampArgs) -> Result<()> {
+pub fn run(ledger_dir: &Path, a: &TimestampArgs) -> Result<()> {
     let roots = load_roots(&a.tsa_cert)?;
-    let ledger = Ledger::open(&a.ledger, Access::Read)?;
+    let ledger = Ledger::open(ledger_dir, Access::Read)?;
     let verifier = ledger.operator_verifier()?;
     let (note, size, cp_file) = match &a.checkpoint {
         None => {
             let cp = ledger.latest_checkpoint(&verifier)?.ok_or_else(|| {
                 anyhow!(
                     "{} has no recorded checkpoint to stamp; sign one with `custody checkpoint {} --key OPERATOR.key`",
-                    a.ledger.display(),
-                    a.ledger.display()
+                    ledger_dir.display(),
+                    ledger_dir.display()
                 )
             })?;
             let file = checkpoint_file(ledger.dir(), cp.size(), &cp.root());

@@ -103,7 +103,7 @@ impl Anchor {
     }
 }
 
-pub fn run(a: &VerifyArgs) -> Result<()> {
+pub fn run(ledger: &Path, a: &VerifyArgs) -> Result<()> {
     let anchor = Anchor::from_args(a)?;
     let roots = if a.tsa_cert.is_empty() {
         None
@@ -129,7 +129,6 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         documents: a.documents,
         strict: a.strict,
     };
-    let ledger: &Path = &a.ledger;
     let total = std::fs::metadata(ledger.join(ENTRIES)).map_or(0, |m| m.len());
     let bar = progress_bar(
         total,
@@ -247,14 +246,14 @@ fn reviewer_names(
         return Ok(out);
     }
     let l = open_reader(ledger)?;
-    for &i in r.figures.iter().flat_map(|f| &f.standing.reviewed_by) {
-        let signer = l.entry(i)?.content.signer;
-        let name = l
-            .state()
-            .key(&signer)
-            .map_or_else(|| "?".to_owned(), |k| k.name.clone());
-        out.insert(i, name);
-    }
+    let all: Vec<u64> = r
+        .figures
+        .iter()
+        .flat_map(|f| f.standing.reviewed_by.iter().copied())
+        .collect();
+    out.extend(crate::print::reviews(&all, &l.state().keys, |i| {
+        l.entry(i).map(|e| Some(e.content.signer))
+    })?);
     Ok(out)
 }
 
@@ -428,8 +427,9 @@ fn print_report(
         if !s.unsupported.is_empty() {
             say!(
                 to out,
-                "      UNSUPPORTED: claims {} rest on no live source (every source and informant each cites was retracted)",
-                list(&s.unsupported)
+                "      UNSUPPORTED: {} {} on no live source (every source and informant each cites was retracted)",
+                crate::print::numbered(&s.unsupported, "claim", "claims"),
+                crate::print::rest(&s.unsupported)
             );
         }
         if let Ok(Some(line)) = succession(s.entry, &of) {
@@ -440,7 +440,9 @@ fn print_report(
             .iter()
             .map(|&i| (i, reviewers.get(&i).cloned().unwrap_or_else(|| "?".into())))
             .collect();
-        if let Some(line) = crate::print::reviewed(&reviews) {
+        if let Some(line) =
+            crate::print::reviewed(&reviews, |n| crate::print::clean(n).into_owned())
+        {
             say!(to out, "      {line}");
         }
         if s.retracted_at.is_some() {

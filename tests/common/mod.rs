@@ -33,6 +33,8 @@ pub fn custody(cwd: &Path) -> Command {
     c.current_dir(cwd)
         .env_remove("CUSTODY_PASSPHRASE")
         .env_remove("CUSTODY_KEY")
+        .env_remove("CUSTODY_LEDGER")
+        .env_remove("XDG_DATA_HOME")
         .env(
             "CUSTODY_CACHE_DIR",
             std::env::temp_dir().join("custody-test-cache"),

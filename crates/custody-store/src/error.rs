@@ -4,6 +4,7 @@
 use custody_core::codec::CodecError;
 use custody_core::keys::KeyError;
 use custody_core::merkle::MerkleError;
+use custody_core::rules::text::count;
 use custody_core::rules::{LookupError, RuleError};
 use std::io;
 
@@ -116,7 +117,7 @@ pub enum StoreError {
     #[error(transparent)]
     Merkle(#[from] MerkleError),
     /// The entry asked for is not in the log.
-    #[error("no entry {index}: the log has {size} entries")]
+    #[error("no entry {index}: the log has {}", count(*size, "entry", "entries"))]
     NoSuchEntry {
         /// Asked for.
         index: u64,

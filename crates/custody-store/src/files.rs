@@ -293,6 +293,55 @@ pub fn write_new(
         .map_err(io_at(path))
 }
 
+/// Writes a private file, such as an informant's opening (which names them): created mode 0600
+/// with `O_EXCL | O_NOFOLLOW`, written and fsynced. An existing entry at `path` is refused
+/// unless `replace`; with `replace` a file or symbolic link there is removed first (removing a
+/// link removes the link, never its target) and the new file is created the same way, so even
+/// then nothing is written through a link, and an older file's wider mode is never kept.
+///
+/// Why not [`write_new`]: with `replace` it truncates whatever `path` names, following a link
+/// planted there to a file elsewhere, and it keeps that file's mode.
+///
+/// # Errors
+/// [`StoreError::Exists`] if `path` exists (a file, or a symbolic link, even a dangling one)
+/// and may not be replaced, or [`StoreError::Io`] naming `path`.
+pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<(), StoreError> {
+    let exists = match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(io_at(path)(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "is a directory",
+            )))
+        }
+        Ok(_) => true,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io_at(path)(e)),
+    };
+    let mut f = if exists && replace {
+        create_temp_nofollow(path, 0o600)?
+    } else if exists {
+        return Err(StoreError::Exists(path.display().to_string()));
+    } else {
+        use std::os::unix::fs::OpenOptionsExt;
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    StoreError::Exists(path.display().to_string())
+                } else {
+                    io_at(path)(e)
+                }
+            })?
+    };
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(io_at(path))
+}
+
 /// SHA-256 and size of a file, read in constant memory.
 ///
 /// # Errors

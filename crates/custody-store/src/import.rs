@@ -15,6 +15,16 @@ use crate::error::StoreError;
 use crate::ledger::Ledger;
 use custody_core::entry::{Body, Submission};
 use custody_core::import::{parse_line, BoundedLines};
+use custody_core::rules::text::count;
+
+/// "1 entry before it is durable", "2 entries before it are durable".
+fn durable_entries(n: u64) -> String {
+    format!(
+        "{} before it {} durable",
+        count(n, "entry", "entries"),
+        if n == 1 { "is" } else { "are" }
+    )
+}
 use custody_core::sign::{sign_submission, KeySigner};
 use rayon::prelude::*;
 use std::io::BufRead;
@@ -38,7 +48,11 @@ pub struct Imported {
 #[non_exhaustive]
 pub enum ImportError {
     /// A line is not a body.
-    #[error("import stopped; {durable} entries before it are durable (the ledger now holds {size} entries): line {line}: {reason}")]
+    #[error(
+        "import stopped; {} (the ledger now holds {}): line {line}: {reason}",
+        durable_entries(*durable),
+        count(*size, "entry", "entries")
+    )]
     BadLine {
         /// 1-based line number.
         line: usize,
@@ -50,7 +64,11 @@ pub enum ImportError {
         size: u64,
     },
     /// A line's body was refused by the ledger.
-    #[error("line {line}: {source}; {durable} entries before it are durable (the ledger now holds {size} entries)")]
+    #[error(
+        "line {line}: {source}; {} (the ledger now holds {})",
+        durable_entries(*durable),
+        count(*size, "entry", "entries")
+    )]
     Refused {
         /// 1-based line number.
         line: usize,

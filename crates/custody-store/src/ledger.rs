@@ -1466,8 +1466,8 @@ impl Ledger {
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Digest>, StoreError> {
         if size > self.state.size {
             return Err(StoreError::Rejected(format!(
-                "tree size {size} exceeds the log's {} entries",
-                self.state.size
+                "tree size {size} exceeds the log's {}",
+                custody_core::rules::text::count(self.state.size, "entry", "entries")
             )));
         }
         Ok(merkle::prove_inclusion(
@@ -1484,8 +1484,8 @@ impl Ledger {
     pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Digest>, StoreError> {
         if new > self.state.size {
             return Err(StoreError::Rejected(format!(
-                "tree size {new} exceeds the log's {} entries",
-                self.state.size
+                "tree size {new} exceeds the log's {}",
+                custody_core::rules::text::count(self.state.size, "entry", "entries")
             )));
         }
         Ok(merkle::prove_consistency(

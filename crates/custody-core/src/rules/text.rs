@@ -12,6 +12,15 @@ use super::{fail, RuleError};
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// `n` followed by its noun, singular for exactly 1: `count(1, "entry", "entries")` is
+/// "1 entry", `count(0, "entry", "entries")` "0 entries". Every count custody prints or puts in
+/// an error message with a noun goes through here (the binary's `print::count` is this), so no
+/// message says "1 entries".
+#[must_use]
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Longest text field accepted in a body.
 pub const MAX_TEXT: usize = 64 * 1024;
 

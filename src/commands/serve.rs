@@ -42,6 +42,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
             );
             let _ = out.flush();
         }
+        Event::Committed { index } => {
+            eprintln!("custody: entry {index} (state-commitment) appended");
+        }
         Event::Checkpoint { size, path } => eprintln!(
             "custody: checkpoint of {size} entries recorded as {}",
             clean(&path.display().to_string())
@@ -56,8 +59,16 @@ pub fn run(a: ServeArgs) -> Result<()> {
     });
     let summary = custody_server::serve(ledger, key, options, events)
         .with_context(|| format!("cannot serve ledger {}", a.ledger.display()))?;
+    let commitments = if summary.commitments == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {}",
+            crate::print::count(summary.commitments, "state commitment", "state commitments")
+        )
+    };
     eprintln!(
-        "custody: stopped: {} appended in {}; the ledger holds {} and is unlocked",
+        "custody: stopped: {} appended in {}{commitments}; the ledger holds {} and is unlocked",
         crate::print::count(summary.appended, "entry", "entries"),
         crate::print::count(summary.batches, "group commit", "group commits"),
         crate::print::count(summary.size, "entry", "entries")

@@ -885,13 +885,12 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     }
     let commitments: Vec<u64> = (3..l.size())
         .filter(|i| !at.contains(i))
-        .map(|i| {
+        .inspect(|&i| {
             let body = l.entry(i).unwrap().content.body;
             assert!(
                 matches!(body, custody_core::entry::Body::StateCommitment { .. }),
                 "entry {i} is neither acknowledged nor a commitment: {body:?}"
             );
-            i
         })
         .collect();
     assert_eq!(

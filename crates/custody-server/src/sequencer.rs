@@ -615,12 +615,18 @@ impl Sequencer {
         if self.latest.as_ref().map_or(0, SignedCheckpoint::size) >= ledger.size() {
             return;
         }
-        match ledger.commit_and_checkpoint(key) {
-            Ok((cp, path, committed)) => {
-                if let Some(index) = committed {
-                    self.summary.commitments += 1;
-                    (self.events)(Event::Committed { index });
-                }
+        let before = ledger.state().commitments.len();
+        let signed = ledger.commit_and_checkpoint(key);
+        // Told from the state, not the result: a commitment whose checkpoint then failed is
+        // appended (and durable) all the same.
+        if ledger.state().commitments.len() > before {
+            if let Some(&index) = ledger.state().commitments.last() {
+                self.summary.commitments += 1;
+                (self.events)(Event::Committed { index });
+            }
+        }
+        match signed {
+            Ok((cp, path, _)) => {
                 self.shared.set_checkpoint(cp.note());
                 (self.events)(Event::Checkpoint {
                     size: cp.size(),

@@ -615,7 +615,8 @@ pub struct ServeArgs {
     /// The operator's secret key, loaded once at start, to sign checkpoints with.
     #[arg(long, requires = "checkpoint_every")]
     pub key: Option<PathBuf>,
-    /// Sign a checkpoint this often when the log grew (e.g. 10s).
+    /// Commit state and sign a checkpoint this often when the log grew, as `custody
+    /// checkpoint` does (e.g. 10s).
     #[arg(long, value_name = "DURATION", value_parser = duration, requires = "key")]
     pub checkpoint_every: Option<std::time::Duration>,
     /// Publish C2SP tlog-tiles into this directory (as `custody publish`) at start and after

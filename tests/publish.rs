@@ -868,9 +868,11 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     );
     assert!(kills >= 3, "only {kills} SIGKILLs");
 
-    // Every acknowledged submission is in the ledger, where its answer said, exactly once.
+    // Every acknowledged submission is in the ledger, where its answer said, exactly once;
+    // every other entry after the first three is a state commitment that a scheduled
+    // checkpoint appended, never two in a row (a commitment whose checkpoint a SIGKILL cut
+    // off is signed by the next run, not committed again), and the log ends in one.
     let report = common::verify(&cwd.join("L")).unwrap_or_else(|f| panic!("{f:?}"));
-    assert_eq!(report.entries, 3 + TOTAL, "each submission appended once");
     std::env::set_var(
         "CUSTODY_CACHE_DIR",
         std::env::temp_dir().join("custody-test-cache"),
@@ -881,6 +883,26 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
         assert_eq!(&l.leaf(*index).unwrap().to_hex(), leaf, "{n}: {status}");
         assert!(at.insert(*index), "entry {index} acknowledged twice");
     }
+    let commitments: Vec<u64> = (3..l.size())
+        .filter(|i| !at.contains(i))
+        .inspect(|&i| {
+            let body = l.entry(i).unwrap().content.body;
+            assert!(
+                matches!(body, custody_core::entry::Body::StateCommitment { .. }),
+                "entry {i} is neither acknowledged nor a commitment: {body:?}"
+            );
+        })
+        .collect();
+    assert_eq!(
+        report.entries,
+        3 + TOTAL + commitments.len() as u64,
+        "each submission appended once"
+    );
+    assert_eq!(commitments.last(), Some(&(report.entries - 1)));
+    assert!(
+        commitments.windows(2).all(|p| p[1] > p[0] + 1),
+        "two commitments in a row: {commitments:?}"
+    );
     drop(l);
 
     // The published checkpoint is the last one signed, of the whole ledger; the monitor
@@ -888,7 +910,7 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     let note = fs::read(cwd.join("www/live/checkpoint")).unwrap();
     let key = checkpoint::parse_vkey(&vk).unwrap();
     let cp = checkpoint::open(&note, &key).unwrap();
-    assert_eq!(cp.size(), 3 + TOTAL);
+    assert_eq!(cp.size(), report.entries);
     let (code, out, err) = custody(cwd, &["monitor", &live, "--trust", &vk, "--state", "mon"]);
     assert_eq!(code, 0, "{err}");
     monitored.push(out.trim().to_string());
@@ -904,13 +926,21 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     );
     let m = common::verify(&cwd.join("mon/ledger")).unwrap_or_else(|f| panic!("{f:?}"));
     assert_eq!(m.entries, cp.size());
+    // The served log's last checkpoint ends in a commitment: a bundle exported against it
+    // (no key) checks complete, without --allow-incomplete.
+    let (code, _, err) = custody(cwd, &["export", "L", "--entry", "3", "-o", "e.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = custody(cwd, &["check", "e.json", "--trust", &vk]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("complete: every correction"), "{out}");
     assert_eq!(
         fs::read(cwd.join("mon/ledger/entries")).unwrap(),
         fs::read(cwd.join("L/entries")).unwrap()
     );
     eprintln!(
-        "{TOTAL} submissions ({sign_secs:.1} s to sign) acknowledged over {} runs, {kills} SIGKILLs, {repaired} torn tails repaired; monitor runs: {monitored:#?}; {:.1} s in all",
+        "{TOTAL} submissions ({sign_secs:.1} s to sign) acknowledged over {} runs, {kills} SIGKILLs, {repaired} torn tails repaired, {} state commitments; monitor runs: {monitored:#?}; {:.1} s in all",
         kills + 1,
+        commitments.len(),
         started.elapsed().as_secs_f64()
     );
     drop(nginx);

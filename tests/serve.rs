@@ -707,6 +707,9 @@ fn tiles_are_served_read_only_by_their_path_and_nothing_else() {
 fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
     let w = work();
     let cwd = w.path();
+    // Committed and checkpointed before the server starts (entry 3, tree size 4), so that
+    // the server's first tick finds nothing new and the claim is entry 4 whenever it lands.
+    run_ok(cwd, &["checkpoint", "L", "--key", OPERATOR_KEY]);
     let server = Server::start(
         cwd,
         "L",
@@ -724,18 +727,19 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.starts_with("entry 3 appended; leaf hash "),
+        stdout.starts_with("entry 4 appended; leaf hash "),
         "{stdout}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no checkpoint covers entry 3 yet"));
-    // The next checkpoint covers it (bounded wait); the log did not grow after, so no other.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no checkpoint covers entry 4 yet"));
+    // The next checkpoint covers it and the state commitment after it, entry 5 (bounded
+    // wait); the log did not grow after, so no other.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (status, _, body) = get(&server.addr(), "/checkpoint");
-        if status == 200 && String::from_utf8_lossy(&body).lines().nth(1) == Some("4") {
+        if status == 200 && String::from_utf8_lossy(&body).lines().nth(1) == Some("6") {
             break;
         }
-        assert!(Instant::now() < deadline, "no checkpoint of 4 entries");
+        assert!(Instant::now() < deadline, "no checkpoint of 6 entries");
         std::thread::sleep(Duration::from_millis(100));
     }
     // A retry now comes back with a proof, which submit checks against the trusted key.
@@ -744,7 +748,7 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
     let a = added(&body);
     let proof = a.inclusion_proof.clone().expect("a proof");
     assert!(
-        proof.starts_with("c2sp.org/tlog-proof@v1\nindex 3\n"),
+        proof.starts_with("c2sp.org/tlog-proof@v1\nindex 4\n"),
         "{proof}"
     );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -753,7 +757,7 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("entry 3 is in the checkpoint at tree size 4 signed by the trusted key"),
+        err.contains("entry 4 is in the checkpoint at tree size 6 signed by the trusted key"),
         "{err}"
     );
     // Under a key the user does not trust, the same proof fails: exit 1.
@@ -781,6 +785,316 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
         err.contains("cannot reach") && err.contains("send it again"),
         "{err}"
     );
+}
+
+/// A figure of at least `value` people, the sum of the claims `terms`, signed by `key`.
+fn figure(key: &SecretKey, value: u64, terms: &[u64]) -> Submission {
+    Content {
+        origin: ORIGIN.into(),
+        signer: key.id(),
+        claimed_time: 1_760_100_000,
+        body: Body::Figure {
+            label: "returned".into(),
+            value,
+            qualifier: custody_core::entry::Qualifier::AtLeast,
+            unit: "people".into(),
+            terms: terms.to_vec(),
+        },
+    }
+    .sign(key.signing_key())
+    .unwrap()
+}
+
+/// A correction of claim `target` to `count` people, signed by `key`.
+fn correction(key: &SecretKey, target: u64, count: u64) -> Submission {
+    Content {
+        origin: ORIGIN.into(),
+        signer: key.id(),
+        claimed_time: 1_760_200_000,
+        body: Body::Correction {
+            target,
+            count: Some(count),
+            statement: None,
+            reason: "recounted".into(),
+        },
+    }
+    .sign(key.signing_key())
+    .unwrap()
+}
+
+/// Posts `sub` and returns its index, requiring 201.
+fn submit_new(url: &str, sub: &Submission) -> u64 {
+    let (status, body) = post(&agent(), url, &cust(sub)).unwrap();
+    assert_eq!(status, 201, "{body}");
+    added(&body).index
+}
+
+/// The tree size of the checkpoint the server answers `GET /checkpoint` with (0: none).
+fn served_size(addr: &str) -> u64 {
+    let (status, _, body) = get(addr, "/checkpoint");
+    if status != 200 {
+        return 0;
+    }
+    String::from_utf8_lossy(&body)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits (at most 30 s) until the server answers a checkpoint of at least `size` entries.
+fn wait_for_checkpoint(addr: &str, size: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = served_size(addr);
+        if got >= size {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint of {size} entries");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The indices of the state commitments in ledger `L` of `cwd`, read from its entries.
+fn commitments(cwd: &Path) -> Vec<u64> {
+    let l = open(cwd);
+    (0..l.size())
+        .filter(|&i| {
+            matches!(
+                l.entry(i).unwrap().content.body,
+                Body::StateCommitment { .. }
+            )
+        })
+        .collect()
+}
+
+/// `custody export L SUBJECT -o out` then `custody check out --trust vkey` with no
+/// --allow-incomplete: both must say the bundle is complete, and check must exit 0.
+fn export_and_check_complete(cwd: &Path, subject: &[&str], out: &str, vkey: &str) {
+    let mut args = vec!["export", "L"];
+    args.extend_from_slice(subject);
+    args.extend_from_slice(&["-o", out]);
+    let exported = run_ok(cwd, &args);
+    assert!(
+        exported.contains("complete: it holds every amendment"),
+        "{exported}"
+    );
+    let checked = run(cwd, &["check", out, "--trust", vkey]);
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
+    assert!(
+        stdout.contains("complete: every correction") && !stdout.contains("NOT PROVEN"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scheduled_checkpoints_commit_state_so_bundles_of_a_served_log_check_complete() {
+    let w = work();
+    let cwd = w.path();
+    let vkey = run_ok(
+        cwd,
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    )
+    .trim()
+    .to_string();
+    let entries = cwd.join("L/entries");
+    let server = Server::start(
+        cwd,
+        "L",
+        &["--key", OPERATOR_KEY, "--checkpoint-every", "200ms"],
+    );
+    let addr = server.addr();
+    let key = secret(cwd, "researcher");
+    // Two claims, a figure over them and a correction of the first: a tick may fall between
+    // any two, so the indices are the server's answers.
+    let a = submit_new(&server.url, &claim(&key, ORIGIN, 1));
+    let b = submit_new(&server.url, &claim(&key, ORIGIN, 2));
+    let fig = submit_new(&server.url, &figure(&key, 2, &[a, b]));
+    let fix = submit_new(&server.url, &correction(&key, a, 3));
+    let mut acked = vec![a, b, fig, fix];
+    // The checkpoint that covers them ends in a commitment after the last.
+    // (The ledger is read only once the server stopped: a reader waits for the cache lock the
+    // server holds.)
+    let size = wait_for_checkpoint(&addr, fix + 2);
+    // Idle ticks (ten of them) append nothing and sign nothing.
+    let (len, files) = (
+        std::fs::metadata(&entries).unwrap().len(),
+        common::checkpoint_files(&cwd.join("L")),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(std::fs::metadata(&entries).unwrap().len(), len);
+    assert_eq!(common::checkpoint_files(&cwd.join("L")), files);
+    assert_eq!(served_size(&addr), size);
+    // A submission after the checkpoint is the next entry, and the next checkpoint the
+    // commitment after it.
+    let c = submit_new(&server.url, &claim(&key, ORIGIN, 3));
+    assert_eq!(c, size);
+    acked.push(c);
+    assert_eq!(wait_for_checkpoint(&addr, c + 2), c + 2);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(served_size(&addr), c + 2, "idle after the commitment");
+    let (code, err) = server.terminate();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("entry {} (state-commitment) appended", c + 1))
+            && err.contains("5 entries appended")
+            && err.contains("state commitments;"),
+        "{err}"
+    );
+    // The log holds the genesis, the grant, the source, what was acknowledged, and
+    // commitments, never two in a row; both checkpoints seen end in one, and every full
+    // replay checks them.
+    let report = common::verify(&cwd.join("L")).unwrap_or_else(|f| panic!("{f:?}"));
+    assert_eq!(report.entries, c + 2);
+    let commits = commitments(cwd);
+    assert!(
+        commits.contains(&(size - 1)) && commits.last() == Some(&(c + 1)),
+        "{commits:?}"
+    );
+    assert!(commits.windows(2).all(|p| p[1] > p[0] + 1), "{commits:?}");
+    let mut all: Vec<u64> = acked.iter().chain(&commits).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (3..c + 2).collect::<Vec<_>>());
+    // Exported against the server's last checkpoint, with no key: complete, and the
+    // figure's bundle holds the correction of its first term and the commitment.
+    export_and_check_complete(cwd, &["--figure", &fig.to_string()], "fig.json", &vkey);
+    let bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cwd.join("fig.json")).unwrap()).unwrap();
+    let held: Vec<u64> = bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert!(held.contains(&fix) && held.contains(&(c + 1)), "{held:?}");
+    export_and_check_complete(cwd, &["--entry", &a.to_string()], "a.json", &vkey);
+    export_and_check_complete(cwd, &["--entry", &c.to_string()], "c.json", &vkey);
+}
+
+#[test]
+fn a_stop_commits_state_and_signs_what_no_tick_covered() {
+    let w = work();
+    let cwd = w.path();
+    run_ok(cwd, &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    // No tick in the test's time: only the stop checkpoints.
+    let server = Server::start(
+        cwd,
+        "L",
+        &["--key", OPERATOR_KEY, "--checkpoint-every", "1h"],
+    );
+    let key = secret(cwd, "researcher");
+    assert_eq!(submit_new(&server.url, &claim(&key, ORIGIN, 1)), 4);
+    let (code, err) = server.terminate();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("entry 5 (state-commitment) appended")
+            && err.contains("checkpoint at tree size 6 recorded")
+            && err.contains("1 state commitment;"),
+        "{err}"
+    );
+    assert_eq!(commitments(cwd), [3, 5]);
+    assert_eq!(common::verify(&cwd.join("L")).unwrap().entries, 6);
+    // Started again and stopped with nothing new: nothing appended, nothing signed.
+    let files = common::checkpoint_files(&cwd.join("L"));
+    let server = Server::start(
+        cwd,
+        "L",
+        &["--key", OPERATOR_KEY, "--checkpoint-every", "1h"],
+    );
+    let (code, err) = server.terminate();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !err.contains("state-commitment") && !err.contains("recorded"),
+        "{err}"
+    );
+    assert_eq!(common::checkpoint_files(&cwd.join("L")), files);
+    assert_eq!(commitments(cwd), [3, 5]);
+}
+
+#[test]
+fn sigkill_between_the_commitment_and_its_checkpoint_leaves_a_ledger_that_verifies() {
+    let w = work();
+    let cwd = w.path();
+    run_ok(cwd, &["checkpoint", "L", "--key", OPERATOR_KEY]);
+    let vkey = run_ok(
+        cwd,
+        &["key", "vkey", "keys/operator.pub", "--origin", ORIGIN],
+    )
+    .trim()
+    .to_string();
+    // The claim is entry 4, its commitment entry 5: the checkpoint of 6 is written to
+    // checkpoints/.6.tmp, fsynced, then renamed, and that rename is held for 5 s. (Passed
+    // both as the server names it and absolute, whichever strace matches.)
+    let trace = cwd.join("strace.txt");
+    let tmp = cwd.join("L/checkpoints/.6.tmp");
+    let (trace_arg, tmp_arg) = (trace.display().to_string(), tmp.display().to_string());
+    let server = Server::try_start_under(
+        cwd,
+        "L",
+        &["--key", OPERATOR_KEY, "--checkpoint-every", "200ms"],
+        &[
+            "-f",
+            "-qq",
+            "-e",
+            "signal=none",
+            "-o",
+            &trace_arg,
+            "-P",
+            &tmp_arg,
+            "-P",
+            "L/checkpoints/.6.tmp",
+            "-e",
+            "trace=rename,renameat,renameat2",
+            "-e",
+            "inject=rename,renameat,renameat2:delay_enter=5000000",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("custody serve under strace (apt-get install strace): {e}"));
+    let key = secret(cwd, "researcher");
+    assert_eq!(submit_new(&server.url, &claim(&key, ORIGIN, 1)), 4);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !tmp.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the checkpoint of 6 was never written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server); // SIGKILL, with the rename held
+                  // (strace, killed too, may not have written its trace: what is on disk shows the hold.
+                  // Without it the loop above could not have seen the temporary file, renamed at once.)
+    assert!(tmp.exists(), "the checkpoint's temporary file was renamed");
+    assert!(
+        !common::checkpoint_files(&cwd.join("L")).iter().any(|p| p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("000000000006-")),
+        "the checkpoint of 6 was recorded before the kill"
+    );
+    // The commitment is durable and whole: repair finds nothing to cut, verify accepts it.
+    let repaired = run_ok(cwd, &["repair", "L"]);
+    assert!(
+        repaired.contains("nothing to repair: the entries file ends at entry 5"),
+        "{repaired}"
+    );
+    assert_eq!(common::verify(&cwd.join("L")).unwrap().entries, 6);
+    assert_eq!(commitments(cwd), [3, 5]);
+    // Served again, the next tick signs the checkpoint over that commitment without a
+    // second one, and bundles check complete against it.
+    let server = Server::start(
+        cwd,
+        "L",
+        &["--key", OPERATOR_KEY, "--checkpoint-every", "200ms"],
+    );
+    assert_eq!(wait_for_checkpoint(&server.addr(), 6), 6);
+    let (code, err) = server.terminate();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("state-commitment"), "{err}");
+    assert_eq!(commitments(cwd), [3, 5]);
+    export_and_check_complete(cwd, &["--entry", "4"], "e.json", &vkey);
 }
 
 /// docs/schemas/add.schema.json, with the common definitions it refers to, resolved offline.

@@ -44,6 +44,9 @@ pub fn run(ledger_dir: &Path, a: ServeArgs) -> Result<()> {
             );
             let _ = out.flush();
         }
+        Event::Committed { index } => {
+            eprintln!("custody: entry {index} (state-commitment) appended");
+        }
         Event::Checkpoint { size, path } => eprintln!(
             "custody: {} recorded as {}",
             crate::print::checkpoint_at(size),
@@ -59,8 +62,16 @@ pub fn run(ledger_dir: &Path, a: ServeArgs) -> Result<()> {
     });
     let summary = custody_server::serve(ledger, key, options, events)
         .with_context(|| format!("cannot serve ledger {}", ledger_dir.display()))?;
+    let commitments = if summary.commitments == 0 {
+        String::new()
+    } else {
+        format!(
+            ", {}",
+            crate::print::count(summary.commitments, "state commitment", "state commitments")
+        )
+    };
     eprintln!(
-        "custody: stopped: {} appended in {}; the ledger holds {} and is unlocked",
+        "custody: stopped: {} appended in {}{commitments}; the ledger holds {} and is unlocked",
         crate::print::count(summary.appended, "entry", "entries"),
         crate::print::count(summary.batches, "group commit", "group commits"),
         crate::print::count(summary.size, "entry", "entries")

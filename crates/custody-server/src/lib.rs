@@ -11,7 +11,8 @@
 //! - [`sequencer`]: the one thread that owns the [`Ledger`] (and so its lock). It takes every
 //!   queued submission at once, admits each with the store's [`Ledger::append_each`] (the rules
 //!   of `custody append`, never a second copy of them), writes them with one fsync, and only
-//!   then answers each (group commit). It also signs checkpoints on a schedule.
+//!   then answers each (group commit). It also commits state and signs checkpoints on a
+//!   schedule, between batches.
 //! - [`http`]: connections, limits and handlers. Handlers read and parse bodies, check
 //!   signatures on every core ([`custody_store::submissions::Signers::precheck`]) and queue
 //!   them; they never touch the ledger. No endpoint changes anything without a submission
@@ -77,7 +78,8 @@ pub struct Options {
     /// publishes into it (as `custody publish` does) at start and after each checkpoint it
     /// signs, so it always publishes the latest checkpoint.
     pub publish: Option<PathBuf>,
-    /// Sign a checkpoint this often when the log grew (needs the operator key).
+    /// Commit state and sign a checkpoint this often when the log grew (needs the operator
+    /// key).
     pub checkpoint_every: Option<Duration>,
     /// Bounds.
     pub limits: Limits,
@@ -89,6 +91,12 @@ pub struct Options {
 pub enum Event {
     /// Accepting connections at this address.
     Listening(SocketAddr),
+    /// A state commitment was appended (fsynced) as entry `index`, for the checkpoint that
+    /// follows it.
+    Committed {
+        /// Its index: the last entry of that checkpoint.
+        index: u64,
+    },
     /// A checkpoint was signed and recorded.
     Checkpoint {
         /// Its tree size.
@@ -115,8 +123,10 @@ pub type Events = Arc<dyn Fn(Event) + Send + Sync>;
 /// What a run did, once it stopped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Entries appended.
+    /// Submissions appended.
     pub appended: u64,
+    /// State commitments appended before checkpoints.
+    pub commitments: u64,
     /// Group commits (fsyncs) that appended something.
     pub batches: u64,
     /// The ledger's size at the end.
@@ -145,8 +155,9 @@ pub enum ServerError {
 }
 
 /// Serves `ledger` until SIGTERM or SIGINT, then stops accepting, lets open requests finish
-/// (up to [`Limits::shutdown_grace`]), finishes the batch in hand with its fsync, signs a last
-/// checkpoint if the log grew and `key` was given with a schedule, and releases the ledger's
+/// (up to [`Limits::shutdown_grace`]), finishes the batch in hand with its fsync, appends a
+/// state commitment and signs a last checkpoint if the log grew and `key` was given with a
+/// schedule, and releases the ledger's
 /// lock by dropping it. `key`, if given, must be the ledger's operator key.
 ///
 /// # Errors

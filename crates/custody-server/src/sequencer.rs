@@ -13,8 +13,9 @@
 //! If an fsync fails, every batch not yet durable is answered as failed, the entries file is
 //! cut back to the last durable entry, and the ledger is reopened (verifying what it finds).
 //!
-//! Between batches it signs a checkpoint when the schedule says so and the log grew, once all
-//! it staged is durable; the key was loaded once at start. It stops when the queue closes (the
+//! Between batches, when the schedule says so and the log grew, it appends a state commitment
+//! and signs a checkpoint over it (as `custody checkpoint` does), once all it staged is durable;
+//! the key was loaded once at start. It stops when the queue closes (the
 //! server stopped and the last request is gone), after every batch in hand is durable and
 //! answered; dropping the ledger releases its lock.
 
@@ -301,7 +302,8 @@ impl Sequencer {
         self
     }
 
-    /// Sequences until the queue closes, then signs a last checkpoint if the log grew.
+    /// Sequences until the queue closes, then commits and signs a last checkpoint if the log
+    /// grew.
     ///
     /// # Errors
     /// If the syncer thread cannot be started. Failures after that are answered to the jobs
@@ -381,6 +383,10 @@ impl Sequencer {
             self.checkpoint();
         }
         if let Some(l) = &mut self.ledger {
+            // The last commitment's cache warnings, which no later batch reports.
+            for w in l.take_warnings() {
+                (self.events)(Event::Warning(w));
+            }
             if let Err(e) = l.sync_cache() {
                 (self.events)(Event::Warning(format!(
                     "this machine's cache of the ledger could not be recorded ({e}); the next command verifies the ledger again"
@@ -593,16 +599,34 @@ impl Sequencer {
         Some(format_tlog_proof(index, &path, cp.note()))
     }
 
-    /// Signs and records a checkpoint of the whole log, if it grew since the last one.
+    /// Commits the log's amendment state and signs a checkpoint of the whole log, if it grew
+    /// since the last checkpoint: what `custody checkpoint` does, through the same store
+    /// function, so that bundles exported against a served log's checkpoints prove their
+    /// completeness (docs/PROOFS.md, "Completeness"). Called only between batches with nothing
+    /// staged (the store refuses otherwise): the commitment is one more entry sequenced after
+    /// every batch before it, fsynced before the checkpoint over it is signed. The commitment
+    /// becomes the checkpoint's last entry, so an idle log is caught by the size check below
+    /// and grows by nothing; after a commitment whose checkpoint failed, the store signs
+    /// without a second one.
     fn checkpoint(&mut self) {
-        let (Some(key), Some(ledger)) = (&self.key, &self.ledger) else {
+        let (Some(key), Some(ledger)) = (&self.key, &mut self.ledger) else {
             return;
         };
         if self.latest.as_ref().map_or(0, SignedCheckpoint::size) >= ledger.size() {
             return;
         }
-        match ledger.sign_checkpoint(key) {
-            Ok((cp, path)) => {
+        let before = ledger.state().commitments.len();
+        let signed = ledger.commit_and_checkpoint(key);
+        // Told from the state, not the result: a commitment whose checkpoint then failed is
+        // appended (and durable) all the same.
+        if ledger.state().commitments.len() > before {
+            if let Some(&index) = ledger.state().commitments.last() {
+                self.summary.commitments += 1;
+                (self.events)(Event::Committed { index });
+            }
+        }
+        match signed {
+            Ok((cp, path, _)) => {
                 self.shared.set_checkpoint(cp.note());
                 (self.events)(Event::Checkpoint {
                     size: cp.size(),
@@ -612,7 +636,7 @@ impl Sequencer {
                 self.publish_latest();
             }
             Err(e) => (self.events)(Event::Warning(format!(
-                "the checkpoint could not be signed or recorded ({e}); trying again at the next tick"
+                "the state commitment or the checkpoint could not be written ({e}); trying again at the next tick"
             ))),
         }
     }

@@ -742,6 +742,35 @@ fn checkpoints_on_a_schedule_and_submit_checks_the_inclusion_proof() {
         assert!(Instant::now() < deadline, "no checkpoint of 6 entries");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // While the server runs (and keeps this machine's cache lock for its life), a reader of
+    // the same ledger is not stalled: it verifies with temporary caches. Bounded: a reader
+    // that waited for the lock would be killed and fail here, not hang the run.
+    for args in [
+        &["verify", "L"][..],
+        &["export", "L", "--entry", "4", "-o", "live.json"][..],
+    ] {
+        let mut child = Command::new(common::bin())
+            .current_dir(cwd)
+            .env("CUSTODY_CACHE_DIR", cache_dir())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("custody {args:?} waited for the running server's cache lock");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "custody {args:?}: {status}");
+    }
     // A retry now comes back with a proof, which submit checks against the trusted key.
     let (status, body) = post(&agent(), &server.url, &cust(&sub)).unwrap();
     assert_eq!(status, 200, "{body}");

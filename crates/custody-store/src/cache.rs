@@ -101,6 +101,22 @@ fn private_dir(dir: &Path) -> Option<()> {
     (meta.is_dir() && meta.permissions().mode() & 0o022 == 0).then_some(())
 }
 
+/// Tries `lock` until it is taken (`true`) or `limit` has passed (`false`).
+fn try_lock_for(lock: &File, limit: std::time::Duration) -> std::io::Result<bool> {
+    use std::fs::TryLockError;
+    let start = std::time::Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(true),
+            Err(TryLockError::Error(e)) => return Err(e),
+            Err(TryLockError::WouldBlock) if start.elapsed() >= limit => return Ok(false),
+            Err(TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+        }
+    }
+}
+
 fn open_rw(path: &Path) -> Result<File, StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
@@ -115,8 +131,15 @@ fn open_rw(path: &Path) -> Result<File, StoreError> {
 
 impl Cache {
     /// The caches of the ledger in `ledger_dir` whose entry 0 has leaf hash `genesis`
-    /// (`None` before genesis is written: then they are temporary).
-    pub(crate) fn open(ledger_dir: &Path, genesis: Option<&Digest>) -> Result<Cache, StoreError> {
+    /// (`None` before genesis is written: then they are temporary). A writer (`wait`) waits
+    /// for this machine's cache lock; a reader tries for about 2 s and then takes temporary
+    /// caches, rebuilt from the entries, so a long-lived writer (`custody serve`) that keeps
+    /// the lock cannot stall `verify` or `export` of the same ledger.
+    pub(crate) fn open(
+        ledger_dir: &Path,
+        genesis: Option<&Digest>,
+        wait: bool,
+    ) -> Result<Cache, StoreError> {
         let ledger = ledger_dir.display().to_string();
         let dir = genesis.and_then(|g| {
             let dir = cache_dir_for(ledger_dir, g)?;
@@ -124,19 +147,29 @@ impl Cache {
             private_dir(&dir)?;
             Some(dir)
         });
-        match dir {
-            None => Ok(Cache {
+        let temporary = |ledger| {
+            Ok(Cache {
                 dir: None,
                 index: anonymous()?,
                 hashes: anonymous()?,
                 dedup: anonymous()?,
                 lock: None,
                 ledger,
-            }),
+            })
+        };
+        match dir {
+            None => temporary(ledger),
             Some(d) => {
-                let lock = open_rw(&d.join("lock"))?;
+                let lock_path = d.join("lock");
+                let lock = open_rw(&lock_path)?;
                 // Two processes of this user never bring the caches up to date at once.
-                lock.lock().map_err(io_at(&d.join("lock")))?;
+                if wait {
+                    lock.lock().map_err(io_at(&lock_path))?;
+                } else if !try_lock_for(&lock, std::time::Duration::from_secs(2))
+                    .map_err(io_at(&lock_path))?
+                {
+                    return temporary(ledger);
+                }
                 Ok(Cache {
                     index: open_rw(&d.join("index"))?,
                     hashes: open_rw(&d.join("hashes"))?,

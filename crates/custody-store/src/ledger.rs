@@ -233,7 +233,7 @@ impl Ledger {
         let g = ledger.append(genesis)?;
         // A cache folder named for this path and genesis can only be a deleted ledger's (the
         // same keys and claimed time re-made here): it describes no history of this one.
-        Cache::open(dir, Some(&g.leaf))?.reset()?;
+        Cache::open(dir, Some(&g.leaf), true)?.reset()?;
         Ok(ledger)
     }
 
@@ -279,7 +279,7 @@ impl Ledger {
         drop(f);
         sync_dir(dir)?;
         // As in `create`: a cache folder for this path and genesis can only be a deleted copy's.
-        Cache::open(dir, Some(&leaf))?.reset()?;
+        Cache::open(dir, Some(&leaf), true)?.reset()?;
         Ledger::open(dir, Access::Write)
     }
 
@@ -413,8 +413,9 @@ impl Ledger {
 
     /// [`Ledger::open`], calling `waiting` once (with the lock file's path) if a writer must
     /// wait for the ledger's lock, so the caller can say why nothing happens. Readers never
-    /// wait long for it: after a short try they read without it (this machine's caches have
-    /// their own lock), so whoever holds the lock file cannot stall them.
+    /// wait long for it: after a short try they read without it, and after another for this
+    /// machine's cache lock they verify with temporary caches (see `Cache::open`), so
+    /// whoever holds either lock cannot stall them.
     ///
     /// # Errors
     /// As [`Ledger::open`].
@@ -470,7 +471,7 @@ impl Ledger {
         let genesis = frames::read_frame_at(&entries, FILE_MAGIC.len() as u64)
             .map_err(io_at(&path))?
             .map(|f| f.stored_leaf);
-        let cache = Cache::open(dir, genesis.as_ref())?;
+        let cache = Cache::open(dir, genesis.as_ref(), access == Access::Write)?;
         let mut ledger = Ledger {
             dir: dir.to_path_buf(),
             entries,

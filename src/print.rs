@@ -147,6 +147,10 @@ pub fn succession<E>(
                     line.push_str(&format!(
                         "; figure {next} is {now} now, changed since it was published"
                     ));
+                } else if st.is_amended() {
+                    line.push_str(&format!(
+                        "; figure {next} stands at its published value ({now}), amended beneath"
+                    ));
                 } else {
                     line.push_str(&format!("; figure {next} stands as published ({now})"));
                 }

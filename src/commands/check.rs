@@ -569,6 +569,13 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
                 "no change beneath it in the bundle (which does not prove none was left out)"
             }
         );
+    } else if s.is_amended() {
+        let by: Vec<String> = s.changed_by.iter().map(ToString::to_string).collect();
+        let _ = write!(
+            line,
+            "; still {current} as of the checkpoint: value unchanged, amended beneath by entries {}",
+            by.join(", ")
+        );
     } else {
         let by: Vec<String> = s.changed_by.iter().map(ToString::to_string).collect();
         let _ = write!(

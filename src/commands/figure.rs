@@ -60,6 +60,12 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let now = s.current.unwrap_or(0);
     if s.changed_by.is_empty() {
         say!(to out, "  today: unchanged ({published}); no correction or retraction beneath it since publication");
+    } else if s.is_amended() {
+        say!(
+            to out,
+            "  today: {now} — amended beneath, value unchanged: entries {} corrected what it rests on, and it still equals its published value",
+            list(&s.changed_by),
+        );
     } else {
         say!(
             to out,

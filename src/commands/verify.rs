@@ -445,12 +445,18 @@ fn print_report(
         }
         if s.retracted_at.is_some() {
             say!(to out, "      RETRACTED after publication");
-        } else if !s.changed_by.is_empty() {
+        } else if s.is_changed() {
             say!(
                 to out,
                 " \
                  changed since publication: published {published}, today {} (entries {})",
                 s.current.unwrap_or(0),
+                list(&s.changed_by)
+            );
+        } else if s.is_amended() {
+            say!(
+                to out,
+                "      amended beneath, value unchanged: published {published}, today {published} (entries {})",
                 list(&s.changed_by)
             );
         }

@@ -501,8 +501,8 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
             None => format!("is recorded in {log}, but CHANGED before checkpoint {size}"),
         },
         Status::Amended => format!(
-            "is recorded in {log} as of checkpoint {size} with its value unchanged, but what it \
-             rests on was AMENDED after it was signed, without changing its value: {}",
+            "is recorded in {log} as of checkpoint {size} with its value unchanged, although \
+             what it rests on was AMENDED after it was signed ({})",
             v.standing.as_ref().map_or_else(
                 || "an amendment".into(),
                 |st| amendments_text(v, &st.changed_by)

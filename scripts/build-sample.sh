@@ -9,6 +9,12 @@
 # leaves there (mode 0700) the secret keys and the informant's seal file; only
 # the ledger and the *.pub files are copied into the repository. Every run
 # makes new keys, so every run gives a different (equally valid) ledger.
+#
+# Every custody command runs under faketime (Debian package faketime) on a
+# clock that starts at 2026-01-15T09:01:00Z and advances 60 s per command, so
+# the entries' claimed times are the same on every run and all precede the
+# sample's test TSA token (12:00) and witness cosignatures (12:30): a sample
+# whose entries claimed later times than its stamp would look tampered with.
 set -euo pipefail
 
 die() { echo "build-sample: $*" >&2; exit 2; }
@@ -35,7 +41,16 @@ mkdir -p "$PRIV"
 cargo build --release --quiet --bin custody
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/custody
 [[ -x $BIN ]] || die "no binary at $BIN"
-custody() { "$BIN" "$@"; }
+command -v faketime >/dev/null || die "faketime is needed (Debian package faketime)"
+# The clock lives in a file, because add() runs custody in a subshell.
+CLOCK=$WORK/clock
+date -u -d 2026-01-15T09:01:00Z +%s >"$CLOCK"
+custody() {
+  local t
+  t=$(<"$CLOCK")
+  echo $((t + 60)) >"$CLOCK"
+  TZ=UTC faketime -f "@$(date -u -d "@$t" '+%Y-%m-%d %H:%M:%S')" "$BIN" "$@"
+}
 
 # add KIND ARGS...: appends one entry and prints its index (the command's own
 # output goes to stderr, so the log of the run stays readable).
@@ -150,13 +165,34 @@ add claim "${R[@]}" --category policy --period 2024 --place "China" \
   --statement "At its 2024 universal periodic review before the UN Human Rights Council, China explicitly rejected recommendations to stop forcibly repatriating North Koreans." \
   --source "$REPORT" >/dev/null
 
-# --- figures (signed by the reviewer) and the checkpoint --------------------------------
-F2024=$(add figure "${V[@]}" --label "Forcibly returned since 2024" --value 406 --qualifier at-least \
+# --- figures (signed by the researcher) ---------------------------------------------
+F2024=$(add figure "${R[@]}" --label "Forcibly returned since 2024" --value 406 --qualifier at-least \
   --unit people --sum "$C108,$C60,$C212,$C1,$C5,$C20")
-F2020=$(add figure "${V[@]}" --label "Forcibly returned since 2020" --value 1076 --qualifier at-least \
+F2020=$(add figure "${R[@]}" --label "Forcibly returned since 2020" --value 1076 --qualifier at-least \
   --unit people --sum "$C2020,$F2024")
+
+# --- a correction that keeps both figures, the reviewer's endorsements, the checkpoint -------
+# Claim 10's statement is restated (its count, 670, is kept): the figures stay 406 and 1,076
+# (figure 28, which sums claim 10, is amended beneath but unchanged: docs/FORMAT.md "Changed
+# and amended"), and --strict passes.
+# appended() reads "entry N" from a command's output, as add() does.
+appended() {
+  local out
+  out=$("$@")
+  printf '%s\n' "$out" >&2
+  sed -n 's/^entry \([0-9][0-9]*\) .*/\1/p' <<<"$out" | head -n 1 | grep . \
+    || die "could not read the entry index from: $out"
+}
+FIX=$(appended custody correct "$L" "${R[@]}" "$C2020" \
+  --statement "The report does not print 670: it is the difference between the report's two totals, at least 1,076 North Koreans forcibly returned by China since 2020 less the at least 406 since 2024, and is counted here as the returns of 2020 to 2023 that Human Rights Watch's earlier findings account for." \
+  --reason "the statement attributed the count 670 to the earlier findings as if they printed it; the report gives only the two totals")
+REV1=$(appended custody review "$L" "${V[@]}" "$F2024" \
+  --note "checked each of the six terms against the report's paragraphs on each incident: they sum to 406, as the report states")
+REV2=$(appended custody review "$L" "${V[@]}" "$F2020" \
+  --note "checked that 670 is 1,076 less 406 and that the report gives at least 1,076 since 2020")
+echo "correction $FIX, reviews $REV1 and $REV2" >&2
 custody checkpoint "$L" --key "$OP" >&2
-custody verify "$L" >/dev/null
+custody verify "$L" --strict >/dev/null
 
 # --- proof bundles of the two figures (docs/PROOFS.md), checked against the operator's vkey ---
 mkdir -p "$L/bundles"
@@ -185,6 +221,11 @@ cat >"$STAGE/keys/.gitignore" <<'EOF'
 *
 !.gitignore
 !*.pub
+# The sample TSA's root certificate (public; tests/testdata/tsa/README.md).
+!sample-tsa-root.pem
+# The sample's test witnesses (public vkeys) and its witness policy (docs/SAMPLE.md).
+!sample-witness-*.vkey
+!sample-policy.txt
 EOF
 if find "$STAGE" -name '*.key' -o -name '*.seal' | grep -q .; then die "a secret file reached the stage"; fi
 chmod -R u=rwX,go=rX "$STAGE"
@@ -194,7 +235,7 @@ mv "$STAGE/ledger" "$ROOT/ledger"
 mv "$STAGE/keys" "$ROOT/keys"
 rmdir "$STAGE"
 
-custody verify ledger
+custody verify ledger --strict
 echo
 echo "sample rebuilt: ./ledger and ./keys (public keys only)"
 echo "secret keys and the informant's seal were left in $PRIV (outside the repository)."

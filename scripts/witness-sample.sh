@@ -10,10 +10,11 @@
 # Run from the repository root after scripts/build-sample.sh and tests/testdata/tsa/make.sh
 # (the token is over the note as the log signed it, so the order of stamping and cosigning
 # does not matter; the export must come last): bash scripts/witness-sample.sh
-# Needs faketime (Debian package) and a release build (`cargo build --release`).
+# Needs faketime (Debian package) and a release build (`cargo build --release`; the binary is
+# $CUSTODY, else $CARGO_TARGET_DIR/release/custody, else target/release/custody).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-custody=${CUSTODY:-target/release/custody}
+custody=${CUSTODY:-${CARGO_TARGET_DIR:-target}/release/custody}
 [ -x "$custody" ] || cargo build --release --quiet --bin custody
 ORIGIN=example.org/nk-repatriation
 WHEN='2026-01-15 12:30:00'

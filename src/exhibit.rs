@@ -150,12 +150,8 @@ impl Page<'_> {
                         None => String::new(),
                     },
                     Body::Cite { cites, reason, .. } => format!(
-                        "re-sourced, now also citing entries {}: {}",
-                        cites
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        "re-sourced, now also citing {}: {}",
+                        entries_text(cites),
                         esc(reason)
                     ),
                     other => other.kind().to_string(),
@@ -204,13 +200,13 @@ impl Page<'_> {
                     .collect();
                 let changed = match v.standing_of(index)? {
                     Some(now) if now.is_changed() => format!(
-                        " <span class=\"changed\">(now {} after entries {})</span>",
+                        " <span class=\"changed\">(now {} after {})</span>",
                         now.current.unwrap_or(0),
-                        now.changed_by
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        entries_text(&now.changed_by)
+                    ),
+                    Some(now) if now.is_amended() => format!(
+                        " <span class=\"changed\">(value unchanged; amended beneath by {})</span>",
+                        entries_text(&now.changed_by)
                     ),
                     _ => String::new(),
                 };
@@ -397,6 +393,29 @@ fn entries_text(items: &[u64]) -> String {
     crate::print::numbered(items, "entry", "entries")
 }
 
+/// What each amendment did, in words: "claim 10 was corrected at entry 29" (from the bundle's
+/// own entries; an amendment it does not hold is named by its index alone).
+fn amendments_text(v: &VerifiedBundle, items: &[u64]) -> String {
+    let s: Vec<String> = items
+        .iter()
+        .map(|&i| {
+            let body = v.entries.get(&i).map(|e| &e.entry.content.body);
+            let (what, target) = match body {
+                Some(Body::Correction { target, .. }) => ("corrected", *target),
+                Some(Body::Retraction { target, .. }) => ("retracted", *target),
+                Some(Body::Redaction { target, .. }) => ("redacted", *target),
+                _ => return format!("entry {i}"),
+            };
+            let kind = v
+                .entries
+                .get(&target)
+                .map_or("entry", |e| e.entry.content.body.kind());
+            format!("{kind} {target} was {what} at entry {i}")
+        })
+        .collect();
+    and_list(&s)
+}
+
 /// A qualifier as words: "at least", "exactly", "about".
 fn qualifier_words(name: &str) -> String {
     name.replace('-', " ")
@@ -458,6 +477,11 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
                 st.current.unwrap_or(0),
                 entries_text(&st.changed_by)
             ),
+            Some(st) if !st.is_figure && st.retracted_at.is_none() => format!(
+                "is recorded in {log}, but it CHANGED after it was signed: {}, before checkpoint \
+                 {size}, so it no longer reads as it was signed",
+                amendments_text(v, &st.changed_by)
+            ),
             Some(st) => format!(
                 "is recorded in {log}, but what it rests on CHANGED after it was signed \
                  ({} before {cpt})",
@@ -465,6 +489,14 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
             ),
             None => format!("is recorded in {log}, but CHANGED before {cpt}"),
         },
+        Status::Amended => format!(
+            "is recorded in {log} as of checkpoint {size} with its value unchanged, although \
+             what it rests on was AMENDED after it was signed ({})",
+            v.standing.as_ref().map_or_else(
+                || "an amendment".into(),
+                |st| amendments_text(v, &st.changed_by)
+            )
+        ),
         Status::Retracted { at } => format!(
             "is recorded in {log}, but was RETRACTED at entry {at}, before {cpt}: it \
              must not be relied on as it stands"
@@ -742,14 +774,15 @@ impl Page<'_> {
                              the bundle; the bundle does not prove that none was left out)"
                                 .to_string()
                         }
+                    } else if st.is_amended() {
+                        format!(
+                            " (unchanged in value; amended beneath it by {} after it was signed)",
+                            entries_text(&st.changed_by)
+                        )
                     } else {
                         format!(
-                            ", changed by entries {}",
-                            st.changed_by
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            ", changed by {}",
+                            entries_text(&st.changed_by)
                         )
                     }
                 );
@@ -1272,6 +1305,7 @@ fn status_text(v: &VerifiedBundle) -> Option<String> {
             "UNSUPPORTED: it rests on claims whose sources were all retracted".into()
         }
         Status::Changed => "CHANGED since it was signed".into(),
+        Status::Amended => "AMENDED beneath it since it was signed, its value unchanged".into(),
         Status::Current => return None,
     })
 }

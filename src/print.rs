@@ -109,16 +109,7 @@ pub fn quantity(n: u64, unit: &str) -> String {
 }
 
 /// Numbered things in the right number: "claim 3", "claims 3, 4 and 9".
-#[must_use]
-pub fn numbered(items: &[u64], one: &str, many: &str) -> String {
-    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
-    let joined = match s.as_slice() {
-        [] => String::new(),
-        [only] => only.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    };
-    format!("{} {joined}", if items.len() == 1 { one } else { many })
-}
+pub use custody_core::rules::text::numbered;
 
 /// "rests" for one subject, "rest" for several: the verb after [`numbered`].
 #[must_use]
@@ -181,6 +172,10 @@ pub fn succession<E>(
                 } else if st.is_changed() || !st.unsupported.is_empty() {
                     line.push_str(&format!(
                         "; figure {next} is {now} now, changed since it was published"
+                    ));
+                } else if st.is_amended() {
+                    line.push_str(&format!(
+                        "; figure {next} stands at its published value ({now}), amended beneath"
                     ));
                 } else {
                     line.push_str(&format!("; figure {next} stands as published ({now})"));

@@ -258,7 +258,7 @@ fn the_printed_first_page_says_what_who_when_and_that_it_is_intact() {
     ]);
     let sentence = format!(
         "VERIFIED: this figure, \u{201c}Forcibly returned since 2024\u{201d}, at least 406 \
-         people, is recorded unchanged in the log of {SAMPLE_ORIGIN} as of the checkpoint at tree size 30, \
+         people, is recorded unchanged in the log of {SAMPLE_ORIGIN} as of the checkpoint at tree size 33, \
          witnessed by alpha at 2025-10-15T00:00:00Z and beta at 2025-10-15T00:01:01Z, and \
          timestamped by {TSA} at {TSA_TIME}."
     );
@@ -286,14 +286,14 @@ fn the_printed_first_page_says_what_who_when_and_that_it_is_intact() {
         "Page 1 of",
         // Who: the operator genesis names, and the signer of the figure.
         "names \u{201c}operator\u{201d}",
-        "reviewer (signed the subject) reviewer 490e208ed747b876 entry 27",
+        "researcher (signed the subject) researcher 39326a81991d4f35 entries 3, 9, 11, 12, 13, 14, 15, 16 and 27",
         // When: each witness, the TSA, and the signers' own times apart.
-        "Witness alpha cosigned the checkpoint at tree size 30 at 2025-10-15T00:00:00Z",
-        "Witness beta cosigned the checkpoint at tree size 30 at 2025-10-15T00:01:01Z",
-        "the checkpoint at tree size 30 existed no later than 2026-01-15T12:00:00Z",
+        "Witness alpha cosigned the checkpoint at tree size 33 at 2025-10-15T00:00:00Z",
+        "Witness beta cosigned the checkpoint at tree size 33 at 2025-10-15T00:01:01Z",
+        "the checkpoint at tree size 33 existed no later than 2026-01-15T12:00:00Z",
         "Times the signers claimed",
-        // The sample's test TSA ran with a frozen clock earlier than the signers' claims.
-        "13 entries claim a time later than 2026-01-15T12:00:00Z",
+        // The sample's entries claim times of the morning the test TSA stamped it (at noon).
+        "the subject was signed by researcher at 2026-01-15T09:31:00Z",
         // Which documents, and the tool that produced the page.
         "The file report.txt",
         "is the document of source entry 3",
@@ -306,6 +306,9 @@ fn the_printed_first_page_says_what_who_when_and_that_it_is_intact() {
             "page 1 lacks {want:?}:\n{page1}"
         );
     }
+    // No entry claims a time later than the stamp: a court-facing sample must not look
+    // tampered with (scripts/build-sample.sh runs under faketime).
+    assert!(!page1.contains("claim a time later"), "{page1}");
     // What was checked follows at once; then the detail.
     let page2 = flat(&page_text(&pdf, 2));
     assert!(page2.contains("Page 2 of"), "{page2}");
@@ -323,7 +326,7 @@ fn time_stamps_are_stated_only_when_verified() {
     assert!(!v.contains("timestamped"), "{v}");
     assert!(
         v.ends_with(
-            "as of the checkpoint at tree size 30; no independent witness or time-stamp was checked for this page \
+            "as of the checkpoint at tree size 33; no independent witness or time-stamp was checked for this page \
              (1 time-stamp token present but not checked)."
         ),
         "{v}"
@@ -347,7 +350,7 @@ fn time_stamps_are_stated_only_when_verified() {
     let v = verdict_of(&fs::read_to_string(s.path("b.html")).unwrap());
     assert!(
         v.ends_with(&format!(
-            "as of the checkpoint at tree size 30, timestamped by {TSA} at {TSA_TIME}."
+            "as of the checkpoint at tree size 33, timestamped by {TSA} at {TSA_TIME}."
         )),
         "{v}"
     );
@@ -661,10 +664,10 @@ fn screenshot_for_review() {
 fn a_bundle_without_its_completeness_proof_is_never_called_unchanged() {
     let s = Sample::new();
     let vk = s.vkey();
-    // Without the proof and the state commitment (entry 29) it rests on.
+    // Without the proof and the state commitment (entry 32) it rests on.
     rewrite(&s, "f406.json", "open.json", |b| {
         b.completeness = None;
-        b.entries.retain(|e| e.index != 29);
+        b.entries.retain(|e| e.index != 32);
     });
     // As `check`: no page without --allow-incomplete, and one line that says why.
     let out = common::run(
@@ -703,7 +706,7 @@ fn a_bundle_without_its_completeness_proof_is_never_called_unchanged() {
     assert!(
         v.starts_with("VERIFIED: this figure, \u{201c}Forcibly returned since 2024\u{201d}")
             && v.contains(
-                "is recorded in the log of example.org/nk-repatriation as of the checkpoint at tree size 30, \
+                "is recorded in the log of example.org/nk-repatriation as of the checkpoint at tree size 33, \
                  with no change to it in the bundle (which does not prove that none was left out)"
             )
             && !v.contains("unchanged"),

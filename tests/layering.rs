@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// The sample ledger's log key, as `verify ledger` prints it.
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
+    "example.org/nk-repatriation+f9a145b3+AX+BZNE5rg7MKWCbianZPfm2rLq5uUZBe1x8lRM5eayA";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -255,7 +255,7 @@ fn correction_after_publication_is_reported_with_both_values() {
     ]);
     let out = env.ok(&["check", "new.json", "--trust", &vk]);
     assert!(
-        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4] when signed; 160 as of the checkpoint, after entries 7"),
+        out.contains("at-least 168 people = 108 [entry 3] + 60 [entry 4] when signed; 160 as of the checkpoint, after entry 7"),
         "{out}"
     );
     assert!(
@@ -283,7 +283,7 @@ fn correction_after_publication_is_reported_with_both_values() {
         "no correction in the exhibit"
     );
     assert!(
-        html.contains("now 160 after entries 7"),
+        html.contains("now 160 after entry 7"),
         "no current value in the exhibit"
     );
 }

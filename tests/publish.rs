@@ -226,7 +226,7 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     let www = cwd.join("www");
     let (code, out, err) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("published tree size 30 "), "{out}");
+    assert!(out.starts_with("published tree size 33 "), "{out}");
     let layout: Vec<String> = files(&www.join("nk-log")).into_keys().collect();
     println!(
         "published layout of the sample ledger:\n  {}",
@@ -234,11 +234,11 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     );
     assert_eq!(
         layout,
-        ["checkpoint", "tile/0/000.p/30", "tile/entries/000.p/30"]
+        ["checkpoint", "tile/0/000.p/33", "tile/entries/000.p/33"]
     );
     // The published checkpoint is the recorded note, byte for byte.
     let recorded =
-        fs::read(cwd.join("ledger/checkpoints/000000000030-7e549040606888b0.txt")).unwrap();
+        fs::read(cwd.join("ledger/checkpoints/000000000033-0b7a598f59a3c9fb.txt")).unwrap();
     assert_eq!(fs::read(www.join("nk-log/checkpoint")).unwrap(), recorded);
     // Publishing again writes nothing.
     let (code, out, _) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
@@ -259,7 +259,7 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     assert!(h.starts_with("HTTP/1.1 200"), "{h}");
     assert!(h.contains("Content-Type: text/plain; charset=utf-8"), "{h}");
     assert!(h.contains("Cache-Control: no-cache"), "{h}");
-    let h = nginx.head("/nk-log/tile/entries/000.p/30");
+    let h = nginx.head("/nk-log/tile/entries/000.p/33");
     assert!(h.contains("Content-Type: application/octet-stream"), "{h}");
     assert!(
         h.contains("Cache-Control: public, max-age=31536000, immutable"),
@@ -268,18 +268,18 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
 
     let (code, out, err) = custody(cwd, &["clone", &url, "L2", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("cloned 30 entries (tree size 30"), "{out}");
+    assert!(out.starts_with("cloned 33 entries (tree size 33"), "{out}");
     assert_eq!(
         fs::read(cwd.join("L2/entries")).unwrap(),
         fs::read(cwd.join("ledger/entries")).unwrap()
     );
     assert_eq!(
-        fs::read(cwd.join("L2/checkpoints/000000000030-7e549040606888b0.txt")).unwrap(),
+        fs::read(cwd.join("L2/checkpoints/000000000033-0b7a598f59a3c9fb.txt")).unwrap(),
         recorded
     );
     let (code, out, err) = custody(cwd, &["verify", "L2", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("checkpoint ok: tree size 30"), "{out}");
+    assert!(out.contains("checkpoint ok: tree size 33"), "{out}");
 
     // A clone refuses a log whose checkpoint is not signed by the trusted key.
     let other = Work::keyed();
@@ -297,9 +297,9 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
     let log = www.join("nk-log");
     for (file, at, named) in [
         ("checkpoint", 90, "nk-log/checkpoint"),
-        ("tile/0/000.p/30", 100, "nk-log/tile/0/000.p/30"),
-        ("tile/entries/000.p/30", 300, "nk-log/tile/entries/000.p/30"),
-        ("tile/entries/000.p/30", 0, "nk-log/tile/entries/000.p/30"),
+        ("tile/0/000.p/33", 100, "nk-log/tile/0/000.p/33"),
+        ("tile/entries/000.p/33", 300, "nk-log/tile/entries/000.p/33"),
+        ("tile/entries/000.p/33", 0, "nk-log/tile/entries/000.p/33"),
     ] {
         let orig = flip(&log.join(file), at);
         let (code, _, err) = custody(cwd, &["clone", &url, "L3", "--trust", &vk]);
@@ -310,14 +310,14 @@ fn sample_ledger_is_published_served_by_nginx_and_cloned_byte_for_byte() {
         fs::write(log.join(file), orig).unwrap();
     }
     // A symbolic link planted in the published directory is refused, never followed.
-    fs::rename(log.join("tile/0/000.p/30"), cwd.join("moved")).unwrap();
-    std::os::unix::fs::symlink(cwd.join("moved"), log.join("tile/0/000.p/30")).unwrap();
+    fs::rename(log.join("tile/0/000.p/33"), cwd.join("moved")).unwrap();
+    std::os::unix::fs::symlink(cwd.join("moved"), log.join("tile/0/000.p/33")).unwrap();
     let (code, _, err) = custody(cwd, &["clone", "www/nk-log", "L3", "--trust", &vk]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("symbolic link"), "{err}");
     // From a directory (no web server) the clone is the same.
-    fs::remove_file(log.join("tile/0/000.p/30")).unwrap();
-    fs::rename(cwd.join("moved"), log.join("tile/0/000.p/30")).unwrap();
+    fs::remove_file(log.join("tile/0/000.p/33")).unwrap();
+    fs::rename(cwd.join("moved"), log.join("tile/0/000.p/33")).unwrap();
     let (code, _, err) = custody(cwd, &["clone", "www/nk-log", "L4", "--trust", &vk]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -675,7 +675,7 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     let cwd = tmp.path();
     let (code, out, err) = custody(cwd, &["publish", "ledger", "www/nk-log"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("published tree size 30 "), "{out}");
+    assert!(out.starts_with("published tree size 33 "), "{out}");
     let nginx = Nginx::start(&cwd.join("www"));
     let repo_pub = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys/operator.pub");
     let sample_vk = vkey(
@@ -694,7 +694,7 @@ fn sample_published_cloned_then_10000_submissions_with_sigkills_and_monitor_foll
     );
     let (code, out, err) = custody(cwd, &["verify", "C", "--trust", &sample_vk]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("checkpoint ok: tree size 30"), "{out}");
+    assert!(out.contains("checkpoint ok: tree size 33"), "{out}");
 
     // The sample's private keys are not in the repository, so the live log is a new ledger of
     // this test's keys: 0 genesis, 1 the researcher's grant, 2 the source every claim cites.

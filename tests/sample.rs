@@ -135,10 +135,10 @@ fn sample_is_witnessed_and_timestamped_under_the_shipped_policy() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     for needle in [
-        "witnessed: checkpoint tree size 30 ",
+        "witnessed: checkpoint tree size 33 ",
         "    witnessed by alpha at 2026-01-15T12:30:00Z",
         "    witnessed by beta at 2026-01-15T12:30:00Z",
-        "timestamp ok: the checkpoint at tree size 30 existed no later than 2026-01-15T12:00:00Z",
+        "timestamp ok: the checkpoint at tree size 33 existed no later than 2026-01-15T12:00:00Z",
     ] {
         assert!(stdout.contains(needle), "no {needle:?} in {stdout}");
     }
@@ -156,7 +156,7 @@ fn sample_is_witnessed_and_timestamped_under_the_shipped_policy() {
             "    witnessed by alpha at 2026-01-15T12:30:00Z",
             "    witnessed by beta at 2026-01-15T12:30:00Z",
             "the bundle carries the same policy it was checked under",
-            "the checkpoint at tree size 30 existed no later than 2026-01-15T12:00:00Z",
+            "the checkpoint at tree size 33 existed no later than 2026-01-15T12:00:00Z",
         ] {
             assert!(stdout.contains(needle), "{b}: no {needle:?} in {stdout}");
         }

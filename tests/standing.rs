@@ -365,7 +365,7 @@ fn verify_strict_fails_on_an_unsupported_claim_until_it_is_re_sourced() {
     );
     let err = w.fails(1, &["verify", "L", "--strict"]);
     assert!(
-        err.contains("entry 4") && err.contains("unsupported claims [3]"),
+        err.contains("entry 4") && err.contains("unsupported claim 3:"),
         "{err}"
     );
     let shown = ok(&w, &["figure", "L", "4"]);
@@ -607,4 +607,159 @@ fn verify_strict_passes_once_a_changed_figure_is_superseded_by_one_that_stands()
     );
     let err = w.fails(1, &["verify", "L", "--strict"]);
     assert!(err.contains("entry 7:"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changed and amended (docs/FORMAT.md): a figure is changed only when its value is; a claim
+// when it was amended at all.
+
+fn restate(target: u64) -> Body {
+    Body::Correction {
+        target,
+        count: None,
+        statement: Some("the count is the difference between two published totals".into()),
+        reason: "the statement said more than the source".into(),
+    }
+}
+
+#[test]
+fn a_statement_correction_leaves_a_figure_amended_and_a_count_correction_changes_it() {
+    let mut log = Log::new();
+    let c = log.push(claim(108, &[2])).unwrap();
+    let d = log.push(claim(50, &[3])).unwrap();
+    let f = log.push(figure(158, &[c, d])).unwrap();
+    let g = log.push(figure(158, &[f])).unwrap();
+    let fix = log.push(restate(c)).unwrap();
+    let now = |log: &Log, i: u64| {
+        let st = explain::standing(&log.state, log, i, log.size())
+            .unwrap()
+            .unwrap();
+        let status = explain::status(&log.state, log, i, log.size(), Some(&st)).unwrap();
+        (st, status)
+    };
+    // The claim itself no longer reads as signed: changed, whatever its count.
+    let (st, status) = now(&log, c);
+    assert_eq!((st.published, st.current), (Some(108), Some(108)));
+    assert!(st.is_changed() && !st.is_amended(), "{st:?}");
+    assert_eq!(status, explain::Status::Changed);
+    // The figures over it, directly and nested, keep their value: amended, naming the entry.
+    for i in [f, g] {
+        let (st, status) = now(&log, i);
+        assert_eq!(st.changed_by, vec![fix]);
+        assert!(!st.is_changed() && st.is_amended(), "{st:?}");
+        assert_eq!(status, explain::Status::Amended);
+        assert_eq!(
+            status.headline(),
+            "VERIFIED — AMENDED BENEATH, VALUE UNCHANGED"
+        );
+    }
+    // An untouched claim stays current.
+    assert_eq!(now(&log, d).1, explain::Status::Current);
+    // A count correction moves the value: changed, with both amendments named.
+    let recount = log.push(correct(d, 49)).unwrap();
+    for i in [f, g] {
+        let (st, status) = now(&log, i);
+        assert_eq!(st.current, Some(157));
+        assert_eq!(st.changed_by, vec![fix, recount]);
+        assert!(st.is_changed() && !st.is_amended(), "{st:?}");
+        assert_eq!(status, explain::Status::Changed);
+    }
+    // Corrected back to its signed count, the value is as published again: amended.
+    let back = log.push(correct(d, 50)).unwrap();
+    let (st, status) = now(&log, f);
+    assert_eq!(st.changed_by, vec![fix, recount, back]);
+    assert_eq!(status, explain::Status::Amended);
+}
+
+#[test]
+fn verify_strict_passes_on_a_figure_amended_beneath_and_check_says_so() {
+    let w = ledger();
+    ok(
+        &w,
+        &[
+            "correct",
+            "L",
+            "--key",
+            RESEARCHER_KEY,
+            "3",
+            "--statement",
+            "108 returned, as the first report gives it",
+            "--reason",
+            "the statement named the wrong report",
+        ],
+    );
+    // Entry 6 corrected claim 3's statement; its count, and figure 4's value, are unchanged.
+    let report = ok(&w, &["verify", "L", "--strict"]);
+    assert!(
+        report.contains("amended beneath, value unchanged: published 108, today 108 (entries 6)"),
+        "{report}"
+    );
+    assert!(!report.contains("changed since publication"), "{report}");
+    let shown = ok(&w, &["figure", "L", "4"]);
+    assert!(
+        shown.contains("amended beneath, value unchanged"),
+        "{shown}"
+    );
+    let (_, j) = common::run_json(w.cwd(), &["figure", "L", "4", "--json"]);
+    assert_eq!(
+        (j["published"].as_u64(), j["current"].as_u64()),
+        (Some(108), Some(108))
+    );
+    assert_eq!(j["changed_by"], serde_json::json!([6]));
+
+    ok(&w, &["checkpoint", "L", "--key", common::OPERATOR_KEY]);
+    let vk = ok(
+        &w,
+        &[
+            "key",
+            "vkey",
+            "keys/operator.pub",
+            "--origin",
+            "example.org/standing",
+        ],
+    );
+    let vk = vk.trim();
+    ok(&w, &["export", "L", "--figure", "4", "-o", "f4.json"]);
+    ok(&w, &["export", "L", "--entry", "3", "-o", "c3.json"]);
+    let out = ok(&w, &["check", "f4.json", "--trust", vk]);
+    assert!(
+        out.starts_with("VERIFIED — AMENDED BENEATH, VALUE UNCHANGED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("value unchanged, amended beneath by entry 6"),
+        "{out}"
+    );
+    let (code, j) = common::run_json(w.cwd(), &["check", "f4.json", "--trust", vk, "--json"]);
+    assert_eq!(code, 0, "{j:#}");
+    assert_eq!(j["status"], serde_json::json!({"kind": "amended"}));
+    // The claim itself was corrected: changed.
+    let out = ok(&w, &["check", "c3.json", "--trust", vk]);
+    assert!(
+        out.starts_with("VERIFIED — CHANGED SINCE PUBLICATION"),
+        "{out}"
+    );
+    let (_, j) = common::run_json(w.cwd(), &["check", "c3.json", "--trust", vk, "--json"]);
+    assert_eq!(j["status"], serde_json::json!({"kind": "changed"}));
+
+    // A count correction changes the figure's value: --strict fails on it again.
+    ok(
+        &w,
+        &[
+            "correct",
+            "L",
+            "--key",
+            RESEARCHER_KEY,
+            "3",
+            "--count",
+            "107",
+            "--reason",
+            "one counted twice",
+        ],
+    );
+    let err = w.fails(1, &["verify", "L", "--strict"]);
+    assert!(
+        err.contains("entry 4") && err.contains("published as 108 but is 107"),
+        "{err}"
+    );
 }

@@ -20,8 +20,8 @@ use tsa::{sh, Answer, Pki, TsaServer, STAMP_RFC3339};
 
 /// The sample ledger's log key (docs/JSON.md).
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
-const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000030-7e549040606888b0.txt";
+    "example.org/nk-repatriation+f9a145b3+AX+BZNE5rg7MKWCbianZPfm2rLq5uUZBe1x8lRM5eayA";
+const SAMPLE_CHECKPOINT: &str = "ledger/checkpoints/000000000033-0b7a598f59a3c9fb.txt";
 
 /// A copy of the sample with its checkpoint as the log signed it (the sample's witness lines,
 /// docs/SAMPLE.md, dropped): these tests stamp and tamper with the bare note.
@@ -143,7 +143,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
         assert_eq!(
             first,
             format!(
-                "the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
+                "the checkpoint at tree size 33 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test)"
             ),
             "{what}"
         );
@@ -193,7 +193,7 @@ fn openssl_tsa_tokens_are_fetched_verified_stored_and_accepted_by_openssl() {
     assert_eq!(lines.len(), 1 + configs.len(), "{out}");
     for (name, token) in &stored {
         let want = format!(
-            "  timestamp ok: the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
+            "  timestamp ok: the checkpoint at tree size 33 existed no later than {STAMP_RFC3339} (CN=TSA {name},O=custody timestamp test), token {}",
             token.strip_prefix(cwd).unwrap().display()
         );
         assert!(out.contains(&want), "{want}\n{out}");
@@ -271,7 +271,7 @@ fn a_cosigned_checkpoint_is_stamped_as_the_log_signed_it() {
         .unwrap()
         .to_str()
         .unwrap()
-        .starts_with("000000000030-7e549040606888b0."));
+        .starts_with("000000000033-0b7a598f59a3c9fb."));
     assert_eq!(
         std::fs::read_to_string(cwd.join(SAMPLE_CHECKPOINT)).unwrap(),
         recorded
@@ -377,22 +377,22 @@ fn tampered_tokens_and_checkpoints_are_refused_by_custody_and_openssl() {
     // A tampered checkpoint: custody refuses the checkpoint (exit 1, naming it), OpenSSL the
     // token over it.
     let text = std::fs::read_to_string(&note).unwrap();
-    let tampered = text.replacen("\n30\n", "\n28\n", 1);
+    let tampered = text.replacen("\n33\n", "\n28\n", 1);
     assert_ne!(tampered, text);
     std::fs::write(&note, &tampered).unwrap();
     let out = run(cwd, &verify_args);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("000000000030-7e549040606888b0.txt"), "{err}");
+    assert!(err.contains("000000000033-0b7a598f59a3c9fb.txt"), "{err}");
     assert!(!openssl_verify(cwd, &note, &token, &root).status.success());
     std::fs::write(&note, &text).unwrap();
 
     // A token with no checkpoint beside it.
-    let orphan = token.with_file_name("000000000030-0123456789abcdef.0123456789abcdef.tsr");
+    let orphan = token.with_file_name("000000000033-0123456789abcdef.0123456789abcdef.tsr");
     std::fs::write(&orphan, &good).unwrap();
     let err = String::from_utf8_lossy(&run(cwd, &verify_args).stderr).into_owned();
     assert!(
-        err.contains("000000000030-0123456789abcdef.0123456789abcdef.tsr")
+        err.contains("000000000033-0123456789abcdef.0123456789abcdef.tsr")
             && err.contains("not recorded beside it"),
         "{err}"
     );
@@ -558,10 +558,10 @@ fn bundles_carry_the_checkpoints_tokens_and_check_them_offline() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(
-        "  the checkpoint at tree size 30 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
+        "  the checkpoint at tree size 33 existed no later than {STAMP_RFC3339} (CN=TSA ec384,O=custody timestamp test)"
     )), "{text}");
     assert!(text.contains(
-        "  the checkpoint at tree size 30 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
+        "  the checkpoint at tree size 33 existed no later than 2026-01-15T12:00:00Z (CN=custody test TSA P-256,O=custody test TSA)"
     ), "{text}");
     let out = check(&[]);
     assert_eq!(out.status.code(), Some(0));
@@ -679,15 +679,20 @@ fn the_bundle_member_is_optional_bounded_and_canonical() {
     ));
     let many = vec![token.clone(); bundle::MAX_BUNDLE_TIMESTAMPS + 1];
     assert!(bundle::attach_timestamps(&old, &many).is_err());
-    let sloppy = text.replacen(&b64, b64.trim_end_matches('='), 1);
-    assert_ne!(sloppy, text);
-    assert!(matches!(
-        bundle::verify(sloppy.as_bytes(), &vkey, None),
-        Err(BundleError::Member {
-            member: "timestamps",
-            ..
-        })
-    ));
+    // Not canonical: padding dropped (when the token's length leaves any), or the base64
+    // wrapped at 64 characters as PEM and MIME do (always possible).
+    let unpadded = text.replacen(&b64, b64.trim_end_matches('='), 1);
+    let wrapped = text.replacen(&b64, &format!("{}\\n{}", &b64[..64], &b64[64..]), 1);
+    assert_ne!(wrapped, text);
+    for sloppy in [unpadded, wrapped].iter().filter(|s| **s != text) {
+        assert!(matches!(
+            bundle::verify(sloppy.as_bytes(), &vkey, None),
+            Err(BundleError::Member {
+                member: "timestamps",
+                ..
+            })
+        ));
+    }
 }
 
 fn base64_of(b: &[u8]) -> String {

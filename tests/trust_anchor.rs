@@ -19,8 +19,8 @@ const ORIGIN: &str = "example.org/trust-anchor";
 
 /// The sample ledger's verifier key (docs/SAMPLE.md) and its operator key id.
 const SAMPLE_VKEY: &str =
-    "example.org/nk-repatriation+b0d31404+AbqdR/ALRPZ/gaRlTeM+u12l3yrFHmL7x7vlL8PAqDOp";
-const SAMPLE_OPERATOR: &str = "c6be6c662f8b982074c954ef63ca24a7b470bd970ed57c0f4d7de9082c1e3cd0";
+    "example.org/nk-repatriation+f9a145b3+AX+BZNE5rg7MKWCbianZPfm2rLq5uUZBe1x8lRM5eayA";
+const SAMPLE_OPERATOR: &str = "21e0e44241a59a8af08a458679a752885971fe783785d7a85607aa48b19b3cdb";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

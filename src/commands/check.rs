@@ -572,12 +572,17 @@ fn standing_line(v: &VerifiedBundle) -> Option<String> {
                 "no change beneath it in the bundle (which does not prove none was left out)"
             }
         );
-    } else {
-        let by: Vec<String> = s.changed_by.iter().map(ToString::to_string).collect();
+    } else if s.is_amended() {
         let _ = write!(
             line,
-            "; {current} as of the checkpoint, after entries {}",
-            by.join(", ")
+            "; still {current} as of the checkpoint: value unchanged, amended beneath by {}",
+            crate::print::numbered(&s.changed_by, "entry", "entries")
+        );
+    } else {
+        let _ = write!(
+            line,
+            "; {current} as of the checkpoint, after {}",
+            crate::print::numbered(&s.changed_by, "entry", "entries")
         );
     }
     if !s.unsupported.is_empty() {

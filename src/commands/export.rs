@@ -62,11 +62,11 @@ pub fn run(ledger: &Path, a: ExportArgs) -> Result<()> {
         );
     }
     if !exported.missed.is_empty() {
-        let missed: Vec<String> = exported.missed.iter().map(ToString::to_string).collect();
         eprintln!(
-            "warning: entries {} (amendments or revocations after {}) are not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
-            missed.join(", "),
-            crate::print::checkpoint_at(exported.checkpoint_size)
+            "warning: {} (amendments or revocations after {}) {} not in the bundle; pass --key OPERATOR.key to sign a newer checkpoint",
+            crate::print::numbered(&exported.missed, "entry", "entries"),
+            crate::print::checkpoint_at(exported.checkpoint_size),
+            if exported.missed.len() == 1 { "is" } else { "are" }
         );
     }
     files::write_new(&a.output, &exported.bytes, a.force, false).map_err(|e| {

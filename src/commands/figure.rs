@@ -58,11 +58,17 @@ pub fn run(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     let now = s.current.unwrap_or(0);
     if s.changed_by.is_empty() {
         say!(to out, "  today: unchanged ({published}); no correction or retraction beneath it since publication");
+    } else if s.is_amended() {
+        say!(
+            to out,
+            "  today: {now} — amended beneath, value unchanged: {} corrected what it rests on, and it still equals its published value",
+            crate::print::numbered(&s.changed_by, "entry", "entries"),
+        );
     } else {
         say!(
             to out,
-            "  today: {now} — changed after publication by entries {} (published {published}, now {now})",
-            list(&s.changed_by),
+            "  today: {now} — changed after publication by {} (published {published}, now {now})",
+            crate::print::numbered(&s.changed_by, "entry", "entries"),
         );
     }
     if !s.unsupported.is_empty() {

@@ -93,7 +93,7 @@ fn entry(ledger: &Path, index: u64, json_out: bool) -> Result<()> {
     say!(to out, "  signature:    {}", hex_sig(&e.signature.0));
     let amended = l.state().amendments_of(index);
     if !amended.is_empty() {
-        say!(to out, "  amended by:   entries {}", list(amended));
+        say!(to out, "  amended by:   {}", crate::print::numbered(amended, "entry", "entries"));
     }
     Ok(())
 }

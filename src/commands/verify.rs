@@ -447,13 +447,18 @@ fn print_report(
         }
         if s.retracted_at.is_some() {
             say!(to out, "      RETRACTED after publication");
-        } else if !s.changed_by.is_empty() {
+        } else if s.is_changed() {
             say!(
                 to out,
-                " \
-                 changed since publication: published {published}, today {} (entries {})",
+                "      changed since publication: published {published}, today {} ({})",
                 s.current.unwrap_or(0),
-                list(&s.changed_by)
+                crate::print::numbered(&s.changed_by, "entry", "entries")
+            );
+        } else if s.is_amended() {
+            say!(
+                to out,
+                "      amended beneath, value unchanged: published {published}, today {published} ({})",
+                crate::print::numbered(&s.changed_by, "entry", "entries")
             );
         }
     }

@@ -54,13 +54,31 @@ pub struct Standing {
     /// The reviews of this figure before the point asked about (docs/FORMAT.md "Roles"), in
     /// log order: who endorsed it, besides its author.
     pub reviewed_by: Vec<u64>,
+    /// Whether it is a figure (else a claim). Not serialised: `terms` says as much to a reader
+    /// of the JSON, and this only selects the rule of [`Standing::is_changed`].
+    #[serde(skip)]
+    pub is_figure: bool,
 }
 
 impl Standing {
-    /// Whether anything beneath it changed after publication (or it was retracted).
+    /// Whether it no longer stands as signed (docs/FORMAT.md "Changed and amended"): it was
+    /// retracted, its value differs from its published value, or, for a claim, it was
+    /// amended at all (its own statement, count, place or period is no longer as signed). A
+    /// figure's meaning is its value: amendments beneath it that leave that value as published
+    /// make it [amended](Standing::is_amended), not changed.
     #[must_use]
     pub fn is_changed(&self) -> bool {
-        self.current != self.published || !self.changed_by.is_empty() || self.retracted_at.is_some()
+        self.retracted_at.is_some()
+            || self.current != self.published
+            || (!self.is_figure && !self.changed_by.is_empty())
+    }
+
+    /// Whether amendments beneath it (listed in `changed_by`) left it standing as published: a
+    /// figure whose value is still its published value although a claim beneath it was
+    /// corrected. Reported, with the amendments, but `verify --strict` does not fail on it.
+    #[must_use]
+    pub fn is_amended(&self) -> bool {
+        !self.is_changed() && !self.changed_by.is_empty()
     }
 }
 
@@ -138,13 +156,14 @@ pub fn standing(
             .copied()
             .filter(|&r| r < as_of)
             .collect(),
+        is_figure: body.as_figure().is_some(),
     }))
 }
 
 /// How an entry stands as of a point of the log, in one word: what every report says first.
 /// Where several hold, the first in this order is the entry's status (a retracted figure may
 /// also have changed; a superseded one usually has): retracted, then superseded, then (for a
-/// grant) revoked, then unsupported, then changed.
+/// grant) revoked, then unsupported, then changed, then amended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Status {
@@ -165,8 +184,12 @@ pub enum Status {
     },
     /// A claim or figure resting on claims none of whose sources is live.
     Unsupported,
-    /// A claim or figure whose value, or anything beneath it, changed after it was signed.
+    /// A figure whose value differs from its published value, or a claim amended at all
+    /// ([`Standing::is_changed`]).
     Changed,
+    /// A figure whose value is as published although amendments beneath it corrected what it
+    /// rests on ([`Standing::is_amended`]): it may be relied on, and the amendments are shown.
+    Amended,
     /// None of the above: it stands as published.
     Current,
 }
@@ -181,6 +204,7 @@ impl Status {
             Status::Revoked { at } => format!("VERIFIED — KEY REVOKED AT ENTRY {at}"),
             Status::Unsupported => "VERIFIED — UNSUPPORTED".into(),
             Status::Changed => "VERIFIED — CHANGED SINCE PUBLICATION".into(),
+            Status::Amended => "VERIFIED — AMENDED BENEATH, VALUE UNCHANGED".into(),
             Status::Current => "VERIFIED".into(),
         }
     }
@@ -216,6 +240,7 @@ pub fn status(
     Ok(match standing {
         Some(s) if !s.unsupported.is_empty() => Status::Unsupported,
         Some(s) if s.is_changed() => Status::Changed,
+        Some(s) if s.is_amended() => Status::Amended,
         _ => Status::Current,
     })
 }

@@ -1266,9 +1266,9 @@ mod tests {
     }
 
     const DOC: &str = include_str!("../../../docs/TIMESTAMPS.md");
-    const SAMPLE_TOKEN_NAME: &str = "000000000030-7e549040606888b0.5a191611eed62bdd.tsr";
+    const SAMPLE_TOKEN_NAME: &str = "000000000033-0b7a598f59a3c9fb.7062cbbcbaa0b14a.tsr";
     const SAMPLE_TOKEN: &[u8] = include_bytes!(
-        "../../../ledger/checkpoints/000000000030-7e549040606888b0.5a191611eed62bdd.tsr"
+        "../../../ledger/checkpoints/000000000033-0b7a598f59a3c9fb.7062cbbcbaa0b14a.tsr"
     );
 
     #[test]
@@ -1356,7 +1356,7 @@ mod tests {
         ));
         assert_eq!(v.algorithm, "ECDSA P-256 SHA-256");
         has(&format!(
-            "  timestamp ok: checkpoint 30 existed no later than {} ({}), token ledger/checkpoints/{SAMPLE_TOKEN_NAME}",
+            "  timestamp ok: the checkpoint at tree size 33 existed no later than {} ({}), token ledger/checkpoints/{SAMPLE_TOKEN_NAME}",
             v.gen_time_rfc3339, v.tsa_subject
         ));
     }

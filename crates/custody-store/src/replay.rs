@@ -329,8 +329,11 @@ fn figures(
             return Err(Failure::at(
                 f,
                 format!(
-                    "figure {:?} rests on unsupported claims {:?}: every source and informant each cites was retracted (re-source them with `custody cite`, or supersede the figure with `custody add figure --supersedes {f}`); --strict",
-                    fs.label, s.unsupported
+                    "figure {:?} rests on unsupported {}: every source and informant {} cites was retracted (re-source {} with `custody cite`, or supersede the figure with `custody add figure --supersedes {f}`); --strict",
+                    fs.label,
+                    custody_core::rules::text::numbered(&s.unsupported, "claim", "claims"),
+                    if s.unsupported.len() == 1 { "it" } else { "each" },
+                    if s.unsupported.len() == 1 { "it" } else { "them" },
                 ),
             )
             .into());
@@ -339,11 +342,11 @@ fn figures(
             return Err(Failure::at(
                 f,
                 format!(
-                    "figure {:?} was published as {} but is {} on today's log (changed by entries {:?}); publish the figure as it stands with `custody add figure --supersedes {f}`; --strict",
+                    "figure {:?} was published as {} but is {} on today's log (changed by {}); publish the figure as it stands with `custody add figure --supersedes {f}`; --strict",
                     fs.label,
                     s.published.unwrap_or(0),
                     s.current.unwrap_or(0),
-                    s.changed_by
+                    custody_core::rules::text::numbered(&s.changed_by, "entry", "entries")
                 ),
             )
             .into());

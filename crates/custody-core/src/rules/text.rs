@@ -21,6 +21,19 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Numbered things in the right number: "claim 3", "claims 3, 4 and 9"; the one form every
+/// message uses.
+#[must_use]
+pub fn numbered(items: &[u64], one: &str, many: &str) -> String {
+    let s: Vec<String> = items.iter().map(ToString::to_string).collect();
+    let joined = match s.as_slice() {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    format!("{} {joined}", if items.len() == 1 { one } else { many })
+}
+
 /// Longest text field accepted in a body.
 pub const MAX_TEXT: usize = 64 * 1024;
 

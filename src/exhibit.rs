@@ -478,8 +478,8 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
                 entries_text(&st.changed_by)
             ),
             Some(st) if !st.is_figure && st.retracted_at.is_none() => format!(
-                "is recorded in {log}, but it CHANGED after it was signed: {}, before checkpoint \
-                 {size}, so it no longer reads as it was signed",
+                "is recorded in {log}, but it CHANGED after it was signed: {}, before {cpt}, \
+                 so it no longer reads as it was signed",
                 amendments_text(v, &st.changed_by)
             ),
             Some(st) => format!(
@@ -490,7 +490,7 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
             None => format!("is recorded in {log}, but CHANGED before {cpt}"),
         },
         Status::Amended => format!(
-            "is recorded in {log} as of checkpoint {size} with its value unchanged, although \
+            "is recorded in {log} as of {cpt} with its value unchanged, although \
              what it rests on was AMENDED after it was signed ({})",
             v.standing.as_ref().map_or_else(
                 || "an amendment".into(),

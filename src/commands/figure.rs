@@ -1,7 +1,7 @@
 //! `custody figure`: a figure's arithmetic, how it stands today, and the tree beneath it.
 
 use super::open_reader;
-use crate::print::{list, numbered, quoted, rest, signer_label, succession, time};
+use crate::print::{numbered, quoted, rest, signer_label, succession, time};
 use anyhow::{bail, Result};
 use custody_core::entry::Body;
 use custody_core::explain::{self, TreeNode};

@@ -2,7 +2,7 @@
 //! (`.cust`) that no ledger has sequenced yet.
 
 use super::open_reader;
-use crate::print::{list, signer_label, time};
+use crate::print::{signer_label, time};
 use anyhow::{bail, Context, Result};
 use custody_core::json::{BodyJson, EntryJson, SubmissionJson};
 use custody_store::files;

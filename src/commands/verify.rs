@@ -8,7 +8,7 @@
 
 use super::{load_policy, open_reader, progress_bar, witness_time, Failed};
 use crate::args::VerifyArgs;
-use crate::print::{clean, count, list, quoted, succession};
+use crate::print::{clean, count, quoted, succession};
 use anyhow::{bail, Context, Result};
 use custody_core::checkpoint::{self, StrictVerifier, MAX_NOTE_BYTES};
 use custody_core::entry::KeyId;

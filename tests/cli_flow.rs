@@ -220,9 +220,9 @@ fn full_flow_names_entries_checks_figures_and_reports_corrections() {
     let out = e.ok(&correct_args("L", "4", "107", "dup"));
     assert!(out.starts_with("entry 7 (correction) appended"), "{out}");
     let out = e.ok(&["verify", "L"]);
-    assert!(out.contains("168 = 108 + 60 (ok)"), "{out}");
+    assert!(out.contains("168 = 108 + 60 (held when signed)"), "{out}");
     assert!(
-        out.contains("changed since publication: published 168, today 167 (entries 7)"),
+        out.contains("changed since publication: published 168, today 167 (entry 7)"),
         "{out}"
     );
     let fig = e.ok(&["figure", "L", "6"]);
@@ -245,7 +245,7 @@ fn full_flow_names_entries_checks_figures_and_reports_corrections() {
     let out = e.ok(&withdraw_args("retract", "L", "5", "unsupported"));
     assert!(out.starts_with("entry 8 (retraction) appended"), "{out}");
     let out = e.ok(&["verify", "L"]);
-    assert!(out.contains("today 107 (entries 7, 8)"), "{out}");
+    assert!(out.contains("today 107 (entries 7 and 8)"), "{out}");
     e.refused(
         "L",
         &figure_args("L", RESEARCHER_KEY, "again", "107", "4,5"),

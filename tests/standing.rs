@@ -691,7 +691,7 @@ fn verify_strict_passes_on_a_figure_amended_beneath_and_check_says_so() {
     // Entry 6 corrected claim 3's statement; its count, and figure 4's value, are unchanged.
     let report = ok(&w, &["verify", "L", "--strict"]);
     assert!(
-        report.contains("amended beneath, value unchanged: published 108, today 108 (entries 6)"),
+        report.contains("amended beneath, value unchanged: published 108, today 108 (entry 6)"),
         "{report}"
     );
     assert!(!report.contains("changed since publication"), "{report}");

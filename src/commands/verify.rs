@@ -416,12 +416,16 @@ fn print_report(
         let s = &f.standing;
         let terms: Vec<String> = s.terms.iter().map(|t| t.value.to_string()).collect();
         let published = s.published.unwrap_or(0);
+        // "(ok)" only where the figure still stands; a changed, retracted or unsupported one
+        // held only when it was signed, and the lines below say what happened since.
+        let stands = !s.is_changed() && s.retracted_at.is_none() && s.unsupported.is_empty();
         say!(
             to out,
-            "    {}: {} {published} = {} (ok)  [entry {}]",
+            "    {}: {} {published} = {} ({})  [entry {}]",
             f.label,
             f.qualifier.name(),
             terms.join(" + "),
+            if stands { "ok" } else { "held when signed" },
             s.entry
         );
         if !s.unsupported.is_empty() {

@@ -41,6 +41,7 @@ h2 { font-size: 12.5pt; margin: 12pt 0 5pt 0; border-bottom: 1px solid #000; bre
 h3 { font-size: 11pt; margin: 10pt 0 4pt 0; break-after: avoid; page-break-after: avoid; }
 .hash, code, pre { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
 .hash, pre { word-break: break-all; }
+.keyid { white-space: nowrap; word-break: normal; overflow-wrap: normal; }
 code { white-space: nowrap; }
 @media screen { body { padding: 10mm 0; } }
 pre { white-space: pre-wrap; border: 1px solid #888; padding: 6pt; break-inside: avoid; page-break-inside: avoid; }
@@ -416,6 +417,20 @@ fn amendments_text(v: &VerifiedBundle, items: &[u64]) -> String {
     and_list(&s)
 }
 
+/// A number as the page's prose writes it, in groups of three: "1,076", as the report does.
+/// Tables and hashes keep the plain digits the ledger holds.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A qualifier as words: "at least", "exactly", "about".
 fn qualifier_words(name: &str) -> String {
     name.replace('-', " ")
@@ -447,7 +462,7 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
             "this figure, \u{201c}{}\u{201d}, {} {} {},",
             f.label,
             qualifier_words(f.qualifier.name()),
-            f.value,
+            grouped(f.value),
             f.unit
         ),
         (None, Some(c)) => match c.count {
@@ -510,7 +525,7 @@ pub fn verdict(v: &VerifiedBundle, inp: &PageInputs<'_>) -> String {
                     format!(
                         " ({} {} {})",
                         qualifier_words(f.qualifier.name()),
-                        f.value,
+                        grouped(f.value),
                         f.unit
                     )
                 })
@@ -610,7 +625,7 @@ pub fn render(v: &VerifiedBundle, inp: &PageInputs<'_>) -> Result<String> {
             "Figure &ldquo;{}&rdquo;: {} {} {}",
             esc(f.label),
             esc(&qualifier_words(f.qualifier.name())),
-            f.value,
+            grouped(f.value),
             esc(f.unit)
         ),
         None => format!("Entry {s} ({})", esc(subj.content.body.kind())),
@@ -894,7 +909,7 @@ impl Page<'_> {
             let sj = SignerJson::of(id, v.keys());
             let _ = write!(
                 self.h,
-                "<tr><td>{}{}</td><td>{}</td><td class=\"hash\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}{}</td><td>{}</td><td class=\"hash keyid\">{}</td><td>{}</td></tr>",
                 esc(sj.name.as_deref().unwrap_or("?")),
                 if *id == subject_signer {
                     " <b>(signed the subject)</b>"
@@ -1360,4 +1375,24 @@ fn standing_paragraphs(v: &VerifiedBundle) -> Result<String> {
         ),
     }
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn numbers_in_prose_are_grouped_in_threes() {
+        let cases = [
+            (0, "0"),
+            (406, "406"),
+            (1076, "1,076"),
+            (100_000, "100,000"),
+            (1_234_567, "1,234,567"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ];
+        for (n, s) in cases {
+            assert_eq!(grouped(n), s);
+        }
+    }
 }

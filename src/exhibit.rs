@@ -144,8 +144,8 @@ impl Page<'_> {
                         Some(f) => format!(
                             "SUPERSEDED by figure [entry {a}] &ldquo;{}&rdquo;: {} {} {}",
                             esc(f.label),
-                            esc(f.qualifier.name()),
-                            f.value,
+                            esc(&qualifier_words(f.qualifier.name())),
+                            grouped(f.value),
                             esc(f.unit)
                         ),
                         None => String::new(),
@@ -215,7 +215,7 @@ impl Page<'_> {
                     self.h,
                     "<li><b>Figure [entry {index}]: &ldquo;{}&rdquo; &mdash; {} {at_value} {}</b> = {}{changed}{}",
                     esc(label),
-                    esc(qualifier.name()),
+                    esc(&qualifier_words(qualifier.name())),
                     esc(unit),
                     parts.join(" + "),
                     self.amend_note(index)
@@ -888,7 +888,7 @@ impl Page<'_> {
             self.h,
             "<h2>Who signed</h2>\n<p>The log <code>{}</code> is kept by its operator, whose key \
              the log's first entry (genesis) names <b>&ldquo;{}&rdquo;</b> (key {}): the \
-             operator's own declaration, the only one of who keeps the log that the log holds.\
+             operator's own declaration (the log holds no other statement of who keeps it).\
              </p>\n<table><tr><th>key name</th><th>role</th><th>key id</th>\
              <th>entries it signed in this bundle</th></tr>",
             esc(&v.origin),
@@ -1144,7 +1144,7 @@ impl Page<'_> {
              and revocation of its entries recorded before the checkpoint, as the operator's \
              signed state commitment in the log records them; a false commitment would fail \
              every full replay of the ledger (<code>custody verify</code>), so leaving one out \
-             would take a signed, detectable falsehood by the operator"
+             would take a signed, detectable falsehood by the operator."
         } else {
             "<b>not established</b>: the bundle does not prove that no correction, retraction, \
              redaction, re-sourcing, supersession, review or revocation of its entries was left out of \
@@ -1207,8 +1207,8 @@ impl Page<'_> {
              RFC 9162 &sect;2.1.3.2 inclusion proof of the entry hash at its index must reproduce the \
              checkpoint's root (for example with Go's <code>golang.org/x/mod/sumdb/tlog</code> \
              <code>CheckRecord</code>).</li>\
-             <li>Check each entry's Ed25519 signature (the last 64 bytes of the entry) over the 22 bytes \
-             <code>custody/v1/submission</code> and a zero byte, followed by the entry bytes from offset \
+             <li>Check each entry's Ed25519 signature (the last 64 bytes of the entry) over the 21 bytes \
+             <code>custody/v1/submission</code> followed by a zero byte (22 bytes in all), then the entry bytes from offset \
              40 up to the signature, with the signer's public key from the genesis or key-grant entry \
              (for example <code>openssl pkeyutl -verify -rawin</code>).</li>\
              <li>Decode each entry's fields (docs/FORMAT.md) and add up each figure's terms.</li>\

@@ -361,7 +361,7 @@ fn exhibit_is_escaped_static_html_with_arithmetic_checkpoint_and_declaration() {
     let html = fs::read_to_string(env.path("f5.html")).unwrap();
     let bundle: Bundle = serde_json::from_slice(&fs::read(env.path("f5.json")).unwrap()).unwrap();
     assert!(
-        html.contains("at-least 168 people</b> = 108 + 60"),
+        html.contains("at least 168 people</b> = 108 + 60"),
         "arithmetic"
     );
     assert!(html.contains(&bundle.checkpoint), "checkpoint text");

@@ -57,8 +57,17 @@ pub fn run(a: AddCommand, default: Option<&Path>) -> Result<()> {
                 args.alias,
                 opening.commitment()
             );
+            // Say plainly whether the opening is encrypted: without --encrypt or --seal-to
+            // the file names the informant to whoever reads it.
+            let how = if args.encrypt {
+                "encrypted to a passphrase"
+            } else if !args.seal_to.is_empty() || !args.seal_to_file.is_empty() {
+                "encrypted to the age recipients given"
+            } else {
+                "NOT encrypted: it names the informant to anyone who reads it (--seal-to AGE_RECIPIENT or --encrypt encrypts it)"
+            };
             out!(
-                "opening sealed in {} (mode 0600); keep it off this machine",
+                "opening written to {} (mode 0600, {how}); keep it off this machine",
                 args.seal.display()
             );
             Ok(())

@@ -158,8 +158,13 @@ pub fn run(a: ExhibitArgs) -> Result<()> {
         );
     } else {
         out!(
-            "  trust:   checked against the trusted key {} (--trust or --policy)",
-            crate::print::clean(&v.vkey)
+            "  trust:   checked against the trusted key {} ({})",
+            crate::print::clean(&v.vkey),
+            if a.trust.is_some() {
+                "given with --trust"
+            } else {
+                "the log key of the --policy file"
+            }
         );
     }
     Ok(())

@@ -55,9 +55,12 @@ pub fn run(ledger: &Path, key: &Path, file: &Path, batch: usize) -> Result<()> {
     }
     match done.first {
         Some(f) => out!(
-            "imported {} ({f}..{}); the ledger holds {}",
-            count(done.done, "entry", "entries"),
-            f + done.done - 1,
+            "imported {}; the ledger holds {}",
+            if done.done == 1 {
+                format!("entry {f}")
+            } else {
+                format!("{} entries ({f}..{})", done.done, f + done.done - 1)
+            },
             count(done.size, "entry", "entries")
         ),
         None if !done.skipped.is_empty() => out!(

@@ -62,7 +62,12 @@ fn submission(file: &Path, json_out: bool) -> Result<()> {
 /// The body's fields, in the JSON model's order and spelling, one line each.
 fn body_fields(mut out: impl Write, body: &BodyJson) -> Result<()> {
     if let serde_json::Value::Object(fields) = serde_json::to_value(body)? {
-        for (k, val) in fields.iter().filter(|(k, _)| k.as_str() != "kind") {
+        // An absent optional field (JSON null, e.g. `repeats` of a claim that repeats none)
+        // is left out rather than printed as "null".
+        for (k, val) in fields
+            .iter()
+            .filter(|(k, v)| k.as_str() != "kind" && !v.is_null())
+        {
             let s = match val {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),

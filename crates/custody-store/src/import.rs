@@ -16,6 +16,9 @@ use crate::ledger::Ledger;
 use custody_core::entry::{Body, Submission};
 use custody_core::import::{parse_line, BoundedLines};
 use custody_core::rules::text::count;
+use custody_core::sign::{sign_submission, KeySigner};
+use rayon::prelude::*;
+use std::io::BufRead;
 
 /// "1 entry before it is durable", "2 entries before it are durable".
 fn durable_entries(n: u64) -> String {
@@ -25,9 +28,6 @@ fn durable_entries(n: u64) -> String {
         if n == 1 { "is" } else { "are" }
     )
 }
-use custody_core::sign::{sign_submission, KeySigner};
-use rayon::prelude::*;
-use std::io::BufRead;
 
 /// What an import made durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
